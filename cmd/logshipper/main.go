@@ -1,0 +1,221 @@
+// Command logshipper receives syslog over TCP and UDP, parses RFC3164 and
+// RFC5424, and bulk-indexes every message into Elasticsearch.
+//
+//	listeners (inputs/syslog) → parser → pipeline (queue, batches, retries) → outputs/elasticsearch
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // timezone names work in a scratch image too
+
+	"github.com/rs/zerolog"
+	"github.com/spf13/pflag"
+
+	"github.com/logshipper/logshipper/inputs/syslog"
+	"github.com/logshipper/logshipper/internal/config"
+	"github.com/logshipper/logshipper/internal/httpapi"
+	"github.com/logshipper/logshipper/metrics"
+	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/parser"
+	"github.com/logshipper/logshipper/pipeline"
+)
+
+// version is set at build time: -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func main() {
+	fs := pflag.NewFlagSet("logshipper", pflag.ContinueOnError)
+	fs.SortFlags = false
+	config.Flags(fs)
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "logshipper %s: syslog (TCP and UDP, RFC3164 and RFC5424) into Elasticsearch.\n\n", version)
+		fmt.Fprintf(os.Stderr, "Usage: logshipper [flags]\n\nEvery flag is also a key of the YAML file (--config) and an environment\nvariable: --elasticsearch.urls is LOGSHIPPER_ELASTICSEARCH_URLS.\nPrecedence: defaults < file < environment < flags.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "logshipper:", err)
+		os.Exit(2)
+	}
+	if *showVersion {
+		fmt.Println("logshipper", version)
+		return
+	}
+	cfg, err := config.Load(fs, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "logshipper: "+err.Error())
+		os.Exit(2)
+	}
+	log := newLogger(cfg)
+	if err := run(cfg, log); err != nil {
+		log.Error().Msg(err.Error())
+		os.Exit(1)
+	}
+}
+
+func newLogger(cfg *config.Config) zerolog.Logger {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	level, _ := zerolog.ParseLevel(strings.ToLower(cfg.Log.Level))
+	var log zerolog.Logger
+	if cfg.Log.Format == "console" {
+		log = zerolog.New(zerolog.ConsoleWriter{Out: os.Stderr, TimeFormat: time.RFC3339})
+	} else {
+		log = zerolog.New(os.Stderr)
+	}
+	return log.Level(level).With().Timestamp().Logger()
+}
+
+func run(cfg *config.Config, log zerolog.Logger) error {
+	ctx := context.Background()
+
+	out, err := elasticsearch.New(ctx, outputConfig(cfg), log.With().Str("component", "elasticsearch").Logger())
+	if err != nil {
+		return err
+	}
+	// Install the index template now when Elasticsearch is up; when it is
+	// not, logshipper starts anyway (senders must not be refused) and the
+	// output installs the template before its first bulk request.
+	tctx, cancelT := context.WithTimeout(ctx, 5*time.Second)
+	if err := out.InstallTemplate(tctx); err != nil {
+		log.Warn().Err(err).Msg("index template not installed yet; retrying before the first bulk request")
+	}
+	cancelT()
+	dlq, err := pipeline.NewFileDeadLetter(cfg.DeadLetter.Path, nil)
+	if err != nil {
+		return err
+	}
+	pipe, err := pipeline.New(pipeline.Config{
+		QueueSize:     cfg.Pipeline.QueueSize,
+		BatchCount:    cfg.Pipeline.BatchCount,
+		BatchBytes:    cfg.Pipeline.BatchBytes,
+		FlushInterval: cfg.Pipeline.FlushInterval,
+		Workers:       cfg.Pipeline.Workers,
+		RetryInitial:  cfg.Pipeline.RetryInitial,
+		RetryMax:      cfg.Pipeline.RetryMax,
+	}, out, dlq, log.With().Str("component", "pipeline").Logger())
+	if err != nil {
+		return err
+	}
+	p := parser.New(parser.Options{Location: cfg.Location})
+	srv, err := syslog.New(syslog.Config{
+		Listen:         cfg.Listen,
+		MaxMessageSize: cfg.MaxMessageSize,
+		UDPReadBuffer:  cfg.UDP.ReadBuffer,
+		UDPReaders:     cfg.UDP.Readers,
+		Parse:          p.Parse,
+		Now:            time.Now,
+		Logger:         log.With().Str("component", "syslog").Logger(),
+	}, pipe)
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	api, err := httpapi.New(cfg.HTTP.Listen, metrics.Registry, []httpapi.Check{
+		{Name: "listeners", Func: func(context.Context) error {
+			if !srv.Ready() {
+				return errors.New("syslog listeners are not up")
+			}
+			return nil
+		}},
+		{Name: "elasticsearch", Func: out.Ping},
+	})
+	if err != nil {
+		srv.Stop(ctx)
+		return err
+	}
+	go func() {
+		if err := api.Serve(); err != nil {
+			log.Error().Err(err).Msg("HTTP endpoint stopped")
+		}
+	}()
+
+	tcpAddr, udpAddr := srv.Addr()
+	log.Info().
+		Str("version", version).
+		Str("tcp", tcpAddr.String()).Str("udp", udpAddr.String()).
+		Str("http", api.Addr().String()).
+		Strs("elasticsearch", cfg.Elasticsearch.URLs).
+		Str("index", cfg.Elasticsearch.Index).
+		Str("schema", cfg.Elasticsearch.Schema).
+		Int("workers", cfg.Pipeline.Workers).Int("batch_count", cfg.Pipeline.BatchCount).
+		Int("queue_size", cfg.Pipeline.QueueSize).
+		Msg("logshipper started")
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	statsDone := make(chan struct{})
+	go logStats(log, cfg.Log.StatsInterval, statsDone)
+
+	sig := <-sigs
+	close(statsDone)
+	log.Info().Str("signal", sig.String()).Dur("grace_period", cfg.Shutdown.GracePeriod).
+		Msg("shutting down: no new connections, flushing what was read")
+	grace, cancel := context.WithTimeout(ctx, cfg.Shutdown.GracePeriod)
+	defer cancel()
+	go func() {
+		// A second signal means "now": the operator gave up waiting.
+		<-sigs
+		log.Warn().Msg("second signal: abandoning the flush")
+		cancel()
+	}()
+
+	before := pipe.Stats()
+	if err := srv.Stop(grace); err != nil {
+		log.Warn().Err(err).Msg("listeners did not hand over everything they read")
+	}
+	st := pipe.Close(grace)
+	out.Close(ctx)
+	dlq.Close()
+	shutdownCtx, cancelHTTP := context.WithTimeout(ctx, time.Second)
+	api.Shutdown(shutdownCtx)
+	cancelHTTP()
+
+	lvl := log.Info()
+	if st.Lost > 0 {
+		lvl = log.Error()
+	}
+	lvl.Int64("received", received()).
+		Int64("flushed", st.Delivered-before.Delivered).
+		Int64("dead_lettered", st.Rejected-before.Rejected).
+		Int64("lost", st.Lost).
+		Int64("indexed_total", st.Delivered).
+		Msg("shutdown complete")
+	return nil
+}
+
+func outputConfig(cfg *config.Config) elasticsearch.Config {
+	e := cfg.Elasticsearch
+	return elasticsearch.Config{
+		URLs:               e.URLs,
+		Index:              e.Index,
+		Username:           e.Username,
+		Password:           e.Password,
+		APIKey:             e.APIKey,
+		CAFile:             e.CAFile,
+		InsecureSkipVerify: e.InsecureSkipVerify,
+		Gzip:               e.Gzip,
+		Sniff:              e.Sniff,
+		Timeout:            e.Timeout,
+		Schema:             e.Schema,
+		Template: elasticsearch.TemplateConfig{
+			Enabled:   e.Template.Enabled,
+			Name:      e.Template.Name,
+			Shards:    e.Template.Shards,
+			Replicas:  e.Template.Replicas,
+			Priority:  e.Template.Priority,
+			Overwrite: e.Template.Overwrite,
+		},
+	}
+}

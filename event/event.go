@@ -1,0 +1,126 @@
+// Package event defines the one value that flows through logshipper: a
+// syslog message as received and as parsed. Inputs fill it, the parser
+// completes it, the pipeline batches it and outputs encode it.
+package event
+
+import "time"
+
+// Format says which grammar matched a message.
+type Format uint8
+
+const (
+	// FormatUnknown: no syslog grammar matched; the line is kept verbatim and
+	// tagged TagParseFailure.
+	FormatUnknown Format = iota
+	FormatRFC3164
+	FormatRFC5424
+)
+
+func (f Format) String() string {
+	switch f {
+	case FormatRFC3164:
+		return "rfc3164"
+	case FormatRFC5424:
+		return "rfc5424"
+	default:
+		return "unknown"
+	}
+}
+
+// Tags logshipper sets, named as Logstash names them so dashboards and
+// alerts written for Logstash keep working.
+const (
+	TagParseFailure = "_syslogparsefailure"
+	TagTruncated    = "_truncated"
+)
+
+// Default priority of a line that is not syslog: facility 1 (user-level),
+// severity 5 (notice), as Logstash's syslog input assigns.
+const DefaultPriority = 13
+
+// StructuredData is RFC5424 structured data: SD-ID → param name → value.
+type StructuredData map[string]map[string]string
+
+// Event is one received message. Zero values mean "absent": an empty
+// Program was not in the header, PID "" had none, Timestamp.IsZero() means
+// the header carried no usable time.
+type Event struct {
+	// Set by the input.
+	Received  time.Time // when logshipper read the message; @timestamp fallback
+	Transport string    // "tcp" or "udp"
+	SourceIP  string    // sender address without port
+	Raw       []byte    // the message as framed: no framing, no trailing CR/LF/NUL
+	Truncated bool      // Raw was cut at the maximum message size
+
+	// Set by the parser.
+	Format         Format
+	Priority       int       // 0..191; DefaultPriority when absent or out of range
+	Timestamp      time.Time // header time resolved to an instant; zero if none
+	TimestampRaw   string    // header time exactly as sent
+	Hostname       string    // header hostname (Logstash: logsource)
+	Program        string    // RFC3164 tag / RFC5424 APP-NAME
+	PID            string    // RFC3164 [pid] / RFC5424 PROCID
+	MsgID          string    // RFC5424 only
+	Version        int       // RFC5424 only (1)
+	StructuredData StructuredData
+	Message        string // the free-text part; the whole Raw line on parse failure
+	ParseFailed    bool
+}
+
+// Facility is the syslog facility code (Priority / 8).
+func (e *Event) Facility() int { return e.Priority / 8 }
+
+// Severity is the syslog severity code (Priority % 8).
+func (e *Event) Severity() int { return e.Priority % 8 }
+
+// Time is the event's @timestamp: the header time when there is one,
+// otherwise the receive time.
+func (e *Event) Time() time.Time {
+	if e.Timestamp.IsZero() {
+		return e.Received
+	}
+	return e.Timestamp
+}
+
+// Tags lists the Logstash-style tags for this event, in a stable order.
+func (e *Event) Tags() []string {
+	var tags []string
+	if e.ParseFailed {
+		tags = append(tags, TagParseFailure)
+	}
+	if e.Truncated {
+		tags = append(tags, TagTruncated)
+	}
+	return tags
+}
+
+// facilityLabels are the defaults of Logstash's syslog input (not of its
+// syslog_pri filter, which says "daemon" and lower-cases the severities).
+var facilityLabels = [...]string{
+	"kernel", "user-level", "mail", "system", "security/authorization",
+	"syslogd", "line printer", "network news", "UUCP", "clock",
+	"security/authorization", "FTP", "NTP", "log audit", "log alert",
+	"clock", "local0", "local1", "local2", "local3", "local4", "local5",
+	"local6", "local7",
+}
+
+var severityLabels = [...]string{
+	"Emergency", "Alert", "Critical", "Error", "Warning", "Notice",
+	"Informational", "Debug",
+}
+
+// FacilityLabel is the facility's name as Logstash's syslog input writes it ("user-level", "local0", ...).
+func FacilityLabel(code int) string {
+	if code < 0 || code >= len(facilityLabels) {
+		return ""
+	}
+	return facilityLabels[code]
+}
+
+// SeverityLabel is the severity's name as Logstash writes it ("Notice").
+func SeverityLabel(code int) string {
+	if code < 0 || code >= len(severityLabels) {
+		return ""
+	}
+	return severityLabels[code]
+}

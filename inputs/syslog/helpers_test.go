@@ -1,0 +1,212 @@
+package syslog
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/event"
+)
+
+// waitLimit bounds every wait, so a broken server fails a test instead of
+// hanging it. It is never what makes a test pass.
+const waitLimit = 10 * time.Second
+
+var fixedNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// fakeParse stands in for the real parser: a line starting with '<' is
+// "syslog", anything else fails.
+func fakeParse(ev *event.Event) {
+	ev.Message = string(ev.Raw)
+	if len(ev.Raw) == 0 || ev.Raw[0] != '<' {
+		ev.ParseFailed = true
+		ev.Priority = event.DefaultPriority
+	}
+}
+
+// sink records events. If gate is set, Put waits for it to be closed (or
+// for ctx); entered is closed at the first Put.
+type sink struct {
+	mu      sync.Mutex
+	events  []*event.Event
+	changed chan struct{}
+
+	gate       chan struct{}
+	entered    chan struct{}
+	enterOnce  sync.Once
+	tryPut     func(*event.Event) bool // overrides TryPut's answer when set
+	putCalls   int
+	tryPutSeen int
+}
+
+func newSink() *sink {
+	return &sink{changed: make(chan struct{}, 1), entered: make(chan struct{})}
+}
+
+func (s *sink) add(ev *event.Event) {
+	s.mu.Lock()
+	s.events = append(s.events, ev)
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *sink) poke() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sink) Put(ctx context.Context, ev *event.Event) error {
+	s.mu.Lock()
+	s.putCalls++
+	s.mu.Unlock()
+	s.enterOnce.Do(func() { close(s.entered) })
+	if s.gate != nil {
+		select {
+		case <-s.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	s.add(ev)
+	return nil
+}
+
+func (s *sink) TryPut(ev *event.Event) bool {
+	s.mu.Lock()
+	s.tryPutSeen++
+	s.mu.Unlock()
+	if s.tryPut != nil && !s.tryPut(ev) {
+		s.poke()
+		return false
+	}
+	s.add(ev)
+	return true
+}
+
+func (s *sink) snapshot() []*event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*event.Event(nil), s.events...)
+}
+
+// waitFor waits until cond holds for the recorded events.
+func (s *sink) waitFor(t testing.TB, what string, cond func([]*event.Event) bool) []*event.Event {
+	t.Helper()
+	limit := time.NewTimer(waitLimit)
+	defer limit.Stop()
+	for {
+		evs := s.snapshot()
+		if cond(evs) {
+			return evs
+		}
+		select {
+		case <-s.changed:
+		case <-limit.C:
+			t.Fatalf("timed out waiting for %s; have %d events", what, len(evs))
+		}
+	}
+}
+
+func (s *sink) waitN(t testing.TB, n int) []*event.Event {
+	t.Helper()
+	return s.waitFor(t, "events", func(evs []*event.Event) bool { return len(evs) >= n })
+}
+
+// syncBuffer is a log destination safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func (b *syncBuffer) count(substr string) int { return strings.Count(b.String(), substr) }
+
+func testConfig(logs *syncBuffer) Config {
+	cfg := Config{
+		Listen: "127.0.0.1:0",
+		Parse:  fakeParse,
+		Now:    func() time.Time { return fixedNow },
+	}
+	if logs != nil {
+		cfg.Logger = zerolog.New(logs)
+	}
+	return cfg
+}
+
+// start starts a server and stops it when the test ends.
+func start(t testing.TB, cfg Config, sk *sink) (*Server, *net.TCPAddr, *net.UDPAddr) {
+	t.Helper()
+	s, err := New(cfg, sk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		s.Stop(ctx)
+	})
+	tcp, udp := s.Addr()
+	return s, tcp.(*net.TCPAddr), udp.(*net.UDPAddr)
+}
+
+func dialTCP(t testing.TB, addr *net.TCPAddr) *net.TCPConn {
+	t.Helper()
+	c, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func write(t testing.TB, c net.Conn, s string) {
+	t.Helper()
+	if _, err := c.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// value reads a counter or gauge. Metrics are process-global, so tests
+// compare values before and after.
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		panic(err)
+	}
+	if d.Counter != nil {
+		return d.Counter.GetValue()
+	}
+	return d.Gauge.GetValue()
+}
+
+func raws(evs []*event.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = string(ev.Raw)
+	}
+	return out
+}

@@ -1,0 +1,428 @@
+// Package config resolves logshipper's settings once at start, from
+// defaults < YAML file (--config) < environment (LOGSHIPPER_*) < flags,
+// and validates them, so a bad value stops the start with one line naming
+// the key, the value and what is allowed.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// EnvPrefix is prepended to every environment variable: elasticsearch.urls
+// is LOGSHIPPER_ELASTICSEARCH_URLS.
+const EnvPrefix = "LOGSHIPPER"
+
+// Config is every setting of logshipper.
+type Config struct {
+	Listen         string `mapstructure:"listen"`
+	MaxMessageSize int    `mapstructure:"max_message_size"`
+	Timezone       string `mapstructure:"timezone"`
+	UDP            struct {
+		ReadBuffer int `mapstructure:"read_buffer"`
+		Readers    int `mapstructure:"readers"`
+	} `mapstructure:"udp"`
+	Elasticsearch struct {
+		URLs               []string      `mapstructure:"urls"`
+		Index              string        `mapstructure:"index"`
+		Username           string        `mapstructure:"username"`
+		Password           string        `mapstructure:"password"`
+		APIKey             string        `mapstructure:"api_key"`
+		CAFile             string        `mapstructure:"ca_file"`
+		InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
+		Gzip               bool          `mapstructure:"gzip"`
+		Sniff              bool          `mapstructure:"sniff"`
+		Timeout            time.Duration `mapstructure:"timeout"`
+		Schema             string        `mapstructure:"schema"`
+		Template           struct {
+			Enabled   bool   `mapstructure:"enabled"`
+			Name      string `mapstructure:"name"`
+			Shards    int    `mapstructure:"shards"`
+			Replicas  int    `mapstructure:"replicas"`
+			Priority  int    `mapstructure:"priority"`
+			Overwrite bool   `mapstructure:"overwrite"`
+		} `mapstructure:"template"`
+	} `mapstructure:"elasticsearch"`
+	Pipeline struct {
+		QueueSize     int           `mapstructure:"queue_size"`
+		BatchCount    int           `mapstructure:"batch_count"`
+		BatchBytes    int           `mapstructure:"batch_bytes"`
+		FlushInterval time.Duration `mapstructure:"flush_interval"`
+		Workers       int           `mapstructure:"workers"`
+		RetryInitial  time.Duration `mapstructure:"retry_initial"`
+		RetryMax      time.Duration `mapstructure:"retry_max"`
+	} `mapstructure:"pipeline"`
+	DeadLetter struct {
+		Path string `mapstructure:"path"`
+	} `mapstructure:"dead_letter"`
+	HTTP struct {
+		Listen string `mapstructure:"listen"`
+	} `mapstructure:"http"`
+	Log struct {
+		Level         string        `mapstructure:"level"`
+		Format        string        `mapstructure:"format"`
+		StatsInterval time.Duration `mapstructure:"stats_interval"`
+	} `mapstructure:"log"`
+	Shutdown struct {
+		GracePeriod time.Duration `mapstructure:"grace_period"`
+	} `mapstructure:"shutdown"`
+
+	// Location is Timezone resolved; set by Load.
+	Location *time.Location `mapstructure:"-"`
+}
+
+// Setting is one key: its default and its one-line help. The list below is
+// the single source for defaults, flags, --help and the example file test.
+type Setting struct {
+	Key     string
+	Default any
+	Help    string
+}
+
+// Settings lists every key in the order --help and configs/logshipper.yaml show them.
+var Settings = []Setting{
+	{"listen", ":10514", "syslog listen address, TCP and UDP both"},
+	{"max_message_size", 65536, "longer messages are truncated and tagged _truncated (bytes)"},
+	{"timezone", "UTC", "time zone of RFC3164 timestamps, which carry none (IANA name, e.g. Europe/Berlin)"},
+	{"udp.read_buffer", 8 << 20, "UDP socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max)"},
+	{"udp.readers", 2, "goroutines reading the UDP socket"},
+	{"elasticsearch.urls", []string{"http://es:9200"}, "Elasticsearch URLs, comma-separated"},
+	{"elasticsearch.index", "syslog-msg", "index name; may hold a date pattern such as syslog-msg-%{+yyyy.MM.dd}"},
+	{"elasticsearch.username", "", "basic auth user"},
+	{"elasticsearch.password", "", "basic auth password (prefer the environment)"},
+	{"elasticsearch.api_key", "", "API key, base64 of id:key, sent as Authorization: ApiKey"},
+	{"elasticsearch.ca_file", "", "PEM file of the CA that signed Elasticsearch's https certificate"},
+	{"elasticsearch.insecure_skip_verify", false, "do not verify Elasticsearch's certificate (testing only)"},
+	{"elasticsearch.gzip", false, "gzip bulk request bodies (costs CPU; see README)"},
+	{"elasticsearch.sniff", false, "discover nodes from the cluster (breaks behind the Swarm routing mesh)"},
+	{"elasticsearch.timeout", 30 * time.Second, "timeout of one bulk request"},
+	{"elasticsearch.schema", "logstash", "document fields: logstash (Logstash syslog input names) or ecs"},
+	{"elasticsearch.template.enabled", true, "install an index template for the index pattern at start"},
+	{"elasticsearch.template.name", "logshipper", "index template name"},
+	{"elasticsearch.template.shards", 1, "number_of_shards in the template"},
+	{"elasticsearch.template.replicas", 1, "number_of_replicas in the template"},
+	{"elasticsearch.template.priority", 200, "priority of the composable template (order of a legacy one)"},
+	{"elasticsearch.template.overwrite", false, "replace an existing template of that name (off: an operator's edited template is kept, as in Logstash)"},
+	{"pipeline.queue_size", 8192, "events waiting between listeners and batcher; when full TCP reads stop and UDP drops"},
+	{"pipeline.batch_count", 1000, "a bulk request holds at most this many events"},
+	{"pipeline.batch_bytes", 5 << 20, "a bulk request holds at most about this many message bytes"},
+	{"pipeline.flush_interval", time.Second, "a partial batch is sent after this long"},
+	{"pipeline.workers", 2, "bulk requests in flight at once"},
+	{"pipeline.retry_initial", 100 * time.Millisecond, "first retry wait after a 429, 5xx or unreachable Elasticsearch"},
+	{"pipeline.retry_max", 10 * time.Second, "longest retry wait (exponential backoff with full jitter)"},
+	{"dead_letter.path", "data/dead-letter.ndjson", "file of events Elasticsearch rejected for good (JSON lines)"},
+	{"http.listen", ":9600", "address of /healthz, /readyz and /metrics"},
+	{"log.level", "info", "debug, info, warn or error"},
+	{"log.format", "json", "json or console"},
+	{"log.stats_interval", 30 * time.Second, "how often counters are logged when they changed (0 turns it off)"},
+	{"shutdown.grace_period", 10 * time.Second, "on SIGTERM, time to flush queued events before exiting (keep below Docker's stop grace period)"},
+}
+
+// Flags registers one flag per setting, named like the key, plus --config.
+func Flags(fs *pflag.FlagSet) {
+	fs.String("config", "", "YAML configuration file (see configs/logshipper.yaml)")
+	for _, s := range Settings {
+		switch d := s.Default.(type) {
+		case string:
+			fs.String(s.Key, d, s.Help)
+		case int:
+			fs.Int(s.Key, d, s.Help)
+		case bool:
+			fs.Bool(s.Key, d, s.Help)
+		case time.Duration:
+			fs.Duration(s.Key, d, s.Help)
+		case []string:
+			fs.StringSlice(s.Key, d, s.Help)
+		default:
+			panic(fmt.Sprintf("config: setting %s has unsupported default type %T", s.Key, d))
+		}
+	}
+}
+
+// EnvName is the environment variable of a key.
+func EnvName(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// Load resolves the configuration from fs (already parsed) and the
+// environment given as os.Environ-style lookups.
+func Load(fs *pflag.FlagSet, lookupEnv func(string) (string, bool)) (*Config, error) {
+	v := viper.New()
+	for _, s := range Settings {
+		v.SetDefault(s.Key, s.Default)
+	}
+	if path, _ := fs.GetString("config"); path != "" {
+		v.SetConfigFile(path)
+		v.SetConfigType("yaml")
+		if err := v.ReadInConfig(); err != nil {
+			return nil, fmt.Errorf("config file %q: %v", path, err)
+		}
+		if err := checkUnknownKeys(v); err != nil {
+			return nil, fmt.Errorf("config file %q: %v", path, err)
+		}
+	}
+	// Environment: set explicitly rather than through viper.AutomaticEnv so
+	// the lookup is injectable in tests and an empty variable still counts.
+	for _, s := range Settings {
+		if val, ok := lookupEnv(EnvName(s.Key)); ok {
+			v.Set(s.Key, val)
+		}
+	}
+	// Flags last: viper's Set outranks everything, so apply them after the
+	// environment.
+	for _, s := range Settings {
+		f := fs.Lookup(s.Key)
+		if f == nil || !f.Changed {
+			continue
+		}
+		if _, isList := s.Default.([]string); isList {
+			list, _ := fs.GetStringSlice(s.Key)
+			v.Set(s.Key, list)
+		} else {
+			v.Set(s.Key, f.Value.String())
+		}
+	}
+
+	var c Config
+	for _, s := range Settings {
+		if err := decode(v, s, &c); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// decode reads one key with the type of its default, so a bad value is
+// reported with its key instead of as a generic decoding failure.
+func decode(v *viper.Viper, s Setting, c *Config) error {
+	raw := v.Get(s.Key)
+	bad := func(want string) error {
+		return fmt.Errorf("%s: %q is not %s (set by %s, --%s or the config file)", s.Key, fmt.Sprint(raw), want, EnvName(s.Key), s.Key)
+	}
+	str := strings.TrimSpace(fmt.Sprint(raw))
+	var (
+		sv  string
+		iv  int
+		bv  bool
+		dv  time.Duration
+		lv  []string
+		err error
+	)
+	switch s.Default.(type) {
+	case string:
+		sv = fmt.Sprint(raw)
+	case int:
+		if iv, err = strconv.Atoi(str); err != nil {
+			return bad("a whole number")
+		}
+	case bool:
+		if bv, err = strconv.ParseBool(str); err != nil {
+			return bad("true or false")
+		}
+	case time.Duration:
+		if d, ok := raw.(time.Duration); ok {
+			dv = d
+		} else if dv, err = time.ParseDuration(str); err != nil {
+			return bad("a duration such as 10s or 500ms")
+		}
+	case []string:
+		switch x := raw.(type) {
+		case []string:
+			lv = x
+		case []any:
+			for _, e := range x {
+				lv = append(lv, fmt.Sprint(e))
+			}
+		default:
+			lv = strings.Split(str, ",")
+		}
+		out := lv[:0:0]
+		for _, e := range lv {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
+			}
+		}
+		lv = out
+	}
+	switch s.Key {
+	case "listen":
+		c.Listen = sv
+	case "max_message_size":
+		c.MaxMessageSize = iv
+	case "timezone":
+		c.Timezone = sv
+	case "udp.read_buffer":
+		c.UDP.ReadBuffer = iv
+	case "udp.readers":
+		c.UDP.Readers = iv
+	case "elasticsearch.urls":
+		c.Elasticsearch.URLs = lv
+	case "elasticsearch.index":
+		c.Elasticsearch.Index = sv
+	case "elasticsearch.username":
+		c.Elasticsearch.Username = sv
+	case "elasticsearch.password":
+		c.Elasticsearch.Password = sv
+	case "elasticsearch.api_key":
+		c.Elasticsearch.APIKey = sv
+	case "elasticsearch.ca_file":
+		c.Elasticsearch.CAFile = sv
+	case "elasticsearch.insecure_skip_verify":
+		c.Elasticsearch.InsecureSkipVerify = bv
+	case "elasticsearch.gzip":
+		c.Elasticsearch.Gzip = bv
+	case "elasticsearch.sniff":
+		c.Elasticsearch.Sniff = bv
+	case "elasticsearch.timeout":
+		c.Elasticsearch.Timeout = dv
+	case "elasticsearch.schema":
+		c.Elasticsearch.Schema = sv
+	case "elasticsearch.template.enabled":
+		c.Elasticsearch.Template.Enabled = bv
+	case "elasticsearch.template.name":
+		c.Elasticsearch.Template.Name = sv
+	case "elasticsearch.template.shards":
+		c.Elasticsearch.Template.Shards = iv
+	case "elasticsearch.template.replicas":
+		c.Elasticsearch.Template.Replicas = iv
+	case "elasticsearch.template.priority":
+		c.Elasticsearch.Template.Priority = iv
+	case "elasticsearch.template.overwrite":
+		c.Elasticsearch.Template.Overwrite = bv
+	case "pipeline.queue_size":
+		c.Pipeline.QueueSize = iv
+	case "pipeline.batch_count":
+		c.Pipeline.BatchCount = iv
+	case "pipeline.batch_bytes":
+		c.Pipeline.BatchBytes = iv
+	case "pipeline.flush_interval":
+		c.Pipeline.FlushInterval = dv
+	case "pipeline.workers":
+		c.Pipeline.Workers = iv
+	case "pipeline.retry_initial":
+		c.Pipeline.RetryInitial = dv
+	case "pipeline.retry_max":
+		c.Pipeline.RetryMax = dv
+	case "dead_letter.path":
+		c.DeadLetter.Path = sv
+	case "http.listen":
+		c.HTTP.Listen = sv
+	case "log.level":
+		c.Log.Level = sv
+	case "log.format":
+		c.Log.Format = sv
+	case "log.stats_interval":
+		c.Log.StatsInterval = dv
+	case "shutdown.grace_period":
+		c.Shutdown.GracePeriod = dv
+	default:
+		return fmt.Errorf("config: setting %s is listed but not decoded", s.Key)
+	}
+	return nil
+}
+
+// checkUnknownKeys catches typos in the file: an unknown key would
+// otherwise be ignored silently and the default used.
+func checkUnknownKeys(v *viper.Viper) error {
+	known := map[string]bool{}
+	for _, s := range Settings {
+		known[s.Key] = true
+	}
+	for _, k := range v.AllKeys() {
+		if !known[k] {
+			return fmt.Errorf("unknown key %q; see configs/logshipper.yaml for the keys", k)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	if err := checkHostPort("listen", c.Listen, ":10514"); err != nil {
+		return err
+	}
+	if err := checkHostPort("http.listen", c.HTTP.Listen, ":9600"); err != nil {
+		return err
+	}
+	if c.MaxMessageSize < 480 || c.MaxMessageSize > 16<<20 {
+		// RFC 3164 allows 1024 bytes and RFC 5424 requires receivers to take 480.
+		return fmt.Errorf("max_message_size: %d is out of range; use 480 to 16777216 bytes (default 65536)", c.MaxMessageSize)
+	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		return fmt.Errorf("timezone: %q is not a known time zone; use an IANA name such as UTC or Europe/Berlin", c.Timezone)
+	}
+	c.Location = loc
+	if c.UDP.ReadBuffer < 0 {
+		return fmt.Errorf("udp.read_buffer: %d is negative; use bytes, e.g. 8388608", c.UDP.ReadBuffer)
+	}
+	if c.UDP.Readers < 1 || c.UDP.Readers > 64 {
+		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 2)", c.UDP.Readers)
+	}
+	if len(c.Elasticsearch.URLs) == 0 {
+		return errors.New("elasticsearch.urls: empty; give at least one URL such as http://es:9200")
+	}
+	for _, u := range c.Elasticsearch.URLs {
+		p, err := url.Parse(u)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return fmt.Errorf("elasticsearch.urls: %q is not an http(s) URL; use e.g. http://es:9200", u)
+		}
+	}
+	if c.Elasticsearch.Index == "" {
+		return errors.New("elasticsearch.index: empty; give an index name such as syslog-msg")
+	}
+	if c.Elasticsearch.Schema != "logstash" && c.Elasticsearch.Schema != "ecs" {
+		return fmt.Errorf("elasticsearch.schema: %q is not allowed; use logstash or ecs", c.Elasticsearch.Schema)
+	}
+	if c.Elasticsearch.CAFile != "" {
+		if _, err := os.Stat(c.Elasticsearch.CAFile); err != nil {
+			return fmt.Errorf("elasticsearch.ca_file: %q cannot be read: %v", c.Elasticsearch.CAFile, err)
+		}
+	}
+	if c.Elasticsearch.Timeout <= 0 {
+		return fmt.Errorf("elasticsearch.timeout: %s must be positive, e.g. 30s", c.Elasticsearch.Timeout)
+	}
+	if c.Elasticsearch.Template.Shards < 1 {
+		return fmt.Errorf("elasticsearch.template.shards: %d is too small; use 1 or more", c.Elasticsearch.Template.Shards)
+	}
+	if c.Elasticsearch.Template.Replicas < 0 {
+		return fmt.Errorf("elasticsearch.template.replicas: %d is negative; use 0 or more", c.Elasticsearch.Template.Replicas)
+	}
+	switch strings.ToLower(c.Log.Level) {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level: %q is not allowed; use debug, info, warn or error", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		return fmt.Errorf("log.format: %q is not allowed; use json or console", c.Log.Format)
+	}
+	if c.Log.StatsInterval < 0 {
+		return fmt.Errorf("log.stats_interval: %s is negative; use 0 to turn it off", c.Log.StatsInterval)
+	}
+	if c.Shutdown.GracePeriod <= 0 {
+		return fmt.Errorf("shutdown.grace_period: %s must be positive, e.g. 10s", c.Shutdown.GracePeriod)
+	}
+	return nil
+}
+
+func checkHostPort(key, addr, example string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not host:port; use e.g. %q", key, addr, example)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s: %q has a bad port; use 0 to 65535, e.g. %q", key, addr, example)
+	}
+	return nil
+}

@@ -1,0 +1,123 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+func load(t *testing.T, args []string, env map[string]string) (*Config, error) {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	Flags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := load(t, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":10514" || c.HTTP.Listen != ":9600" || c.Elasticsearch.Index != "syslog-msg" ||
+		len(c.Elasticsearch.URLs) != 1 || c.Elasticsearch.URLs[0] != "http://es:9200" ||
+		c.Shutdown.GracePeriod != 10*time.Second || c.Location != time.UTC || c.MaxMessageSize != 65536 {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("listen: \":1000\"\nelasticsearch:\n  index: from-file\n  urls: [http://a:9200]\nhttp:\n  listen: \":1001\"\n"), 0o600)
+	env := map[string]string{
+		"LOGSHIPPER_ELASTICSEARCH_INDEX": "from-env",
+		"LOGSHIPPER_ELASTICSEARCH_URLS":  "http://e1:9200, http://e2:9200",
+		"LOGSHIPPER_HTTP_LISTEN":         ":2001",
+		"LOGSHIPPER_PIPELINE_WORKERS":    "3",
+	}
+	c, err := load(t, []string{"--config", file, "--http.listen", ":3001"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != ":1000" {
+		t.Errorf("listen = %q, want the file's", c.Listen)
+	}
+	if c.Elasticsearch.Index != "from-env" {
+		t.Errorf("index = %q, want the environment's", c.Elasticsearch.Index)
+	}
+	if got := strings.Join(c.Elasticsearch.URLs, " "); got != "http://e1:9200 http://e2:9200" {
+		t.Errorf("urls = %q", got)
+	}
+	if c.HTTP.Listen != ":3001" {
+		t.Errorf("http.listen = %q, want the flag's", c.HTTP.Listen)
+	}
+	if c.Pipeline.Workers != 3 {
+		t.Errorf("workers = %d", c.Pipeline.Workers)
+	}
+}
+
+func TestBadValuesNameKeyAndValue(t *testing.T) {
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"LOGSHIPPER_LISTEN": "10514"}, `listen: "10514" is not host:port; use e.g. ":10514"`},
+		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_URLS": "es:9200"}, `elasticsearch.urls: "es:9200" is not an http(s) URL; use e.g. http://es:9200`},
+		{map[string]string{"LOGSHIPPER_PIPELINE_WORKERS": "many"}, `pipeline.workers: "many" is not a whole number (set by LOGSHIPPER_PIPELINE_WORKERS, --pipeline.workers or the config file)`},
+		{map[string]string{"LOGSHIPPER_SHUTDOWN_GRACE_PERIOD": "10"}, `shutdown.grace_period: "10" is not a duration such as 10s or 500ms`},
+		{map[string]string{"LOGSHIPPER_TIMEZONE": "Mars/Olympus"}, `timezone: "Mars/Olympus" is not a known time zone`},
+		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_SCHEMA": "gelf"}, `elasticsearch.schema: "gelf" is not allowed; use logstash or ecs`},
+		{map[string]string{"LOGSHIPPER_MAX_MESSAGE_SIZE": "10"}, `max_message_size: 10 is out of range`},
+		{map[string]string{"LOGSHIPPER_LOG_LEVEL": "loud"}, `log.level: "loud" is not allowed`},
+		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_GZIP": "maybe"}, `elasticsearch.gzip: "maybe" is not true or false`},
+	}
+	for _, tc := range cases {
+		_, err := load(t, nil, tc.env)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("env %v: err = %v, want prefix %q", tc.env, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("error is not one line: %q", err)
+		}
+	}
+}
+
+func TestUnknownKeyInFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(file, []byte("elasticsearch:\n  indx: typo\n"), 0o600)
+	_, err := load(t, []string{"--config", file}, nil)
+	if err == nil || !strings.Contains(err.Error(), `unknown key "elasticsearch.indx"`) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// The example file documents every key, and its values are the defaults.
+func TestExampleFileListsEveryKeyWithDefaults(t *testing.T) {
+	path := filepath.Join("..", "..", "configs", "logshipper.yaml")
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Settings {
+		if !v.IsSet(s.Key) {
+			t.Errorf("configs/logshipper.yaml lacks %s", s.Key)
+		}
+	}
+	fromFile, err := load(t, []string{"--config", path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defaults, _ := load(t, nil, nil)
+	if !reflect.DeepEqual(fromFile, defaults) {
+		t.Errorf("file values differ from defaults:\nfile    %+v\ndefault %+v", fromFile, defaults)
+	}
+}

@@ -1,0 +1,48 @@
+// Package testes gives integration tests the address of the real
+// OpenSearch node that testenv/opensearch.sh started. Without one, tests
+// skip on a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_ES=1),
+// because a skipped integration test proves nothing.
+package testes
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+)
+
+// EnvURL names the variable holding the node's base URL.
+const EnvURL = "LOGSHIPPER_TEST_ES_URL"
+
+// EnvRequire, when "1", turns a missing or dead node into a test failure.
+const EnvRequire = "LOGSHIPPER_REQUIRE_ES"
+
+// URL returns the node's base URL after checking that it answers.
+func URL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv(EnvURL)
+	if url == "" {
+		missing(t, EnvURL+" is not set; start a node with testenv/opensearch.sh start and export "+EnvURL+"=http://127.0.0.1:9200")
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_cluster/health", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		missing(t, fmt.Sprintf("OpenSearch at %s does not answer: %v", url, err))
+		return ""
+	}
+	resp.Body.Close()
+	return url
+}
+
+func missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(EnvRequire) == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+}

@@ -1,0 +1,322 @@
+package elasticsearch
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/logshipper/logshipper/event"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+var (
+	tHeader   = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	tReceived = time.Date(2026, 11, 26, 12, 0, 1, 234567891, time.UTC)
+)
+
+// goldenEvents are the events of the golden tests, by name.
+func goldenEvents() map[string]*event.Event {
+	return map[string]*event.Event{
+		"rfc3164": {
+			Received: tReceived, Transport: "udp", SourceIP: "10.0.0.5",
+			Raw:    []byte("<38>Nov 26 12:00:00 web01 sshd[1234]: Accepted password for root from 10.0.0.9 port 51234 ssh2"),
+			Format: event.FormatRFC3164, Priority: 38, Timestamp: tHeader, TimestampRaw: "Nov 26 12:00:00",
+			Hostname: "web01", Program: "sshd", PID: "1234",
+			Message: "Accepted password for root from 10.0.0.9 port 51234 ssh2",
+		},
+		"rfc5424": {
+			Received: tReceived, Transport: "tcp", SourceIP: "2001:db8::7",
+			Raw:    []byte(`<165>1 2026-11-26T13:00:00.5+01:00 mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][origin ip="192.0.2.1"] An application event log entry...`),
+			Format: event.FormatRFC5424, Priority: 165, Version: 1,
+			Timestamp:    time.Date(2026, 11, 26, 13, 0, 0, 500e6, time.FixedZone("", 3600)),
+			TimestampRaw: "2026-11-26T13:00:00.5+01:00",
+			Hostname:     "mymachine.example.com", Program: "evntslog", MsgID: "ID47",
+			StructuredData: event.StructuredData{
+				"exampleSDID@32473": {"iut": "3", "eventSource": "Application", "eventID": "1011"},
+				"origin":            {"ip": "192.0.2.1"},
+			},
+			Message: "An application event log entry...",
+		},
+		"parse_failure": {
+			Received: tReceived, Transport: "tcp", SourceIP: "192.0.2.44",
+			Raw: []byte("hello world, not syslog"), Truncated: true,
+			Priority: event.DefaultPriority, ParseFailed: true,
+			Message: "hello world, not syslog",
+		},
+		"nasty": {
+			Received: tReceived, Transport: "udp", SourceIP: "fe80::1%eth0",
+			Raw:    []byte("<11>Nov 26 12:00:00 h\xffst app[x1]: q\"b\\s\x00\x1f\t\n\r\b\f\u2028\u2029 \xe2\x28\xa1 ünï €😀 \xff\xfe\xfd end"),
+			Format: event.FormatRFC3164, Priority: 11, Timestamp: tHeader, TimestampRaw: "Nov 26 12:00:00",
+			Hostname: "h\xffst", Program: "app", PID: "x1",
+			Message: "q\"b\\s\x00\x1f\t\n\r\b\f\u2028\u2029 \xe2\x28\xa1 ünï €😀 \xff\xfe\xfd end",
+			StructuredData: event.StructuredData{
+				"id\xff": {"k\"": "v\xc0\x80"},
+			},
+		},
+	}
+}
+
+func TestGoldenDocuments(t *testing.T) {
+	for name, ev := range goldenEvents() {
+		for _, schema := range []Schema{SchemaLogstash, SchemaECS} {
+			t.Run(name+"/"+schema.String(), func(t *testing.T) {
+				got := schema.AppendDocument(nil, ev)
+				checkDocument(t, got)
+				file := filepath.Join("testdata", name+"."+schema.String()+".json")
+				if *update {
+					if err := os.WriteFile(file, append(got, '\n'), 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
+				want, err := os.ReadFile(file)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if !bytes.Equal(got, bytes.TrimSuffix(want, []byte("\n"))) {
+					t.Errorf("document differs from %s\n got: %s\nwant: %s", file, got, want)
+				}
+				// Appending keeps what dst held.
+				prefix := []byte(`{"index":{}}` + "\n")
+				if got2 := schema.AppendDocument(bytes.Clone(prefix), ev); !bytes.Equal(got2, append(prefix, got...)) {
+					t.Errorf("AppendDocument does not append: %s", got2)
+				}
+			})
+		}
+	}
+}
+
+// checkDocument asserts that doc is valid UTF-8 JSON that decodes to an object.
+func checkDocument(t *testing.T, doc []byte) map[string]any {
+	t.Helper()
+	if !json.Valid(doc) {
+		t.Fatalf("invalid JSON: %q", doc)
+	}
+	if !utf8.Valid(doc) {
+		t.Fatalf("invalid UTF-8 in document: %q", doc)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(doc, &m); err != nil {
+		t.Fatalf("unmarshal: %v: %s", err, doc)
+	}
+	return m
+}
+
+// TestDocumentFields decodes the documents and checks each field's value
+// and JSON type, independently of the golden files.
+func TestDocumentFields(t *testing.T) {
+	evs := goldenEvents()
+
+	m := checkDocument(t, AppendDocument(nil, evs["rfc5424"]))
+	want := map[string]any{
+		"@timestamp": "2026-11-26T12:00:00.500Z", "@version": "1",
+		"message": "An application event log entry...", "host": "2001:db8::7",
+		"logsource": "mymachine.example.com", "program": "evntslog",
+		"priority": 165.0, "facility": 20.0, "severity": 5.0,
+		"facility_label": "local4", "severity_label": "Notice",
+		"timestamp": "2026-11-26T13:00:00.5+01:00", "msgid": "ID47", "version": 1.0,
+		"structured_data": map[string]any{
+			"exampleSDID@32473": map[string]any{"iut": "3", "eventSource": "Application", "eventID": "1011"},
+			"origin":            map[string]any{"ip": "192.0.2.1"},
+		},
+	}
+	assertJSONEqual(t, m, want)
+
+	m = checkDocument(t, AppendDocument(nil, evs["parse_failure"]))
+	assertJSONEqual(t, m, map[string]any{
+		"@timestamp": "2026-11-26T12:00:01.234Z", "@version": "1",
+		"message": "hello world, not syslog", "host": "192.0.2.44",
+		"priority": 13.0, "facility": 1.0, "severity": 5.0,
+		"facility_label": "user-level", "severity_label": "Notice",
+		"tags": []any{"_syslogparsefailure", "_truncated"},
+	})
+
+	m = checkDocument(t, SchemaECS.AppendDocument(nil, evs["rfc3164"]))
+	assertJSONEqual(t, m, map[string]any{
+		"@timestamp": "2026-11-26T12:00:00.000Z",
+		"message":    "Accepted password for root from 10.0.0.9 port 51234 ssh2",
+		"log": map[string]any{"syslog": map[string]any{
+			"priority": 38.0,
+			"facility": map[string]any{"code": 4.0, "name": "security/authorization"},
+			"severity": map[string]any{"code": 6.0, "name": "Informational"},
+		}},
+		"host":    map[string]any{"ip": "10.0.0.5", "hostname": "web01"},
+		"process": map[string]any{"name": "sshd", "pid": 1234.0},
+		"event":   map[string]any{"original": string(evs["rfc3164"].Raw)},
+	})
+
+	// Non-numeric PID: no process.pid; zone stripped from host.ip.
+	m = checkDocument(t, SchemaECS.AppendDocument(nil, evs["nasty"]))
+	if p := m["process"].(map[string]any); p["pid"] != nil || p["name"] != "app" {
+		t.Errorf("process = %v", p)
+	}
+	if h := m["host"].(map[string]any); h["ip"] != "fe80::1" || h["hostname"] != "h\uFFFDst" {
+		t.Errorf("host = %v", h)
+	}
+	if got, want := m["message"], strings.ToValidUTF8(evs["nasty"].Message, "\uFFFD"); got != want {
+		t.Errorf("message = %q, want %q", got, want)
+	}
+}
+
+func assertJSONEqual(t *testing.T, got, want map[string]any) {
+	t.Helper()
+	g, _ := json.Marshal(got)
+	w, _ := json.Marshal(want)
+	if !bytes.Equal(g, w) {
+		t.Errorf("document\n got: %s\nwant: %s", g, w)
+	}
+}
+
+// TestAppendStringMatchesEncodingJSON: for valid UTF-8, the hand-written
+// encoder writes exactly what encoding/json writes (without HTML escaping).
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `q"b\s`, "\x00\x01\x1f\x7f", "\t\n\r\b\f", "\u2028\u2029", "ünï €😀", "<a&b>", "\uFFFD",
+	} {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(s); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimSuffix(buf.String(), "\n")
+		if got := string(appendString(nil, s)); got != want {
+			t.Errorf("appendString(%q) = %s, encoding/json: %s", s, got, want)
+		}
+	}
+}
+
+func TestAppendStringInvalidUTF8(t *testing.T) {
+	for in, want := range map[string]string{
+		"\xff":              `"` + "\uFFFD" + `"`,
+		"a\xff\xfe\xfdb":    `"a` + "\uFFFD" + `b"`, // one run, one U+FFFD
+		"a\xffb\xfec":       `"a` + "\uFFFD" + `b` + "\uFFFD" + `c"`,
+		"\xed\xa0\x80":      `"` + "\uFFFD" + `"`, // a surrogate
+		"\xe2\x28\xa1":      `"` + "\uFFFD(\uFFFD" + `"`,
+		"\xff\uFFFD\xff":    `"` + "\uFFFD\uFFFD\uFFFD" + `"`,
+		"\xff\n\xff":        `"` + "\uFFFD\\n\uFFFD" + `"`,
+		"x\xf0\x9f\x98":     `"x` + "\uFFFD" + `"`, // cut emoji
+		"\xc0\x80 overlong": `"` + "\uFFFD" + ` overlong"`,
+	} {
+		if got := string(appendString(nil, in)); got != want {
+			t.Errorf("appendString(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestTimestampFormat(t *testing.T) {
+	for _, tc := range []struct {
+		t    time.Time
+		want string
+	}{
+		{time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC), "2026-01-02T03:04:05.006Z"},
+		{time.Date(2026, 12, 31, 23, 59, 59, 999999999, time.UTC), "2026-12-31T23:59:59.999Z"},
+		{time.Date(2027, 1, 1, 0, 30, 0, 0, time.FixedZone("", 3600)), "2026-12-31T23:30:00.000Z"},
+		{time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC), "0001-01-01T00:00:00.000Z"},
+	} {
+		if got := string(appendTimestamp(nil, tc.t)); got != tc.want {
+			t.Errorf("appendTimestamp(%v) = %s, want %s", tc.t, got, tc.want)
+		}
+		if got := tc.t.UTC().Format("2006-01-02T15:04:05.000Z"); got != tc.want {
+			t.Errorf("time.Format disagrees: %s", got)
+		}
+	}
+}
+
+func TestSDOrderIsStable(t *testing.T) {
+	ev := goldenEvents()["rfc5424"]
+	first := AppendDocument(nil, ev)
+	for range 50 {
+		if got := AppendDocument(nil, ev); !bytes.Equal(got, first) {
+			t.Fatalf("documents differ between calls:\n%s\n%s", got, first)
+		}
+	}
+}
+
+func FuzzAppendDocument(f *testing.F) {
+	f.Add("hello", []byte("<13>hello"), "host", "prog", "123", "ID1", "sd@1", "k", "v", "10.0.0.1", "Nov 26 12:00:00", 13)
+	f.Add("q\"\\\x00\xff\xfe", []byte("\xff\x00\n"), "h\xff", "p\xc3", "x", "\u2028", "\xff", "", "\xed\xa0\x80", "::1%lo", "", 191)
+	f.Add("", []byte{}, "", "", "", "", "", "", "", "", "", -5)
+	f.Fuzz(func(t *testing.T, msg string, raw []byte, host, prog, pid, msgid, sdID, sdName, sdValue, ip, tsRaw string, prio int) {
+		ev := &event.Event{
+			Received: tReceived, SourceIP: ip, Raw: raw, Format: event.FormatRFC5424,
+			Priority: prio, TimestampRaw: tsRaw, Hostname: host, Program: prog, PID: pid,
+			MsgID: msgid, Version: 1, Message: msg, ParseFailed: prio < 0, Truncated: len(raw) > 10,
+			StructuredData: event.StructuredData{sdID: {sdName: sdValue}},
+		}
+		for _, schema := range []Schema{SchemaLogstash, SchemaECS} {
+			doc := schema.AppendDocument(nil, ev)
+			m := checkDocument(t, doc)
+			if got, want := m["message"], strings.ToValidUTF8(msg, "\uFFFD"); got != want {
+				t.Fatalf("%s: message = %q, want %q", schema, got, want)
+			}
+			var sd map[string]any
+			if schema == SchemaECS {
+				sd = m["log"].(map[string]any)["syslog"].(map[string]any)["structured_data"].(map[string]any)
+				if got, want := m["event"].(map[string]any)["original"], strings.ToValidUTF8(string(raw), "\uFFFD"); got != want {
+					t.Fatalf("event.original = %q, want %q", got, want)
+				}
+			} else {
+				sd = m["structured_data"].(map[string]any)
+				if host != "" && m["logsource"] != strings.ToValidUTF8(host, "\uFFFD") {
+					t.Fatalf("logsource = %q", m["logsource"])
+				}
+			}
+			params, ok := sd[strings.ToValidUTF8(sdID, "\uFFFD")].(map[string]any)
+			if !ok || params[strings.ToValidUTF8(sdName, "\uFFFD")] != strings.ToValidUTF8(sdValue, "\uFFFD") {
+				t.Fatalf("%s: structured_data = %v", schema, sd)
+			}
+		}
+	})
+}
+
+// benchEvent is a typical RFC3164 message of about 150 bytes.
+func benchEvent() *event.Event {
+	return &event.Event{
+		Received: tReceived, Transport: "udp", SourceIP: "10.20.30.40",
+		Raw:    []byte("<86>Nov 26 12:00:00 app-server-07 sshd[23817]: pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0) from 10.1.2.3"),
+		Format: event.FormatRFC3164, Priority: 86, Timestamp: tHeader, TimestampRaw: "Nov 26 12:00:00",
+		Hostname: "app-server-07", Program: "sshd", PID: "23817",
+		Message: "pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0) from 10.1.2.3",
+	}
+}
+
+func BenchmarkAppendDocument(b *testing.B) {
+	evs := map[string]*event.Event{"rfc3164": benchEvent(), "rfc5424": goldenEvents()["rfc5424"]}
+	for _, schema := range []Schema{SchemaLogstash, SchemaECS} {
+		for _, name := range []string{"rfc3164", "rfc5424"} {
+			ev := evs[name]
+			b.Run(schema.String()+"/"+name, func(b *testing.B) {
+				b.ReportAllocs()
+				var buf []byte
+				for b.Loop() {
+					buf = schema.AppendDocument(buf[:0], ev)
+				}
+				b.SetBytes(int64(len(buf)))
+			})
+		}
+	}
+	// The reference point: encoding/json on a map, what this replaces.
+	b.Run("encoding_json_map/rfc3164", func(b *testing.B) {
+		b.ReportAllocs()
+		ev := benchEvent()
+		for b.Loop() {
+			m := map[string]any{
+				"@timestamp": ev.Time().UTC().Format("2006-01-02T15:04:05.000Z"), "@version": "1",
+				"message": ev.Message, "host": ev.SourceIP, "logsource": ev.Hostname, "program": ev.Program,
+				"pid": ev.PID, "priority": ev.Priority, "facility": ev.Facility(), "severity": ev.Severity(),
+				"facility_label": event.FacilityLabel(ev.Facility()), "severity_label": event.SeverityLabel(ev.Severity()),
+				"timestamp": ev.TimestampRaw,
+			}
+			if _, err := json.Marshal(m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

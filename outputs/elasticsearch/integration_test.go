@@ -1,0 +1,414 @@
+package elasticsearch
+
+// Integration tests against the real OpenSearch node of testenv/opensearch.sh
+// (internal/testes): they skip locally without one and fail in CI.
+//
+//	bash testenv/opensearch.sh start --port 19201 --data /tmp/os-outputs
+//	LOGSHIPPER_TEST_ES_URL=http://127.0.0.1:19201 go test ./outputs/...
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/testes"
+	"github.com/logshipper/logshipper/pipeline"
+)
+
+// osNode is a raw HTTP view of the node, independent of the code under test.
+type osNode struct {
+	t   *testing.T
+	url string
+}
+
+func (n osNode) do(method, path string, body any) (int, map[string]any) {
+	n.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			n.t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, n.url+path, rd)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		n.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m
+}
+
+func (n osNode) must(method, path string, body any) map[string]any {
+	n.t.Helper()
+	status, m := n.do(method, path, body)
+	if status/100 != 2 {
+		n.t.Fatalf("%s %s: HTTP %d %v", method, path, status, m)
+	}
+	return m
+}
+
+func (n osNode) count(index string) int {
+	n.t.Helper()
+	n.must(http.MethodPost, "/"+index+"/_refresh", nil)
+	return int(n.must(http.MethodGet, "/"+index+"/_count", nil)["count"].(float64))
+}
+
+// fieldType digs the type of a (dotted) field out of GET <index>/_mapping.
+func (n osNode) fieldType(index, field string) string {
+	n.t.Helper()
+	m := n.must(http.MethodGet, "/"+index+"/_mapping", nil)
+	var node any = m[index].(map[string]any)["mappings"]
+	for _, part := range strings.Split(field, ".") {
+		props, _ := node.(map[string]any)["properties"].(map[string]any)
+		if props == nil {
+			return ""
+		}
+		node = props[part]
+	}
+	if node == nil {
+		return ""
+	}
+	if t, ok := node.(map[string]any)["type"].(string); ok {
+		return t
+	}
+	return "object"
+}
+
+// setup returns the node and a unique lower-case name; everything named
+// name* (indices and the template) is deleted after the test.
+func setup(t *testing.T) (osNode, string) {
+	url := testes.URL(t)
+	var b [4]byte
+	rand.Read(b[:])
+	name := "lsit-" + hex.EncodeToString(b[:])
+	n := osNode{t: t, url: url}
+	t.Cleanup(func() {
+		n.do(http.MethodDelete, "/"+name+"*", nil)
+		n.do(http.MethodDelete, "/_index_template/"+name, nil)
+		n.do(http.MethodDelete, "/_template/"+name, nil)
+	})
+	return n, name
+}
+
+func integrationOutput(t *testing.T, cfg Config) *Output {
+	t.Helper()
+	o, err := New(context.Background(), cfg, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close(context.Background()) })
+	if err := o.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func integrationConfig(url, name string) Config {
+	cfg := DefaultConfig()
+	cfg.URLs = []string{url}
+	cfg.Index = name + "-%{+yyyy.MM.dd}"
+	cfg.Template.Name = name
+	cfg.Template.Replicas = 0 // one node
+	cfg.Timeout = 30 * time.Second
+	return cfg
+}
+
+func goldenBatch() []*event.Event {
+	g := goldenEvents()
+	return []*event.Event{g["rfc3164"], g["rfc5424"], g["parse_failure"], g["nasty"]}
+}
+
+func writeAll(t *testing.T, o *Output, evs []*event.Event) []pipeline.Result {
+	t.Helper()
+	res, err := o.WriteBatch(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != len(evs) {
+		t.Fatalf("%d results for %d events", len(res), len(evs))
+	}
+	return res
+}
+
+func TestIntegrationLogstashSchema(t *testing.T) {
+	n, name := setup(t)
+	o := integrationOutput(t, integrationConfig(n.url, name))
+
+	// The template is installed and visible.
+	if err := o.InstallTemplate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := n.must(http.MethodGet, "/_index_template/"+name, nil)
+	it := tmpl["index_templates"].([]any)[0].(map[string]any)["index_template"].(map[string]any)
+	if p := it["index_patterns"].([]any); len(p) != 1 || p[0] != name+"-*" {
+		t.Errorf("template index_patterns %v", p)
+	}
+
+	// A batch lands in the daily index; an event of the next day makes the
+	// next daily index.
+	batch := goldenBatch()
+	next := *batch[0]
+	next.Timestamp = time.Date(2026, 11, 27, 0, 0, 1, 0, time.UTC)
+	batch = append(batch, &next)
+	for i, r := range writeAll(t, o, batch) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	day1, day2 := name+"-2026.11.26", name+"-2026.11.27"
+	if c := n.count(day1); c != 4 {
+		t.Errorf("%s holds %d documents, want 4", day1, c)
+	}
+	if c := n.count(day2); c != 1 {
+		t.Errorf("%s holds %d documents, want 1", day2, c)
+	}
+
+	// The index got the template's mappings and settings.
+	for field, want := range map[string]string{
+		"@timestamp": "date", "@version": "keyword", "message": "text", "host": "keyword",
+		"logsource": "keyword", "program": "keyword", "pid": "keyword", "priority": "integer",
+		"facility": "integer", "severity": "integer", "facility_label": "keyword",
+		"severity_label": "keyword", "timestamp": "keyword", "msgid": "keyword", "version": "integer",
+		"tags": "keyword", "structured_data": "object", "structured_data.origin.ip": "keyword",
+		"structured_data.exampleSDID@32473.eventID": "keyword",
+	} {
+		if got := n.fieldType(day1, field); got != want {
+			t.Errorf("mapping of %s: %q, want %q", field, got, want)
+		}
+	}
+	settings := n.must(http.MethodGet, "/"+day1+"/_settings", nil)[day1].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
+	if settings["number_of_shards"] != "1" || settings["number_of_replicas"] != "0" {
+		t.Errorf("index settings shards=%v replicas=%v", settings["number_of_shards"], settings["number_of_replicas"])
+	}
+
+	// host is a keyword: an exact term finds it; @timestamp is a date:
+	// a range query finds the document.
+	hits := func(q any) int {
+		res := n.must(http.MethodPost, "/"+name+"-*/_search", map[string]any{"query": q})
+		return int(res["hits"].(map[string]any)["total"].(map[string]any)["value"].(float64))
+	}
+	if h := hits(map[string]any{"term": map[string]any{"host": "2001:db8::7"}}); h != 1 {
+		t.Errorf("term host: %d hits", h)
+	}
+	if h := hits(map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": "2026-11-26T12:00:00.400Z", "lt": "2026-11-26T12:00:00.600Z"}}}); h != 1 {
+		t.Errorf("range @timestamp: %d hits", h)
+	}
+	if h := hits(map[string]any{"term": map[string]any{"tags": "_syslogparsefailure"}}); h != 1 {
+		t.Errorf("term tags: %d hits", h)
+	}
+
+	// Invalid UTF-8 was accepted, stored as U+FFFD.
+	res := n.must(http.MethodPost, "/"+day1+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"program": "app"}}})
+	hit := res["hits"].(map[string]any)["hits"].([]any)
+	if len(hit) != 1 {
+		t.Fatalf("nasty event: %d hits", len(hit))
+	}
+	src := hit[0].(map[string]any)["_source"].(map[string]any)
+	nasty := goldenEvents()["nasty"]
+	if want := strings.ToValidUTF8(nasty.Message, "\uFFFD"); src["message"] != want {
+		t.Errorf("stored message %q, want %q", src["message"], want)
+	}
+	if src["logsource"] != "h\uFFFDst" {
+		t.Errorf("stored logsource %q", src["logsource"])
+	}
+}
+
+func TestIntegrationECSSchema(t *testing.T) {
+	n, name := setup(t)
+	cfg := integrationConfig(n.url, name)
+	cfg.Schema = SchemaNameECS
+	cfg.Index = name // plain name: template pattern name*
+	o := integrationOutput(t, cfg)
+	for i, r := range writeAll(t, o, goldenBatch()) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	if c := n.count(name); c != 4 {
+		t.Errorf("%d documents, want 4", c)
+	}
+	tmpl := n.must(http.MethodGet, "/_index_template/"+name, nil)
+	if p := tmpl["index_templates"].([]any)[0].(map[string]any)["index_template"].(map[string]any)["index_patterns"].([]any); p[0] != name+"*" {
+		t.Errorf("template pattern %v", p)
+	}
+	for field, want := range map[string]string{
+		"@timestamp": "date", "message": "text", "host": "object", "host.ip": "ip", "host.hostname": "keyword",
+		"process.name": "keyword", "process.pid": "long", "log.syslog.priority": "long",
+		"log.syslog.facility.code": "long", "log.syslog.facility.name": "keyword",
+		"log.syslog.severity.code": "long", "log.syslog.severity.name": "keyword",
+		"log.syslog.msgid": "keyword", "log.syslog.version": "keyword",
+		"log.syslog.structured_data.origin.ip": "keyword", "event.original": "keyword", "tags": "keyword",
+	} {
+		if got := n.fieldType(name, field); got != want {
+			t.Errorf("mapping of %s: %q, want %q", field, got, want)
+		}
+	}
+	// host.ip is an ip: a CIDR query works (the zone of fe80::1%eth0 was stripped).
+	res := n.must(http.MethodPost, "/"+name+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"host.ip": "10.0.0.0/8"}}})
+	if h := res["hits"].(map[string]any)["total"].(map[string]any)["value"].(float64); h != 1 {
+		t.Errorf("host.ip CIDR: %v hits", h)
+	}
+	res = n.must(http.MethodPost, "/"+name+"/_search", map[string]any{"query": map[string]any{"term": map[string]any{"host.ip": "fe80::1"}}})
+	if h := res["hits"].(map[string]any)["total"].(map[string]any)["value"].(float64); h != 1 {
+		t.Errorf("host.ip fe80::1: %v hits", h)
+	}
+}
+
+// TestIntegrationMappingConflict: Elasticsearch refuses one document of the
+// batch; that one is Rejected with what was sent and why, the rest land.
+func TestIntegrationMappingConflict(t *testing.T) {
+	n, name := setup(t)
+	n.must(http.MethodPut, "/"+name, map[string]any{
+		"settings": map[string]any{"number_of_replicas": 0},
+		"mappings": map[string]any{"properties": map[string]any{"message": map[string]any{"type": "long"}}},
+	})
+	cfg := integrationConfig(n.url, name)
+	cfg.Index = name
+	cfg.Template.Enabled = false
+	o := integrationOutput(t, cfg)
+
+	evs := testEvents(3)
+	evs[0].Message = "12345"
+	evs[1].Message = "hello"
+	evs[2].Message = "678"
+	res := writeAll(t, o, evs)
+	if res[0].Status != pipeline.Delivered || res[2].Status != pipeline.Delivered {
+		t.Errorf("numeric messages: %+v", res)
+	}
+	r := res[1]
+	if r.Status != pipeline.Rejected {
+		t.Fatalf("conflicting document: %+v", r)
+	}
+	if r.Index != name || !bytes.Equal(r.Document, AppendDocument(nil, evs[1])) {
+		t.Errorf("rejected index %q document %s", r.Index, r.Document)
+	}
+	if !strings.HasPrefix(r.Reason, "status 400: mapper_parsing_exception: failed to parse field [message] of type [long]") {
+		t.Errorf("reason %q", r.Reason)
+	}
+	t.Logf("reason: %s", r.Reason)
+	if c := n.count(name); c != 2 {
+		t.Errorf("%d documents, want 2", c)
+	}
+}
+
+// TestIntegrationStructuredDataConflict: a real conflict under our own
+// template. Structured data is dynamic; an SD-ID with a dot ("a.b") is
+// expanded by Elasticsearch into objects and collides with a parameter
+// "b" of SD-ID "a" that an earlier message made a keyword.
+func TestIntegrationStructuredDataConflict(t *testing.T) {
+	n, name := setup(t)
+	o := integrationOutput(t, integrationConfig(n.url, name))
+	first := *goldenEvents()["rfc5424"]
+	first.StructuredData = event.StructuredData{"a": {"b": "keyword value"}}
+	if r := writeAll(t, o, []*event.Event{&first}); r[0].Status != pipeline.Delivered {
+		t.Fatalf("first: %+v", r[0])
+	}
+	second := first
+	second.StructuredData = event.StructuredData{"a.b": {"c": "x"}}
+	third := first
+	res := writeAll(t, o, []*event.Event{&second, &third})
+	if res[0].Status != pipeline.Rejected || res[1].Status != pipeline.Delivered {
+		t.Fatalf("results %+v", res)
+	}
+	if !strings.Contains(res[0].Reason, "status 400: ") || res[0].Index != name+"-2026.11.26" {
+		t.Errorf("rejection %+v", res[0])
+	}
+	t.Logf("reason: %s", res[0].Reason)
+}
+
+// TestIntegrationReadOnlyIndexRetries: the flood-stage disk watermark puts
+// a read_only_allow_delete block on indices; the node answers 429 per
+// item, so the events are retried, not dead-lettered.
+func TestIntegrationReadOnlyIndexRetries(t *testing.T) {
+	n, name := setup(t)
+	n.must(http.MethodPut, "/"+name, map[string]any{"settings": map[string]any{"number_of_replicas": 0}})
+	n.must(http.MethodPut, "/"+name+"/_settings", map[string]any{"index.blocks.read_only_allow_delete": true})
+	cfg := integrationConfig(n.url, name)
+	cfg.Index = name
+	cfg.Template.Enabled = false
+	o := integrationOutput(t, cfg)
+	res, err := o.WriteBatch(context.Background(), testEvents(2))
+	if err != nil {
+		t.Fatalf("whole request failed: %v", err)
+	}
+	for i, r := range res {
+		if r.Status != pipeline.Retry || !strings.Contains(r.Reason, "cluster_block_exception") {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	t.Logf("reason: %s", res[0].Reason)
+	// Disk freed: the block is lifted and the retry lands.
+	n.must(http.MethodPut, "/"+name+"/_settings", map[string]any{"index.blocks.read_only_allow_delete": nil})
+	for _, r := range writeAll(t, o, testEvents(2)) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("after unblocking: %+v", r)
+		}
+	}
+}
+
+// TestIntegrationTemplateOverwrite: without overwrite an existing template
+// is kept (an operator's edits survive a restart); with it, replaced.
+func TestIntegrationTemplateOverwrite(t *testing.T) {
+	n, name := setup(t)
+	replicas := func() any {
+		tm := n.must(http.MethodGet, "/_index_template/"+name, nil)
+		it := tm["index_templates"].([]any)[0].(map[string]any)["index_template"].(map[string]any)
+		return it["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)["number_of_replicas"]
+	}
+	cfg := integrationConfig(n.url, name)
+	if err := integrationOutput(t, cfg).InstallTemplate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Template.Replicas = 2
+	if err := integrationOutput(t, cfg).InstallTemplate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(); r != "0" {
+		t.Errorf("kept template has replicas %v, want 0", r)
+	}
+	cfg.Template.Overwrite = true
+	if err := integrationOutput(t, cfg).InstallTemplate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r := replicas(); r != "2" {
+		t.Errorf("overwritten template has replicas %v, want 2", r)
+	}
+}
+
+// TestIntegrationLegacyTemplateBody: the body sent to Elasticsearch before
+// 7.8 is accepted by a real node (OpenSearch still serves _template) and
+// gives the same mappings.
+func TestIntegrationLegacyTemplateBody(t *testing.T) {
+	n, name := setup(t)
+	cfg := integrationConfig(n.url, name)
+	o := integrationOutput(t, cfg)
+	n.must(http.MethodPut, "/_template/"+name, o.LegacyTemplate())
+	o.tmplDone.Store(true) // only the legacy one
+	for i, r := range writeAll(t, o, goldenBatch()) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	day := name + "-2026.11.26"
+	for field, want := range map[string]string{"@timestamp": "date", "host": "keyword", "priority": "integer", "structured_data.origin.ip": "keyword"} {
+		if got := n.fieldType(day, field); got != want {
+			t.Errorf("mapping of %s: %q, want %q", field, got, want)
+		}
+	}
+}

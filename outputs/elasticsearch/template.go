@@ -1,0 +1,309 @@
+package elasticsearch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/olivere/elastic/v7"
+)
+
+// templateVersion is written into the template ("version"), so that an
+// operator can see which logshipper layout an index was created with.
+// Bump it when the mappings change.
+const templateVersion = 1
+
+// stringSD maps structured-data values (always strings, of unknown names)
+// as keywords instead of Elasticsearch's default text + .keyword.
+func stringSD(path string) map[string]any {
+	return map[string]any{"structured_data_strings": map[string]any{
+		"path_match":         path,
+		"match_mapping_type": "string",
+		"mapping":            map[string]any{"type": "keyword", "ignore_above": 1024},
+	}}
+}
+
+var (
+	keyword = map[string]any{"type": "keyword"}
+	integer = map[string]any{"type": "integer"}
+	long    = map[string]any{"type": "long"}
+	date    = map[string]any{"type": "date"}
+	text    = map[string]any{"type": "text"}
+)
+
+func props(p map[string]any) map[string]any { return map[string]any{"properties": p} }
+
+// Mappings returns the index mappings for a schema.
+//
+// date_detection is off: structured-data values are free text, and a first
+// value that looks like a date would otherwise make the field a date and
+// reject every later value that does not.
+func Mappings(s Schema) map[string]any {
+	if s == SchemaECS {
+		return map[string]any{
+			"date_detection":    false,
+			"dynamic_templates": []any{stringSD("log.syslog.structured_data.*")},
+			"properties": map[string]any{
+				"@timestamp": date,
+				"message":    text,
+				"tags":       keyword,
+				"log": props(map[string]any{"syslog": props(map[string]any{
+					"priority":        long,
+					"facility":        props(map[string]any{"code": long, "name": keyword}),
+					"severity":        props(map[string]any{"code": long, "name": keyword}),
+					"msgid":           keyword,
+					"version":         keyword,
+					"structured_data": map[string]any{"type": "object", "dynamic": true},
+				})}),
+				"host":    props(map[string]any{"ip": map[string]any{"type": "ip"}, "hostname": keyword}),
+				"process": props(map[string]any{"name": keyword, "pid": long}),
+				"event": props(map[string]any{
+					// ECS: kept in _source only, not searchable.
+					"original": map[string]any{"type": "keyword", "index": false, "doc_values": false},
+				}),
+			},
+		}
+	}
+	return map[string]any{
+		"date_detection":    false,
+		"dynamic_templates": []any{stringSD("structured_data.*")},
+		"properties": map[string]any{
+			"@timestamp":      date,
+			"@version":        keyword,
+			"message":         text,
+			"host":            keyword,
+			"logsource":       keyword,
+			"program":         keyword,
+			"pid":             keyword,
+			"priority":        integer,
+			"facility":        integer,
+			"severity":        integer,
+			"facility_label":  keyword,
+			"severity_label":  keyword,
+			"timestamp":       keyword,
+			"msgid":           keyword,
+			"version":         integer,
+			"structured_data": map[string]any{"type": "object", "dynamic": true},
+			"tags":            keyword,
+		},
+	}
+}
+
+func (o *Output) templateSettings() map[string]any {
+	return map[string]any{"index": map[string]any{
+		"number_of_shards":   o.cfg.Template.Shards,
+		"number_of_replicas": o.cfg.Template.Replicas,
+	}}
+}
+
+// ComposableTemplate is the body of PUT _index_template/<name>.
+func (o *Output) ComposableTemplate() map[string]any {
+	return map[string]any{
+		"index_patterns": []string{o.index.TemplatePattern()},
+		"priority":       o.cfg.Template.Priority,
+		"version":        templateVersion,
+		"_meta":          map[string]any{"managed_by": "logshipper", "schema": o.schema.String()},
+		"template": map[string]any{
+			"settings": o.templateSettings(),
+			"mappings": Mappings(o.schema),
+		},
+	}
+}
+
+// LegacyTemplate is the body of PUT _template/<name>, for Elasticsearch
+// before 7.8.
+func (o *Output) LegacyTemplate() map[string]any {
+	return map[string]any{
+		"index_patterns": []string{o.index.TemplatePattern()},
+		"order":          o.cfg.Template.Priority,
+		"version":        templateVersion,
+		"settings":       o.templateSettings(),
+		"mappings":       Mappings(o.schema),
+	}
+}
+
+// InstallTemplate installs the index template unless Template.Enabled is
+// false. It uses the composable API (Elasticsearch ≥ 7.8, OpenSearch) and
+// falls back to the legacy one when the composable API does not exist.
+// Without Template.Overwrite an existing template of that name is kept.
+//
+// WriteBatch calls it before the first bulk request, so no index is
+// created before its template; calling it at start only reports problems
+// early.
+func (o *Output) InstallTemplate(ctx context.Context) error {
+	if !o.cfg.Template.Enabled {
+		return nil
+	}
+	o.tmplMu.Lock()
+	defer o.tmplMu.Unlock()
+	if o.tmplDone.Load() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	api, err := o.installTemplate(ctx)
+	if err != nil {
+		return err
+	}
+	o.tmplDone.Store(true)
+	o.log.Info().Str("template", o.cfg.Template.Name).Str("api", api).
+		Str("index_pattern", o.index.TemplatePattern()).Msg("elasticsearch index template in place")
+	return nil
+}
+
+// installTemplate returns which API it used, and "kept" in it when an
+// existing template was left alone.
+func (o *Output) installTemplate(ctx context.Context) (string, error) {
+	name := o.cfg.Template.Name
+	composable := "/_index_template/" + name
+	legacy := "/_template/" + name
+
+	if !o.cfg.Template.Overwrite {
+		status, err := o.request(ctx, http.MethodGet, composable, nil)
+		if err == nil && status == http.StatusOK {
+			return "composable (kept existing)", nil
+		}
+		if err != nil && !isFallbackStatus(err) {
+			return "", templateErr(composable, err)
+		}
+	}
+	_, err := o.request(ctx, http.MethodPut, composable+o.createParam(), o.ComposableTemplate())
+	if err == nil || o.alreadyExists(err) {
+		return "composable", nil
+	}
+	if !isFallbackStatus(err) {
+		return "", templateErr(composable, err)
+	}
+
+	o.log.Info().Err(err).Msg("elasticsearch has no composable index templates (before 7.8); using the legacy _template API")
+	if !o.cfg.Template.Overwrite {
+		status, err := o.request(ctx, http.MethodHead, legacy, nil)
+		if err == nil && status == http.StatusOK {
+			return "legacy (kept existing)", nil
+		}
+		if err != nil && errStatus(err) != http.StatusNotFound {
+			return "", templateErr(legacy, err)
+		}
+	}
+	_, err = o.request(ctx, http.MethodPut, legacy+o.createParam(), o.LegacyTemplate())
+	if err == nil || o.alreadyExists(err) {
+		return "legacy", nil
+	}
+	return "", templateErr(legacy, err)
+}
+
+// createParam makes PUT fail rather than replace, so that two logshipper
+// instances starting together do not race an operator's template away.
+func (o *Output) createParam() string {
+	if o.cfg.Template.Overwrite {
+		return ""
+	}
+	return "?create=true"
+}
+
+func (o *Output) alreadyExists(err error) bool {
+	return !o.cfg.Template.Overwrite && errStatus(err) == http.StatusBadRequest &&
+		strings.Contains(errText(err), "already exists")
+}
+
+func templateErr(path string, err error) error { return &TemplateError{Path: path, Err: err} }
+
+// TemplateError is a failed template installation.
+type TemplateError struct {
+	Path string // /_index_template/<name> or /_template/<name>
+	Err  error
+}
+
+func (e *TemplateError) Error() string {
+	return "elasticsearch: installing index template " + e.Path + ": " + describeErr(e.Err)
+}
+
+func (e *TemplateError) Unwrap() error { return e.Err }
+
+// Permanent reports whether trying again cannot help without an operator:
+// Elasticsearch answered with a 4xx other than 429 (no privilege, a
+// conflicting template of the same priority, a bad setting).
+func (e *TemplateError) Permanent() bool {
+	s := errStatus(e.Err)
+	return s >= 400 && s < 500 && s != http.StatusTooManyRequests
+}
+
+// isFallbackStatus: the composable template API is not there (Elasticsearch
+// before 7.8 reads /_index_template/x as an index name).
+func isFallbackStatus(err error) bool {
+	switch errStatus(err) {
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		return true
+	case http.StatusBadRequest:
+		t := strings.ToLower(errText(err))
+		return strings.Contains(t, "invalid_index_name") || strings.Contains(t, "unknown") ||
+			strings.Contains(t, "no handler") || strings.Contains(t, "incorrect http method")
+	}
+	return false
+}
+
+// request performs one call and returns its HTTP status; non-2xx is an
+// *elastic.Error.
+func (o *Output) request(ctx context.Context, method, path string, body any) (int, error) {
+	opt := elastic.PerformRequestOptions{Method: method, Path: path}
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		opt.Body = string(b)
+		opt.ContentType = "application/json"
+	}
+	res, err := o.client.PerformRequest(ctx, opt)
+	if err != nil {
+		return errStatus(err), err
+	}
+	return res.StatusCode, nil
+}
+
+// errStatus is the HTTP status of an Elasticsearch error, 0 if the
+// request got no answer.
+func errStatus(err error) int {
+	var e *elastic.Error
+	if errors.As(err, &e) {
+		return e.Status
+	}
+	return 0
+}
+
+func errText(err error) string {
+	var e *elastic.Error
+	if errors.As(err, &e) && e.Details != nil {
+		return e.Details.Type + ": " + e.Details.Reason
+	}
+	return err.Error()
+}
+
+// describeErr renders an error for logs: "HTTP 403: security_exception: …"
+// for an answer, the transport error otherwise.
+func describeErr(err error) string {
+	var e *elastic.Error
+	if errors.As(err, &e) {
+		if e.Details != nil {
+			return fmt.Sprintf("HTTP %d: %s", e.Status, detailsReason(e.Details))
+		}
+		return fmt.Sprintf("HTTP %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return err.Error()
+}
+
+// detailsReason is "type: reason (caused by: type: reason)".
+func detailsReason(d *elastic.ErrorDetails) string {
+	s := d.Type + ": " + d.Reason
+	if d.CausedBy != nil {
+		t, _ := d.CausedBy["type"].(string)
+		r, _ := d.CausedBy["reason"].(string)
+		if t != "" || r != "" {
+			s += " (caused by: " + t + ": " + r + ")"
+		}
+	}
+	return s
+}

@@ -1,0 +1,63 @@
+// Package pipeline moves events from the inputs to an output: a bounded
+// queue, a batcher that cuts batches on count, bytes or age, and a fixed
+// set of workers that deliver each batch, retry what Elasticsearch asked
+// to retry, dead-letter what it rejected, and only then acknowledge the
+// batch upstream. Nothing in here knows about syslog or about HTTP.
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/logshipper/logshipper/event"
+)
+
+// Sink is what an input hands events to.
+type Sink interface {
+	// Put queues ev, blocking while the queue is full: that is how a slow
+	// Elasticsearch stops TCP reads. It fails only when ctx is done.
+	Put(ctx context.Context, ev *event.Event) error
+	// TryPut queues ev if there is room right now and reports whether it
+	// did. For UDP, where blocking would only move the loss into the kernel.
+	TryPut(ev *event.Event) bool
+}
+
+// Status is what became of one event of a batch.
+type Status uint8
+
+const (
+	// Delivered: the output confirmed the event.
+	Delivered Status = iota
+	// Retry: a transient failure (429, 5xx, timeout); send it again later.
+	Retry
+	// Rejected: the output refused the event for good (mapping error,
+	// other 4xx). It goes to the dead-letter file.
+	Rejected
+)
+
+// Result is the fate of one event in a WriteBatch call.
+type Result struct {
+	Status Status
+	// Index and Document are set for Rejected events: what was sent where,
+	// so the dead-letter record can be replayed by hand.
+	Index    string
+	Document json.RawMessage
+	// Reason is the output's error for Retry and Rejected events.
+	Reason string
+}
+
+// Output delivers batches. It never retries by itself: it reports per
+// event, and the pipeline decides what to send again and when.
+type Output interface {
+	// WriteBatch sends events and returns one Result per event, in order.
+	// A non-nil error means the request as a whole failed (unreachable,
+	// timeout, 5xx on the request): every event is to be retried.
+	WriteBatch(ctx context.Context, events []*event.Event) ([]Result, error)
+	Close(ctx context.Context) error
+}
+
+// DeadLetter stores events an output rejected for good.
+type DeadLetter interface {
+	Write(index string, document json.RawMessage, reason string) error
+	Close() error
+}

@@ -1,0 +1,367 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/metrics"
+)
+
+// Config sizes the pipeline. Every queue is bounded: memory is at most
+// about (QueueSize + (Workers+1)*BatchCount) events, each at most the
+// input's maximum message size.
+type Config struct {
+	// QueueSize is how many events may wait between the inputs and the
+	// batcher. When it is full, TCP reads stop and UDP datagrams drop.
+	QueueSize int `mapstructure:"queue_size"`
+	// A batch is cut at BatchCount events, at BatchBytes bytes of raw
+	// messages, or FlushInterval after its first event, whichever is first.
+	BatchCount    int           `mapstructure:"batch_count"`
+	BatchBytes    int           `mapstructure:"batch_bytes"`
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// Workers is how many bulk requests may be in flight at once.
+	Workers int `mapstructure:"workers"`
+	// Retries back off exponentially from RetryInitial up to RetryMax,
+	// with full jitter, and go on until delivered or shut down.
+	RetryInitial time.Duration `mapstructure:"retry_initial"`
+	RetryMax     time.Duration `mapstructure:"retry_max"`
+}
+
+// DefaultConfig suits a 2-core machine: two bulk requests in flight keep
+// Elasticsearch busy while the other core parses; batches of 1000
+// messages (~0.3 MB of documents) are well inside the 5–15 MB that
+// Elasticsearch's tuning guide suggests as an upper bound, and small
+// enough that a retry resends little.
+func DefaultConfig() Config {
+	return Config{
+		QueueSize:     8192,
+		BatchCount:    1000,
+		BatchBytes:    5 << 20,
+		FlushInterval: time.Second,
+		Workers:       2,
+		RetryInitial:  100 * time.Millisecond,
+		RetryMax:      10 * time.Second,
+	}
+}
+
+// Validate reports the first bad value as one line naming its key.
+func (c Config) Validate() error {
+	switch {
+	case c.QueueSize < 1:
+		return fmt.Errorf("pipeline.queue_size: %d is too small; use 1 or more (default 8192)", c.QueueSize)
+	case c.BatchCount < 1:
+		return fmt.Errorf("pipeline.batch_count: %d is too small; use 1 or more (default 1000)", c.BatchCount)
+	case c.BatchBytes < 1024:
+		return fmt.Errorf("pipeline.batch_bytes: %d is too small; use 1024 or more (default 5242880)", c.BatchBytes)
+	case c.FlushInterval <= 0:
+		return fmt.Errorf("pipeline.flush_interval: %s must be positive, e.g. 1s", c.FlushInterval)
+	case c.Workers < 1 || c.Workers > 64:
+		return fmt.Errorf("pipeline.workers: %d is out of range; use 1 to 64 (default 2)", c.Workers)
+	case c.RetryInitial <= 0:
+		return fmt.Errorf("pipeline.retry_initial: %s must be positive, e.g. 100ms", c.RetryInitial)
+	case c.RetryMax < c.RetryInitial:
+		return fmt.Errorf("pipeline.retry_max: %s is below pipeline.retry_initial %s", c.RetryMax, c.RetryInitial)
+	}
+	return nil
+}
+
+// Stats counts what became of the events a pipeline took in.
+type Stats struct {
+	Delivered int64 // confirmed by the output
+	Rejected  int64 // refused for good, written to the dead-letter file
+	Lost      int64 // still unsettled when the shutdown deadline passed
+}
+
+// batch is a unit of delivery. ack runs once every event in it is
+// settled (delivered or dead-lettered); a durable buffer hooks in there.
+type batch struct {
+	events []*event.Event
+	ack    func()
+}
+
+// Pipeline is the bounded path from Sink to Output.
+type Pipeline struct {
+	cfg  Config
+	out  Output
+	dlq  DeadLetter
+	log  zerolog.Logger
+	warn zerolog.Logger // sampled: per-batch trouble must not flood the log
+
+	queue   chan *event.Event
+	batches chan batch
+
+	closing   chan struct{} // closed when Close starts: stop taking input
+	closeOnce sync.Once
+	runCtx    context.Context // cancelled when the shutdown deadline passes
+	cancelRun context.CancelFunc
+	wg        sync.WaitGroup
+
+	delivered, rejected, lost atomic.Int64
+}
+
+// New builds and starts a pipeline. dlq may be nil only if out never
+// rejects (tests); a rejected event without a dead-letter store is logged.
+func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &Pipeline{
+		cfg:       cfg,
+		out:       out,
+		dlq:       dlq,
+		log:       log,
+		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
+		queue:     make(chan *event.Event, cfg.QueueSize),
+		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
+		closing:   make(chan struct{}),
+		runCtx:    ctx,
+		cancelRun: cancel,
+	}
+	p.wg.Add(1 + cfg.Workers)
+	go p.runBatcher()
+	for range cfg.Workers {
+		go p.runWorker()
+	}
+	return p, nil
+}
+
+// ErrClosed is returned by Put after Close has begun.
+var ErrClosed = errors.New("pipeline: closed")
+
+// Put implements Sink.
+func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
+	select {
+	case <-p.closing:
+		return ErrClosed
+	default:
+	}
+	select {
+	case p.queue <- ev:
+		metrics.QueueEvents.Inc()
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.closing:
+		return ErrClosed
+	}
+}
+
+// TryPut implements Sink.
+func (p *Pipeline) TryPut(ev *event.Event) bool {
+	select {
+	case <-p.closing:
+		return false
+	default:
+	}
+	select {
+	case p.queue <- ev:
+		metrics.QueueEvents.Inc()
+		return true
+	default:
+		return false
+	}
+}
+
+// Close stops taking events, flushes what is queued and waits until every
+// event is settled or ctx is done; then whatever is left counts as lost
+// (metric logshipper_events_dropped_total{reason="shutdown"}). Call it
+// after the inputs have stopped, so nothing is still putting.
+func (p *Pipeline) Close(ctx context.Context) Stats {
+	p.closeOnce.Do(func() { close(p.closing) })
+	done := make(chan struct{})
+	go func() { p.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		p.cancelRun() // abort in-flight requests and backoffs
+		<-done
+	}
+	return p.Stats()
+}
+
+// Stats is a snapshot of the counters.
+func (p *Pipeline) Stats() Stats {
+	return Stats{Delivered: p.delivered.Load(), Rejected: p.rejected.Load(), Lost: p.lost.Load()}
+}
+
+// runBatcher cuts batches from the queue. Once closing, it drains the
+// queue without waiting for the interval and then lets the workers go.
+func (p *Pipeline) runBatcher() {
+	defer p.wg.Done()
+	defer close(p.batches)
+
+	timer := time.NewTimer(p.cfg.FlushInterval)
+	timer.Stop()
+	var (
+		cur   []*event.Event
+		bytes int
+	)
+	flush := func() {
+		if len(cur) == 0 {
+			return
+		}
+		b := batch{events: cur}
+		cur, bytes = nil, 0
+		timer.Stop()
+		select {
+		case p.batches <- b:
+		case <-p.runCtx.Done():
+			p.drop(len(b.events))
+		}
+	}
+	add := func(ev *event.Event) {
+		if len(cur) == 0 {
+			cur = make([]*event.Event, 0, p.cfg.BatchCount)
+			timer.Reset(p.cfg.FlushInterval)
+		}
+		cur = append(cur, ev)
+		bytes += len(ev.Raw)
+		if len(cur) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
+			flush()
+		}
+	}
+
+	for {
+		select {
+		case ev := <-p.queue:
+			add(ev)
+		case <-timer.C:
+			flush()
+		case <-p.closing:
+			// Inputs have stopped: take what is queued, then finish.
+			for {
+				select {
+				case ev := <-p.queue:
+					add(ev)
+				default:
+					flush()
+					return
+				}
+			}
+		}
+	}
+}
+
+func (p *Pipeline) runWorker() {
+	defer p.wg.Done()
+	for b := range p.batches {
+		p.deliver(b)
+		if b.ack != nil {
+			b.ack()
+		}
+	}
+}
+
+// deliver sends one batch until every event is settled, retrying the
+// events the output asked to retry, with capped exponential backoff and
+// full jitter. It only gives up when the shutdown deadline has passed.
+func (p *Pipeline) deliver(b batch) {
+	ctx := p.runCtx
+	pending := b.events
+	for attempt := 0; ; attempt++ {
+		results, err := p.out.WriteBatch(ctx, pending)
+		if err == nil && len(results) != len(pending) {
+			err = fmt.Errorf("output returned %d results for %d events", len(results), len(pending))
+		}
+		var retry []*event.Event
+		if err != nil {
+			retry = pending
+			p.warn.Warn().Err(err).Int("events", len(pending)).Int("attempt", attempt+1).
+				Msg("bulk request failed; retrying the whole batch")
+		} else {
+			var delivered, rejected int
+			var firstReason string
+			for i, r := range results {
+				switch r.Status {
+				case Delivered:
+					delivered++
+				case Rejected:
+					rejected++
+					p.deadLetter(r)
+				default:
+					if firstReason == "" {
+						firstReason = r.Reason
+					}
+					retry = append(retry, pending[i])
+				}
+			}
+			p.settle(delivered, rejected)
+			if len(retry) > 0 {
+				p.warn.Warn().Int("retrying", len(retry)).Int("of", len(pending)).Str("reason", firstReason).
+					Msg("Elasticsearch asked to retry some events")
+			}
+		}
+		if len(retry) == 0 {
+			return
+		}
+		metrics.EventsRetried.Add(float64(len(retry)))
+		pending = retry
+		if !sleepCtx(ctx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+			p.drop(len(pending))
+			return
+		}
+	}
+}
+
+func (p *Pipeline) settle(delivered, rejected int) {
+	p.delivered.Add(int64(delivered))
+	p.rejected.Add(int64(rejected))
+	metrics.EventsIndexed.Add(float64(delivered))
+	metrics.EventsFailed.Add(float64(rejected))
+	metrics.QueueEvents.Sub(float64(delivered + rejected))
+}
+
+// drop accounts for events abandoned at the shutdown deadline.
+func (p *Pipeline) drop(n int) {
+	p.lost.Add(int64(n))
+	metrics.EventsDropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+	metrics.QueueEvents.Sub(float64(n))
+}
+
+func (p *Pipeline) deadLetter(r Result) {
+	if p.dlq == nil {
+		p.log.Error().Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
+			Msg("Elasticsearch rejected an event and no dead-letter file is configured")
+		return
+	}
+	if err := p.dlq.Write(r.Index, r.Document, r.Reason); err != nil {
+		p.log.Error().Err(err).Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
+			Msg("cannot write to the dead-letter file; the rejected event is in this log line instead")
+		return
+	}
+	p.warn.Warn().Str("index", r.Index).Str("reason", r.Reason).Msg("Elasticsearch rejected an event; written to the dead-letter file")
+}
+
+// backoff is the wait before retry number attempt+1: uniformly random in
+// [0, min(max, initial*2^attempt)] ("full jitter"), so replicas that saw
+// the same outage do not return in lockstep.
+func backoff(initial, maxWait time.Duration, attempt int) time.Duration {
+	d := initial
+	for i := 0; i < attempt && d < maxWait; i++ {
+		d *= 2
+	}
+	d = min(d, maxWait)
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+// sleepCtx waits d or until ctx is done; it reports whether the full wait
+// happened.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The whole test suite: static checks, unit tests with -race, a short fuzz
+# run of every fuzz target, the hot-path benchmarks once each (so they
+# cannot rot), and the end-to-end tests against a real OpenSearch node that
+# this script starts and stops. Any missing piece fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-15s}
+ES_PORT=${LOGSHIPPER_TEST_ES_PORT:-19200}
+ES_DATA=${LOGSHIPPER_TEST_ES_DATA:-$(mktemp -d -t logshipper-test-es-XXXXXX)}
+
+step() { printf '\n=== %s\n' "$*"; }
+
+step "toolchain"
+go version
+java -version 2>&1 | head -1
+for tool in mvn curl bash; do
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
+done
+
+step "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "FAIL: not gofmt'ed:" >&2; echo "$unformatted" >&2; exit 1
+fi
+go vet ./...
+
+step "static binary, as the Dockerfile builds it"
+bin_dir=$(mktemp -d)
+CGO_ENABLED=0 go build -trimpath -o "$bin_dir/logshipper" ./cmd/logshipper
+if ldd "$bin_dir/logshipper" >/dev/null 2>&1; then
+  echo "FAIL: logshipper is dynamically linked; the scratch image needs a static binary" >&2; exit 1
+fi
+"$bin_dir/logshipper" --help >/dev/null 2>&1
+rm -rf "$bin_dir"
+
+step "OpenSearch 2.19 on 127.0.0.1:$ES_PORT"
+cleanup() { bash testenv/opensearch.sh stop --port "$ES_PORT" --data "$ES_DATA" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash testenv/opensearch.sh start --port "$ES_PORT" --data "$ES_DATA" --clean
+export LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES_PORT"
+export LOGSHIPPER_REQUIRE_ES=1   # an integration test that would skip fails instead
+
+step "unit and integration tests (-race)"
+go test -count=1 -race $(go list ./... | grep -v /test/e2e)
+
+step "end-to-end tests against OpenSearch"
+go test -count=1 -timeout 30m -v ./test/e2e/
+
+step "fuzz, $FUZZTIME per target"
+for pkg in $(go list ./...); do
+  for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
+    echo "fuzz $pkg $target"
+    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+  done
+done
+
+step "benchmarks, one iteration each"
+go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/dev/null
+
+echo
+echo "ALL CHECKS PASSED"
