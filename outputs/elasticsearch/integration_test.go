@@ -76,6 +76,9 @@ func (n osNode) fieldType(index, field string) string {
 	var node any = m[index].(map[string]any)["mappings"]
 	for _, part := range strings.Split(field, ".") {
 		props, _ := node.(map[string]any)["properties"].(map[string]any)
+		if props == nil { // a multi-field such as program.keyword
+			props, _ = node.(map[string]any)["fields"].(map[string]any)
+		}
 		if props == nil {
 			return ""
 		}
@@ -211,6 +214,16 @@ func TestIntegrationLogstashSchema(t *testing.T) {
 	}
 	if h := hits(map[string]any{"term": map[string]any{"tags": "_syslogparsefailure"}}); h != 1 {
 		t.Errorf("term tags: %d hits", h)
+	}
+	// Dashboards made on Logstash's dynamically mapped indices use the
+	// .keyword sub-fields.
+	for _, f := range []string{"host", "logsource", "program", "facility_label", "severity_label", "tags"} {
+		if got := n.fieldType(day1, f+".keyword"); got != "keyword" {
+			t.Errorf("mapping of %s.keyword: %q, want keyword", f, got)
+		}
+	}
+	if h := hits(map[string]any{"term": map[string]any{"tags.keyword": "_syslogparsefailure"}}); h != 1 {
+		t.Errorf("term tags.keyword: %d hits", h)
 	}
 
 	// Invalid UTF-8 was accepted, stored as U+FFFD.

@@ -14,7 +14,7 @@ import (
 // templateVersion is written into the template ("version"), so that an
 // operator can see which logshipper layout an index was created with.
 // Bump it when the mappings change.
-const templateVersion = 1
+const templateVersion = 2
 
 // stringSD maps structured-data values (always strings, of unknown names)
 // as keywords instead of Elasticsearch's default text + .keyword.
@@ -33,6 +33,15 @@ var (
 	date    = map[string]any{"type": "date"}
 	text    = map[string]any{"type": "text"}
 )
+
+// dashboardKeyword is a keyword that also answers to "<field>.keyword".
+// The seed's Logstash wrote to syslog-msg, which no Logstash template
+// matches, so Elasticsearch's dynamic mapping made every string text with a
+// .keyword sub-field, and the dashboards built on those indices aggregate
+// on program.keyword, logsource.keyword, host.keyword and so on. The
+// sub-field keeps them working; it costs a second doc-values column for
+// these short fields only (message, the long one, has none).
+var dashboardKeyword = map[string]any{"type": "keyword", "fields": map[string]any{"keyword": keyword}}
 
 func props(p map[string]any) map[string]any { return map[string]any{"properties": p} }
 
@@ -74,20 +83,20 @@ func Mappings(s Schema) map[string]any {
 			"@timestamp":      date,
 			"@version":        keyword,
 			"message":         text,
-			"host":            keyword,
-			"logsource":       keyword,
-			"program":         keyword,
-			"pid":             keyword,
+			"host":            dashboardKeyword,
+			"logsource":       dashboardKeyword,
+			"program":         dashboardKeyword,
+			"pid":             dashboardKeyword,
 			"priority":        integer,
 			"facility":        integer,
 			"severity":        integer,
-			"facility_label":  keyword,
-			"severity_label":  keyword,
-			"timestamp":       keyword,
-			"msgid":           keyword,
+			"facility_label":  dashboardKeyword,
+			"severity_label":  dashboardKeyword,
+			"timestamp":       dashboardKeyword,
+			"msgid":           dashboardKeyword,
 			"version":         integer,
 			"structured_data": map[string]any{"type": "object", "dynamic": true},
-			"tags":            keyword,
+			"tags":            dashboardKeyword,
 		},
 	}
 }
