@@ -53,7 +53,8 @@ func main() {
 	}
 	cfg, err := config.Load(fs, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "logshipper: "+err.Error())
+		// One line per bad setting.
+		fmt.Fprintln(os.Stderr, "logshipper: "+strings.ReplaceAll(err.Error(), "\n", "\nlogshipper: "))
 		os.Exit(2)
 	}
 	log := newLogger(cfg)
@@ -78,7 +79,7 @@ func newLogger(cfg *config.Config) zerolog.Logger {
 func run(cfg *config.Config, log zerolog.Logger) error {
 	ctx := context.Background()
 
-	out, err := elasticsearch.New(ctx, outputConfig(cfg), log.With().Str("component", "elasticsearch").Logger())
+	out, err := elasticsearch.New(ctx, cfg.Elasticsearch, log.With().Str("component", "elasticsearch").Logger())
 	if err != nil {
 		return err
 	}
@@ -94,15 +95,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pipe, err := pipeline.New(pipeline.Config{
-		QueueSize:     cfg.Pipeline.QueueSize,
-		BatchCount:    cfg.Pipeline.BatchCount,
-		BatchBytes:    cfg.Pipeline.BatchBytes,
-		FlushInterval: cfg.Pipeline.FlushInterval,
-		Workers:       cfg.Pipeline.Workers,
-		RetryInitial:  cfg.Pipeline.RetryInitial,
-		RetryMax:      cfg.Pipeline.RetryMax,
-	}, out, dlq, log.With().Str("component", "pipeline").Logger())
+	pipe, err := pipeline.New(cfg.Pipeline, out, dlq, log.With().Str("component", "pipeline").Logger())
 	if err != nil {
 		return err
 	}
@@ -193,29 +186,4 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Int64("indexed_total", st.Delivered).
 		Msg("shutdown complete")
 	return nil
-}
-
-func outputConfig(cfg *config.Config) elasticsearch.Config {
-	e := cfg.Elasticsearch
-	return elasticsearch.Config{
-		URLs:               e.URLs,
-		Index:              e.Index,
-		Username:           e.Username,
-		Password:           e.Password,
-		APIKey:             e.APIKey,
-		CAFile:             e.CAFile,
-		InsecureSkipVerify: e.InsecureSkipVerify,
-		Gzip:               e.Gzip,
-		Sniff:              e.Sniff,
-		Timeout:            e.Timeout,
-		Schema:             e.Schema,
-		Template: elasticsearch.TemplateConfig{
-			Enabled:   e.Template.Enabled,
-			Name:      e.Template.Name,
-			Shards:    e.Template.Shards,
-			Replicas:  e.Template.Replicas,
-			Priority:  e.Template.Priority,
-			Overwrite: e.Template.Overwrite,
-		},
-	}
 }

@@ -5,17 +5,19 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 // EnvPrefix is prepended to every environment variable: elasticsearch.urls
@@ -31,37 +33,9 @@ type Config struct {
 		ReadBuffer int `mapstructure:"read_buffer"`
 		Readers    int `mapstructure:"readers"`
 	} `mapstructure:"udp"`
-	Elasticsearch struct {
-		URLs               []string      `mapstructure:"urls"`
-		Index              string        `mapstructure:"index"`
-		Username           string        `mapstructure:"username"`
-		Password           string        `mapstructure:"password"`
-		APIKey             string        `mapstructure:"api_key"`
-		CAFile             string        `mapstructure:"ca_file"`
-		InsecureSkipVerify bool          `mapstructure:"insecure_skip_verify"`
-		Gzip               bool          `mapstructure:"gzip"`
-		Sniff              bool          `mapstructure:"sniff"`
-		Timeout            time.Duration `mapstructure:"timeout"`
-		Schema             string        `mapstructure:"schema"`
-		Template           struct {
-			Enabled   bool   `mapstructure:"enabled"`
-			Name      string `mapstructure:"name"`
-			Shards    int    `mapstructure:"shards"`
-			Replicas  int    `mapstructure:"replicas"`
-			Priority  int    `mapstructure:"priority"`
-			Overwrite bool   `mapstructure:"overwrite"`
-		} `mapstructure:"template"`
-	} `mapstructure:"elasticsearch"`
-	Pipeline struct {
-		QueueSize     int           `mapstructure:"queue_size"`
-		BatchCount    int           `mapstructure:"batch_count"`
-		BatchBytes    int           `mapstructure:"batch_bytes"`
-		FlushInterval time.Duration `mapstructure:"flush_interval"`
-		Workers       int           `mapstructure:"workers"`
-		RetryInitial  time.Duration `mapstructure:"retry_initial"`
-		RetryMax      time.Duration `mapstructure:"retry_max"`
-	} `mapstructure:"pipeline"`
-	DeadLetter struct {
+	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
+	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
+	DeadLetter    struct {
 		Path string `mapstructure:"path"`
 	} `mapstructure:"dead_letter"`
 	HTTP struct {
@@ -256,81 +230,44 @@ func decode(v *viper.Viper, s Setting, c *Config) error {
 		}
 		lv = out
 	}
-	switch s.Key {
-	case "listen":
-		c.Listen = sv
-	case "max_message_size":
-		c.MaxMessageSize = iv
-	case "timezone":
-		c.Timezone = sv
-	case "udp.read_buffer":
-		c.UDP.ReadBuffer = iv
-	case "udp.readers":
-		c.UDP.Readers = iv
-	case "elasticsearch.urls":
-		c.Elasticsearch.URLs = lv
-	case "elasticsearch.index":
-		c.Elasticsearch.Index = sv
-	case "elasticsearch.username":
-		c.Elasticsearch.Username = sv
-	case "elasticsearch.password":
-		c.Elasticsearch.Password = sv
-	case "elasticsearch.api_key":
-		c.Elasticsearch.APIKey = sv
-	case "elasticsearch.ca_file":
-		c.Elasticsearch.CAFile = sv
-	case "elasticsearch.insecure_skip_verify":
-		c.Elasticsearch.InsecureSkipVerify = bv
-	case "elasticsearch.gzip":
-		c.Elasticsearch.Gzip = bv
-	case "elasticsearch.sniff":
-		c.Elasticsearch.Sniff = bv
-	case "elasticsearch.timeout":
-		c.Elasticsearch.Timeout = dv
-	case "elasticsearch.schema":
-		c.Elasticsearch.Schema = sv
-	case "elasticsearch.template.enabled":
-		c.Elasticsearch.Template.Enabled = bv
-	case "elasticsearch.template.name":
-		c.Elasticsearch.Template.Name = sv
-	case "elasticsearch.template.shards":
-		c.Elasticsearch.Template.Shards = iv
-	case "elasticsearch.template.replicas":
-		c.Elasticsearch.Template.Replicas = iv
-	case "elasticsearch.template.priority":
-		c.Elasticsearch.Template.Priority = iv
-	case "elasticsearch.template.overwrite":
-		c.Elasticsearch.Template.Overwrite = bv
-	case "pipeline.queue_size":
-		c.Pipeline.QueueSize = iv
-	case "pipeline.batch_count":
-		c.Pipeline.BatchCount = iv
-	case "pipeline.batch_bytes":
-		c.Pipeline.BatchBytes = iv
-	case "pipeline.flush_interval":
-		c.Pipeline.FlushInterval = dv
-	case "pipeline.workers":
-		c.Pipeline.Workers = iv
-	case "pipeline.retry_initial":
-		c.Pipeline.RetryInitial = dv
-	case "pipeline.retry_max":
-		c.Pipeline.RetryMax = dv
-	case "dead_letter.path":
-		c.DeadLetter.Path = sv
-	case "http.listen":
-		c.HTTP.Listen = sv
-	case "log.level":
-		c.Log.Level = sv
-	case "log.format":
-		c.Log.Format = sv
-	case "log.stats_interval":
-		c.Log.StatsInterval = dv
-	case "shutdown.grace_period":
-		c.Shutdown.GracePeriod = dv
-	default:
-		return fmt.Errorf("config: setting %s is listed but not decoded", s.Key)
+	var val any
+	switch s.Default.(type) {
+	case string:
+		val = sv
+	case int:
+		val = iv
+	case bool:
+		val = bv
+	case time.Duration:
+		val = dv
+	case []string:
+		val = lv
 	}
-	return nil
+	return setByKey(reflect.ValueOf(c).Elem(), s.Key, val)
+}
+
+// setByKey stores val in the field whose mapstructure tags spell key
+// ("elasticsearch.template.shards"), so that the component configs can be
+// embedded as they are and no key is mapped by hand.
+func setByKey(v reflect.Value, key string, val any) error {
+	name, rest, nested := strings.Cut(key, ".")
+	t := v.Type()
+	for i := range t.NumField() {
+		if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("mapstructure"), ","); tag != name {
+			continue
+		}
+		f := v.Field(i)
+		if nested {
+			return setByKey(f, rest, val)
+		}
+		rv := reflect.ValueOf(val)
+		if !rv.Type().AssignableTo(f.Type()) {
+			return fmt.Errorf("config: setting %s is %s, field is %s", key, rv.Type(), f.Type())
+		}
+		f.Set(rv)
+		return nil
+	}
+	return fmt.Errorf("config: setting %s has no field", key)
 }
 
 // checkUnknownKeys catches typos in the file: an unknown key would
@@ -370,34 +307,16 @@ func (c *Config) validate() error {
 	if c.UDP.Readers < 1 || c.UDP.Readers > 64 {
 		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 2)", c.UDP.Readers)
 	}
-	if len(c.Elasticsearch.URLs) == 0 {
-		return errors.New("elasticsearch.urls: empty; give at least one URL such as http://es:9200")
-	}
-	for _, u := range c.Elasticsearch.URLs {
-		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
-			return fmt.Errorf("elasticsearch.urls: %q is not an http(s) URL; use e.g. http://es:9200", u)
-		}
-	}
-	if c.Elasticsearch.Index == "" {
-		return errors.New("elasticsearch.index: empty; give an index name such as syslog-msg")
-	}
-	if c.Elasticsearch.Schema != "logstash" && c.Elasticsearch.Schema != "ecs" {
-		return fmt.Errorf("elasticsearch.schema: %q is not allowed; use logstash or ecs", c.Elasticsearch.Schema)
+	if err := c.Elasticsearch.Validate(); err != nil {
+		return err
 	}
 	if c.Elasticsearch.CAFile != "" {
 		if _, err := os.Stat(c.Elasticsearch.CAFile); err != nil {
 			return fmt.Errorf("elasticsearch.ca_file: %q cannot be read: %v", c.Elasticsearch.CAFile, err)
 		}
 	}
-	if c.Elasticsearch.Timeout <= 0 {
-		return fmt.Errorf("elasticsearch.timeout: %s must be positive, e.g. 30s", c.Elasticsearch.Timeout)
-	}
-	if c.Elasticsearch.Template.Shards < 1 {
-		return fmt.Errorf("elasticsearch.template.shards: %d is too small; use 1 or more", c.Elasticsearch.Template.Shards)
-	}
-	if c.Elasticsearch.Template.Replicas < 0 {
-		return fmt.Errorf("elasticsearch.template.replicas: %d is negative; use 0 or more", c.Elasticsearch.Template.Replicas)
+	if err := c.Pipeline.Validate(); err != nil {
+		return err
 	}
 	switch strings.ToLower(c.Log.Level) {
 	case "debug", "info", "warn", "error":

@@ -70,11 +70,11 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		want string
 	}{
 		{map[string]string{"LOGSHIPPER_LISTEN": "10514"}, `listen: "10514" is not host:port; use e.g. ":10514"`},
-		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_URLS": "es:9200"}, `elasticsearch.urls: "es:9200" is not an http(s) URL; use e.g. http://es:9200`},
+		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_URLS": "es:9200"}, `elasticsearch.urls: "es:9200" is not a URL; use http://host:port or https://host:port`},
 		{map[string]string{"LOGSHIPPER_PIPELINE_WORKERS": "many"}, `pipeline.workers: "many" is not a whole number (set by LOGSHIPPER_PIPELINE_WORKERS, --pipeline.workers or the config file)`},
 		{map[string]string{"LOGSHIPPER_SHUTDOWN_GRACE_PERIOD": "10"}, `shutdown.grace_period: "10" is not a duration such as 10s or 500ms`},
 		{map[string]string{"LOGSHIPPER_TIMEZONE": "Mars/Olympus"}, `timezone: "Mars/Olympus" is not a known time zone`},
-		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_SCHEMA": "gelf"}, `elasticsearch.schema: "gelf" is not allowed; use logstash or ecs`},
+		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_SCHEMA": "gelf"}, `elasticsearch.schema: "gelf" is not a schema; use "logstash" or "ecs"`},
 		{map[string]string{"LOGSHIPPER_MAX_MESSAGE_SIZE": "10"}, `max_message_size: 10 is out of range`},
 		{map[string]string{"LOGSHIPPER_LOG_LEVEL": "loud"}, `log.level: "loud" is not allowed`},
 		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_GZIP": "maybe"}, `elasticsearch.gzip: "maybe" is not true or false`},
