@@ -45,6 +45,12 @@ type StructuredData map[string]map[string]string
 // Program was not in the header, PID "" had none, Timestamp.IsZero() means
 // the header carried no usable time.
 type Event struct {
+	// ID identifies the event to Elasticsearch (_id, indexed with op_type
+	// create), so that a re-sent event is recognised (409) instead of
+	// indexed twice. It is set once, when the event is queued, and kept
+	// through every retry; empty lets Elasticsearch choose an id.
+	ID string
+
 	// Set by the input.
 	Received  time.Time // when logshipper read the message; @timestamp fallback
 	Transport string    // "tcp" or "udp"

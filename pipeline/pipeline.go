@@ -33,6 +33,9 @@ type Config struct {
 	// with full jitter, and go on until delivered or shut down.
 	RetryInitial time.Duration `mapstructure:"retry_initial"`
 	RetryMax     time.Duration `mapstructure:"retry_max"`
+	// AssignIDs gives every queued event an ID (event.Event.ID) that stays
+	// with it through retries, so the output can make re-sends idempotent.
+	AssignIDs bool `mapstructure:"-"`
 }
 
 // DefaultConfig suits a 2-core machine: two bulk requests in flight keep
@@ -104,6 +107,8 @@ type Pipeline struct {
 	cancelRun context.CancelFunc
 	wg        sync.WaitGroup
 
+	ids *idSource // nil unless cfg.AssignIDs
+
 	delivered, rejected, lost atomic.Int64
 }
 
@@ -126,6 +131,9 @@ func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline,
 		runCtx:    ctx,
 		cancelRun: cancel,
 	}
+	if cfg.AssignIDs {
+		p.ids = newIDSource()
+	}
 	p.wg.Add(1 + cfg.Workers)
 	go p.runBatcher()
 	for range cfg.Workers {
@@ -144,6 +152,7 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 		return ErrClosed
 	default:
 	}
+	p.assignID(ev)
 	select {
 	case p.queue <- ev:
 		metrics.QueueEvents.Inc()
@@ -162,12 +171,19 @@ func (p *Pipeline) TryPut(ev *event.Event) bool {
 		return false
 	default:
 	}
+	p.assignID(ev)
 	select {
 	case p.queue <- ev:
 		metrics.QueueEvents.Inc()
 		return true
 	default:
 		return false
+	}
+}
+
+func (p *Pipeline) assignID(ev *event.Event) {
+	if p.ids != nil && ev.ID == "" {
+		ev.ID = p.ids.next()
 	}
 }
 

@@ -325,3 +325,54 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestAssignedIDsAreUniqueAndKeptThroughRetries(t *testing.T) {
+	var mu sync.Mutex
+	idsByCall := map[int][]string{}
+	out := newFakeOutput()
+	out.decide = func(call int, m string) Status {
+		if call == 0 {
+			return Retry
+		}
+		return Delivered
+	}
+	rec := &recordingOutput{fakeOutput: out, record: func(call int, evs []*event.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range evs {
+			idsByCall[call] = append(idsByCall[call], e.ID)
+		}
+	}}
+	cfg := testConfig()
+	cfg.AssignIDs = true
+	cfg.Workers = 1 // recordingOutput counts calls unguarded
+	p := mustNew(t, cfg, rec, nil)
+	putN(t, p, 50)
+	p.Close(context.Background())
+	first, second := idsByCall[0], idsByCall[1]
+	if len(first) != 50 || len(second) != 50 {
+		t.Fatalf("calls saw %d and %d events", len(first), len(second))
+	}
+	seen := map[string]bool{}
+	for i, id := range first {
+		if len(id) != 22 || seen[id] {
+			t.Fatalf("id %q: empty, malformed or repeated", id)
+		}
+		seen[id] = true
+		if second[i] != id {
+			t.Fatalf("retry changed the id of event %d: %q → %q", i, id, second[i])
+		}
+	}
+}
+
+type recordingOutput struct {
+	*fakeOutput
+	calls  int
+	record func(call int, evs []*event.Event)
+}
+
+func (r *recordingOutput) WriteBatch(ctx context.Context, evs []*event.Event) ([]Result, error) {
+	r.record(r.calls, evs)
+	r.calls++
+	return r.fakeOutput.WriteBatch(ctx, evs)
+}

@@ -698,36 +698,3 @@ func TestTemplateFailures(t *testing.T) {
 		t.Errorf("WriteBatch = %v, %v", res, err)
 	}
 }
-
-// BenchmarkWriteBatch measures the whole output path against a fake
-// Elasticsearch that answers instantly: encoding, olivere's body building,
-// HTTP on loopback and response parsing. Per batch of 1000.
-func BenchmarkWriteBatch(b *testing.B) {
-	for _, gz := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "gzip"}[gz]
-		b.Run(name, func(b *testing.B) {
-			items := strings.Repeat(`{"index":{"status":201}},`, 999) + `{"index":{"status":201}}`
-			resp := []byte(`{"errors":false,"items":[` + items + `]}`)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/json")
-				w.Write(resp)
-			}))
-			defer srv.Close()
-			cfg := testConfig(srv.URL)
-			cfg.Gzip = gz
-			o, err := New(context.Background(), cfg, zerolog.Nop())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer o.Close(context.Background())
-			evs := realisticEvents(1000)
-			// (cpu-ns/doc includes the fake server's side of loopback HTTP)
-			perDoc(b, len(evs), func() {
-				if _, err := o.WriteBatch(context.Background(), evs); err != nil {
-					b.Fatal(err)
-				}
-			})
-		})
-	}
-}

@@ -108,7 +108,12 @@ func esURL(t *testing.T) string { return testes.URL(t) }
 // waits until /readyz says ready.
 func startShipper(t *testing.T, index string, env ...string) *shipper {
 	t.Helper()
-	es := testes.URL(t)
+	return startShipperAt(t, testes.URL(t), index, env...)
+}
+
+// startShipperAt is startShipper against a given Elasticsearch URL.
+func startShipperAt(t *testing.T, es, index string, env ...string) *shipper {
+	t.Helper()
 	port := freePort(t)
 	s := &shipper{
 		t:        t,

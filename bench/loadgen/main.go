@@ -1,0 +1,305 @@
+// Command loadgen sends numbered syslog messages to a shipper on the loopback
+// interface, for the throughput bench (bench/run.sh).
+//
+// Every message is about 150 bytes and carries "run=RUNID seq=000000123" at
+// a fixed offset, so a sink (bench/sink) can count unique, duplicated and
+// missing messages per run. The whole byte stream is generated before the
+// clock starts, and is written with large writes (TCP) or sendmmsg batches
+// (UDP), so the generator costs little CPU next to the shipper on a small
+// machine; it reports its own CPU time.
+//
+//	go run ./bench/loadgen -count 1000000                       # TCP, 1 connection, RFC3164, as fast as possible
+//	go run ./bench/loadgen -conns 8 -format rfc5424 -count 1000000
+//	go run ./bench/loadgen -proto udp -rate 100000 -duration 10s
+//
+// Only loopback addresses are accepted.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Result is what one run reports (-json prints it as one JSON object).
+type Result struct {
+	Proto       string  `json:"proto"`
+	Format      string  `json:"format"`
+	Conns       int     `json:"conns"`
+	RunID       string  `json:"run_id"`
+	Requested   int64   `json:"requested"`
+	Sent        int64   `json:"sent"`
+	Bytes       int64   `json:"bytes"`
+	MessageLen  int     `json:"message_len"`
+	FirstSendNS int64   `json:"first_send_ns"`
+	LastSendNS  int64   `json:"last_send_ns"`
+	ElapsedS    float64 `json:"elapsed_s"`
+	RateMsgs    float64 `json:"rate_msgs_per_s"`
+	TargetRate  float64 `json:"target_rate,omitempty"`
+	// CPU time of this process while sending (user+system, all threads),
+	// and including the pre-generation of the messages.
+	SendCPUS  float64 `json:"send_cpu_s"`
+	TotalCPUS float64 `json:"total_cpu_s"`
+	Errors    int64   `json:"errors"`
+	FirstErr  string  `json:"first_error,omitempty"`
+}
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:10514", "shipper address (loopback only)")
+	proto := flag.String("proto", "tcp", "tcp or udp")
+	conns := flag.Int("conns", 1, "TCP connections (UDP sockets); messages are split across them")
+	format := flag.String("format", FormatRFC3164, "rfc3164, rfc5424 (with structured data), octet (RFC5424 octet-counted), raw (\"test run=.. seq=..\" lines)")
+	count := flag.Int64("count", 0, "send this many messages as fast as possible")
+	rate := flag.Float64("rate", 0, "messages per second (with -duration)")
+	duration := flag.Duration("duration", 0, "with -rate: send for this long")
+	runID := flag.String("run-id", "0", "token written as run=ID into every message")
+	startSeq := flag.Int64("start-seq", 0, "first sequence number")
+	tick := flag.Duration("tick", 10*time.Millisecond, "pacing interval with -rate (messages are sent in batches per tick)")
+	asJSON := flag.Bool("json", false, "print the result as JSON")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered ~150-byte syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+
+	if err := checkLoopback(*addr); err != nil {
+		fatal(err)
+	}
+	var total int64
+	switch {
+	case *count > 0 && *rate == 0:
+		total = *count
+	case *rate > 0 && *duration > 0 && *count == 0:
+		total = int64(*rate * duration.Seconds())
+	default:
+		fatal(errors.New("give -count N, or -rate R and -duration D"))
+	}
+	if total <= 0 || total > 200_000_000 || *duration > 30*time.Minute {
+		fatal(fmt.Errorf("refusing %d messages / %s: keep runs bounded", total, *duration))
+	}
+	if *conns < 1 || *conns > 1024 {
+		fatal(errors.New("-conns must be 1..1024"))
+	}
+	if *proto != "tcp" && *proto != "udp" {
+		fatal(fmt.Errorf("-proto %q: tcp or udp", *proto))
+	}
+	tmpl, err := NewTemplate(*format, *runID, time.Now(), *proto == "udp")
+	if err != nil {
+		fatal(err)
+	}
+	res, err := Run(Options{
+		Addr: *addr, Proto: *proto, Conns: *conns, Template: tmpl,
+		Total: total, StartSeq: *startSeq, Rate: *rate, Tick: *tick,
+	})
+	if err != nil {
+		fatal(err)
+	}
+	res.RunID = *runID
+	if *asJSON {
+		b, _ := json.Marshal(res)
+		fmt.Println(string(b))
+	} else {
+		fmt.Printf("sent %d messages (%d bytes, %d B each) over %s x%d in %.3fs: %.0f msgs/s; loadgen CPU %.3fs while sending (%.3fs total)\n",
+			res.Sent, res.Bytes, res.MessageLen, res.Proto, res.Conns, res.ElapsedS, res.RateMsgs, res.SendCPUS, res.TotalCPUS)
+		if res.Errors > 0 {
+			fmt.Printf("errors: %d (first: %s)\n", res.Errors, res.FirstErr)
+		}
+	}
+	if res.Sent < res.Requested {
+		os.Exit(1)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "loadgen:", err)
+	os.Exit(2)
+}
+
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("address %q: only loopback addresses (127.0.0.0/8, ::1, localhost) are allowed", addr)
+	}
+	return nil
+}
+
+// Options of one run.
+type Options struct {
+	Addr     string
+	Proto    string
+	Conns    int
+	Template *Template
+	Total    int64
+	StartSeq int64
+	Rate     float64 // 0: as fast as possible
+	Tick     time.Duration
+}
+
+type sender interface {
+	// send writes msgs whole messages from buf (n*Len bytes).
+	send(buf []byte, msgs int) error
+	close() error
+}
+
+// Run pre-generates the messages, connects, sends and reports.
+func Run(o Options) (*Result, error) {
+	cpu0 := cpuTime()
+	t := o.Template
+	n := o.Conns
+	type part struct {
+		buf   []byte
+		count int64
+		s     sender
+	}
+	parts := make([]part, n)
+	per := o.Total / int64(n)
+	seq := o.StartSeq
+	for i := 0; i < n; i++ {
+		c := per
+		if int64(i) < o.Total%int64(n) {
+			c++
+		}
+		parts[i] = part{buf: t.Fill(seq, int(c)), count: c}
+		seq += c
+	}
+	for i := range parts {
+		var err error
+		parts[i].s, err = dial(o.Proto, o.Addr)
+		if err != nil {
+			for j := 0; j < i; j++ {
+				_ = parts[j].s.close()
+			}
+			return nil, err
+		}
+	}
+
+	res := &Result{Proto: o.Proto, Format: t.Format, Conns: n, Requested: o.Total, MessageLen: t.Len, TargetRate: o.Rate}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	cpu1 := cpuTime()
+	start := time.Now()
+	for i := range parts {
+		wg.Add(1)
+		go func(p part) {
+			defer wg.Done()
+			sent, err := pace(p.s, p.buf, p.count, t.Len, o.Rate/float64(n), o.Tick, start)
+			_ = p.s.close()
+			mu.Lock()
+			res.Sent += sent
+			if err != nil {
+				res.Errors++
+				if res.FirstErr == "" {
+					res.FirstErr = err.Error()
+				}
+			}
+			mu.Unlock()
+		}(parts[i])
+	}
+	wg.Wait()
+	end := time.Now()
+	cpu2 := cpuTime()
+	res.FirstSendNS = start.UnixNano()
+	res.LastSendNS = end.UnixNano()
+	res.ElapsedS = end.Sub(start).Seconds()
+	res.Bytes = res.Sent * int64(t.Len)
+	if res.ElapsedS > 0 {
+		res.RateMsgs = float64(res.Sent) / res.ElapsedS
+	}
+	res.SendCPUS = (cpu2 - cpu1).Seconds()
+	res.TotalCPUS = (cpu2 - cpu0).Seconds()
+	return res, nil
+}
+
+// pace sends count messages of msgLen bytes from buf: all at once when rate
+// is 0, else in one batch per tick, as many as the schedule is behind by.
+func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time.Duration, start time.Time) (int64, error) {
+	if rate <= 0 {
+		// Large writes: few syscalls, little generator CPU.
+		const chunkMsgs = 4096
+		var sent int64
+		for sent < count {
+			k := count - sent
+			if k > chunkMsgs {
+				k = chunkMsgs
+			}
+			if err := s.send(buf[sent*int64(msgLen):(sent+k)*int64(msgLen)], int(k)); err != nil {
+				return sent, err
+			}
+			sent += k
+		}
+		return sent, nil
+	}
+	if tick <= 0 {
+		tick = 10 * time.Millisecond
+	}
+	var sent int64
+	tk := time.NewTicker(tick)
+	defer tk.Stop()
+	for sent < count {
+		due := int64(rate * time.Since(start).Seconds())
+		if due > count {
+			due = count
+		}
+		if due > sent {
+			if err := s.send(buf[sent*int64(msgLen):due*int64(msgLen)], int(due-sent)); err != nil {
+				return sent, err
+			}
+			sent = due
+		}
+		if sent < count {
+			<-tk.C
+		}
+	}
+	return sent, nil
+}
+
+type tcpSender struct{ c *net.TCPConn }
+
+func (s *tcpSender) send(buf []byte, _ int) error {
+	_, err := s.c.Write(buf)
+	return err
+}
+
+func (s *tcpSender) close() error { return s.c.Close() }
+
+func dial(proto, addr string) (sender, error) {
+	switch proto {
+	case "tcp":
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := c.(*net.TCPConn)
+		_ = tc.SetWriteBuffer(4 << 20)
+		return &tcpSender{c: tc}, nil
+	default:
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			return nil, err
+		}
+		uc := c.(*net.UDPConn)
+		_ = uc.SetWriteBuffer(4 << 20)
+		return newUDPSender(uc)
+	}
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}

@@ -1,0 +1,5 @@
+//go:build linux
+
+package main
+
+const sysSendmmsg = 307 // sendmmsg(2) on linux/amd64

@@ -1,0 +1,5 @@
+//go:build linux
+
+package main
+
+const sysSendmmsg = 269 // sendmmsg(2) on linux/arm64

@@ -1,0 +1,25 @@
+//go:build !(linux && (amd64 || arm64))
+
+package main
+
+import "net"
+
+// udpSender writes one datagram per system call (sendmmsg is Linux only).
+type udpSender struct{ c *net.UDPConn }
+
+func newUDPSender(c *net.UDPConn) (sender, error) { return &udpSender{c: c}, nil }
+
+func (s *udpSender) send(buf []byte, msgs int) error {
+	if msgs == 0 {
+		return nil
+	}
+	l := len(buf) / msgs
+	for i := 0; i < msgs; i++ {
+		if _, err := s.c.Write(buf[i*l : (i+1)*l]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *udpSender) close() error { return s.c.Close() }
