@@ -14,7 +14,8 @@
 // PUT|GET|HEAD /_index_template/NAME and /_template/NAME, PUT|HEAD /INDEX,
 // POST|PUT /_bulk and /INDEX/_bulk (gzip request bodies understood,
 // filter_path honoured for the usual "errors,items.*.status" forms),
-// GET /_sink/stats[?run=ID&expect=N], GET /_sink/sample (last document),
+// GET /_sink/stats[?run=ID&expect=N], GET /_sink/sample[?action=1] (last
+// document, or its action line),
 // POST /_sink/reset.
 //
 // It is written to cost little CPU, because on the 2-core bench machine it

@@ -28,6 +28,7 @@ type Sink struct {
 	c         counters
 	runs      map[string]*runStats
 	sample    []byte
+	sampleAct []byte
 	templates map[string][]byte // "_index_template/NAME" or "_template/NAME" -> body
 	indices   map[string]bool
 	other     map[string]int
@@ -70,7 +71,7 @@ func NewSink(version string) *Sink {
 func (s *Sink) resetLocked(all bool) {
 	s.c = counters{}
 	s.runs = map[string]*runStats{}
-	s.sample = nil
+	s.sample, s.sampleAct = nil, nil
 	s.other = map[string]int{}
 	if all || s.templates == nil {
 		s.templates = map[string][]byte{}
@@ -327,6 +328,9 @@ func (s *Sink) handleSink(w http.ResponseWriter, r *http.Request, parts []string
 	case "sample":
 		s.mu.Lock()
 		b := append([]byte(nil), s.sample...)
+		if r.URL.Query().Get("action") != "" {
+			b = append(b[:0], s.sampleAct...)
+		}
 		s.mu.Unlock()
 		if len(b) == 0 {
 			notFound(w, "sample")
@@ -352,6 +356,7 @@ type bulkResult struct {
 	seqs             []seqRef
 	runs             [][]byte
 	lastDoc          []byte
+	lastAction       []byte
 }
 
 func (s *Sink) handleBulk(w http.ResponseWriter, r *http.Request, pathIndex string) {
@@ -412,6 +417,7 @@ func (s *Sink) handleBulk(w http.ResponseWriter, r *http.Request, pathIndex stri
 		}
 		s.c.LastDocNS = now
 		s.sample = append(s.sample[:0], res.lastDoc...)
+		s.sampleAct = append(s.sampleAct[:0], res.lastAction...)
 	}
 	runs := make([]*runStats, len(res.runs))
 	for i, id := range res.runs {
@@ -576,6 +582,7 @@ func (s *Sink) scanBulk(dst, body []byte, pathIndex string, res *bulkResult, f f
 			}
 			res.docs++
 			res.lastDoc = doc
+			res.lastAction = line
 			countDoc(doc, res)
 		}
 		if itemsOut {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -139,7 +140,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Str("version", version).
 		Str("tcp", tcpAddr.String()).Str("udp", udpAddr.String()).
 		Str("http", api.Addr().String()).
-		Strs("elasticsearch", cfg.Elasticsearch.URLs).
+		Strs("elasticsearch", redactedURLs(cfg.Elasticsearch.URLs)).
 		Str("index", cfg.Elasticsearch.Index).
 		Str("schema", cfg.Elasticsearch.Schema).
 		Int("workers", cfg.Pipeline.Workers).Int("batch_count", cfg.Pipeline.BatchCount).
@@ -186,4 +187,17 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Int64("indexed_total", st.Delivered).
 		Msg("shutdown complete")
 	return nil
+}
+
+// redactedURLs hides passwords written into URLs (http://user:pw@host).
+func redactedURLs(urls []string) []string {
+	out := make([]string, len(urls))
+	for i, u := range urls {
+		if p, err := url.Parse(u); err == nil {
+			out[i] = p.Redacted()
+		} else {
+			out[i] = "(unparsable URL)"
+		}
+	}
+	return out
 }

@@ -192,7 +192,7 @@ func BenchmarkGzip(b *testing.B) {
 			perDoc(b, len(evs), func() { olivereGzip(body) })
 			b.ReportMetric(ratio, "ratio")
 		})
-		for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed} {
+		for _, level := range []int{gzip.DefaultCompression, gzip.BestSpeed, 2, 3, gzip.HuffmanOnly} {
 			var out bytes.Buffer
 			w, _ := gzip.NewWriterLevel(&out, level)
 			w.Write([]byte(body))

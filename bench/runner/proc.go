@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// clkTck is USER_HZ, the unit of utime/stime in /proc/PID/stat (100 on
+// every Linux architecture the bench runs on).
+const clkTck = 100
+
+// procCPU returns utime+stime of the whole process (all its threads) in
+// seconds, from /proc/PID/stat.
+func procCPU(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	// After "pid (comm)": state is field 3, utime 14, stime 15 -> f[11], f[12].
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / clkTck, nil
+}
+
+// procStatus returns the values (in kB, or counts) of the named keys of
+// /proc/PID/status, e.g. VmHWM, VmRSS, Threads.
+func procStatus(pid int, keys ...string) map[string]int64 {
+	out := map[string]int64{}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return out
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		for _, k := range keys {
+			if strings.HasPrefix(line, k+":") {
+				v := strings.Fields(strings.TrimPrefix(line, k+":"))
+				if len(v) > 0 {
+					n, _ := strconv.ParseInt(v[0], 10, 64)
+					out[k] = n
+				}
+			}
+		}
+	}
+	return out
+}
+
+// udpRcvbufErrors is the kernel's machine-wide count of UDP datagrams
+// dropped because a socket's receive buffer was full (/proc/net/snmp).
+func udpRcvbufErrors() int64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return -1
+	}
+	var head []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "Udp:") {
+			continue
+		}
+		f := strings.Fields(line)
+		if head == nil {
+			head = f
+			continue
+		}
+		for i, h := range head {
+			if h == "RcvbufErrors" && i < len(f) {
+				n, _ := strconv.ParseInt(f[i], 10, 64)
+				return n
+			}
+		}
+	}
+	return -1
+}
+
+// freePort returns a port that is free for TCP and UDP on 127.0.0.1.
+func freePort() (int, error) {
+	for i := 0; i < 50; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port")
+}
+
+// waitTCP waits until something accepts on 127.0.0.1:port.
+func waitTCP(port int, timeout time.Duration, alive func() bool) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if alive != nil && !alive() {
+			return fmt.Errorf("process exited before listening on %d", port)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("nothing listens on 127.0.0.1:%d after %s", port, timeout)
+}
+
+// proc is a started daemon.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	pid  int
+	done chan struct{}
+	err  error
+}
+
+func startProc(name string, cmd *exec.Cmd, logPath string) (*proc, error) {
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		lf.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func (p *proc) alive() bool {
+	select {
+	case <-p.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// stop sends SIGTERM, waits up to grace, then SIGKILLs the process group.
+func (p *proc) stop(grace time.Duration) {
+	if !p.alive() {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(grace):
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+		<-p.done
+	}
+}
