@@ -12,9 +12,10 @@ var Registry = prometheus.NewRegistry()
 
 // Drop reasons for EventsDropped.
 const (
-	DropQueueFull = "queue_full" // UDP datagram arrived while the queue was full
-	DropShutdown  = "shutdown"   // still queued when the shutdown grace period ran out
-	DropUDPKernel = "udp_kernel" // the kernel's socket buffer overflowed (SO_RXQ_OVFL); logshipper never saw them
+	DropQueueFull  = "queue_full"  // UDP datagram arrived while the queue was full
+	DropShutdown   = "shutdown"    // still queued when the shutdown grace period ran out
+	DropBufferFull = "buffer_full" // UDP datagram arrived while the disk buffer was full
+	DropUDPKernel  = "udp_kernel"  // the kernel's socket buffer overflowed (SO_RXQ_OVFL); logshipper never saw them
 )
 
 // Bulk request results for BulkRequests.
@@ -45,6 +46,10 @@ var (
 		Name: "logshipper_events_failed_total",
 		Help: "Events Elasticsearch rejected for good; written to the dead-letter file.",
 	})
+	EventsAlreadyIndexed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "logshipper_events_already_indexed_total",
+		Help: "Re-sent events Elasticsearch already had (409 on create with the event's _id): indexed once, not twice. Included in logshipper_events_indexed_total.",
+	})
 	EventsRetried = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "logshipper_events_retried_total",
 		Help: "Event deliveries retried after a 429, a 5xx or an unreachable Elasticsearch.",
@@ -68,11 +73,15 @@ var (
 	})
 	Connections = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "logshipper_tcp_connections",
-		Help: "Open TCP syslog connections.",
+		Help: "Open TCP syslog connections, plain and TLS.",
+	})
+	ConnectionsLimit = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "logshipper_tcp_connections_limit",
+		Help: "The most TCP syslog connections (plain and TLS) open at once (max_connections); more are refused and counted in logshipper_input_errors_total{kind=\"max_connections\"}.",
 	})
 	InputErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "logshipper_input_errors_total",
-		Help: "Framing problems on received data (bad octet count, oversize frame), by kind.",
+		Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read), parse_panic.",
 	}, []string{"kind"})
 )
 
@@ -81,18 +90,34 @@ func init() {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		EventsReceived, ParseFailures, Truncated, EventsIndexed, EventsFailed,
-		EventsRetried, EventsDropped, QueueEvents, BulkRequests, BulkDuration,
-		Connections, InputErrors,
+		EventsRetried, EventsAlreadyIndexed, EventsDropped, QueueEvents, BulkRequests, BulkDuration,
+		Connections, ConnectionsLimit, InputErrors,
 	)
 	// Pre-create the label values operators alert on, so they read 0
 	// instead of being absent.
-	for _, t := range []string{"tcp", "udp"} {
+	for _, t := range []string{"tcp", "udp", "tls"} {
 		EventsReceived.WithLabelValues(t)
 	}
-	for _, r := range []string{DropQueueFull, DropShutdown, DropUDPKernel} {
+	for _, r := range []string{DropQueueFull, DropBufferFull, DropShutdown, DropUDPKernel} {
 		EventsDropped.WithLabelValues(r)
 	}
 	for _, r := range []string{BulkOK, BulkPartial, BulkError} {
 		BulkRequests.WithLabelValues(r)
 	}
+}
+
+// RegisterBuffer exposes the disk buffer's fill level as
+// logshipper_buffer_events and logshipper_buffer_bytes. stats is called on
+// every scrape.
+func RegisterBuffer(stats func() (events, bytes int64)) {
+	Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "logshipper_buffer_events",
+			Help: "Events in the disk buffer not yet confirmed by Elasticsearch.",
+		}, func() float64 { e, _ := stats(); return float64(e) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "logshipper_buffer_bytes",
+			Help: "Bytes of the events in the disk buffer not yet confirmed by Elasticsearch.",
+		}, func() float64 { _, b := stats(); return float64(b) }),
+	)
 }

@@ -8,8 +8,10 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/metrics"
 )
 
 // Sink is what an input hands events to.
@@ -17,9 +19,35 @@ type Sink interface {
 	// Put queues ev, blocking while the queue is full: that is how a slow
 	// Elasticsearch stops TCP reads. It fails only when ctx is done.
 	Put(ctx context.Context, ev *event.Event) error
-	// TryPut queues ev if there is room right now and reports whether it
-	// did. For UDP, where blocking would only move the loss into the kernel.
-	TryPut(ev *event.Event) bool
+	// TryPut queues ev if there is room right now; otherwise it returns
+	// ErrQueueFull, ErrBufferFull or ErrClosed, which DropReason names for
+	// the drop counter. For UDP, where blocking would only move the loss
+	// into the kernel.
+	TryPut(ev *event.Event) error
+	// Commit returns once every event put so far is durable (disk buffer,
+	// per its fsync policy). An input calls it before reading more from a
+	// socket, so that what it has read counts as received only once it is
+	// safe. Without a disk buffer it returns at once.
+	Commit(ctx context.Context) error
+}
+
+// Why TryPut refused an event.
+var (
+	ErrQueueFull  = errors.New("pipeline: queue full")
+	ErrBufferFull = errors.New("pipeline: disk buffer full")
+	ErrClosed     = errors.New("pipeline: closed")
+)
+
+// DropReason is the logshipper_events_dropped_total reason for a TryPut error.
+func DropReason(err error) string {
+	switch {
+	case errors.Is(err, ErrBufferFull):
+		return metrics.DropBufferFull
+	case errors.Is(err, ErrClosed):
+		return metrics.DropShutdown
+	default:
+		return metrics.DropQueueFull
+	}
 }
 
 // Status is what became of one event of a batch.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/metrics"
 )
@@ -80,14 +82,26 @@ func (c Config) Validate() error {
 type Stats struct {
 	Delivered int64 // confirmed by the output
 	Rejected  int64 // refused for good, written to the dead-letter file
-	Lost      int64 // still unsettled when the shutdown deadline passed
+	// Lost were still unsettled when the shutdown deadline passed, in
+	// memory mode. In disk mode such events stay in the buffer and are sent
+	// after the next start: they count as Left, never as Lost.
+	Lost int64
+	Left int64
 }
 
-// batch is a unit of delivery. ack runs once every event in it is
-// settled (delivered or dead-lettered); a durable buffer hooks in there.
+// queued is an event on its way to the batcher, with its place in the
+// disk buffer (zero in memory mode).
+type queued struct {
+	ev  *event.Event
+	pos buffer.Pos
+}
+
+// batch is a unit of delivery. Once every event in it is settled
+// (delivered or dead-lettered), the disk buffer is told so (Ack of first
+// through last); only then may it forget them.
 type batch struct {
-	events []*event.Event
-	ack    func()
+	events      []*event.Event
+	first, last buffer.Pos
 }
 
 // Pipeline is the bounded path from Sink to Output.
@@ -98,8 +112,13 @@ type Pipeline struct {
 	log  zerolog.Logger
 	warn zerolog.Logger // sampled: per-batch trouble must not flood the log
 
-	queue   chan *event.Event
+	queue   chan queued
 	batches chan batch
+
+	// Disk mode only: inputs append to wal; a reader feeds the queue from
+	// it and parses what it reads.
+	wal   *buffer.WAL
+	parse func(*event.Event)
 
 	closing   chan struct{} // closed when Close starts: stop taking input
 	closeOnce sync.Once
@@ -109,12 +128,42 @@ type Pipeline struct {
 
 	ids *idSource // nil unless cfg.AssignIDs
 
-	delivered, rejected, lost atomic.Int64
+	delivered, rejected, lost, left atomic.Int64
 }
 
-// New builds and starts a pipeline. dlq may be nil only if out never
-// rejects (tests); a rejected event without a dead-letter store is logged.
+// New builds and starts a pipeline that holds events in memory. dlq may
+// be nil only if out never rejects (tests); a rejected event without a
+// dead-letter store is logged.
 func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
+	p, err := newPipeline(cfg, out, dlq, log)
+	if err != nil {
+		return nil, err
+	}
+	p.start()
+	return p, nil
+}
+
+// NewDurable builds and starts a pipeline whose events live in wal from
+// the moment an input hands them over until the output confirmed them.
+// The inputs hand over raw events (input fields only); parse fills the
+// parsed fields of each event read back from wal. Events get wal's stable
+// IDs, so re-sends after a crash are idempotent.
+func NewDurable(cfg Config, wal *buffer.WAL, parse func(*event.Event), out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
+	if wal == nil || parse == nil {
+		return nil, errors.New("pipeline: NewDurable needs a buffer and a parser")
+	}
+	p, err := newPipeline(cfg, out, dlq, log)
+	if err != nil {
+		return nil, err
+	}
+	p.wal, p.parse, p.ids = wal, parse, nil
+	p.wg.Add(1)
+	go p.runReader()
+	p.start()
+	return p, nil
+}
+
+func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -125,7 +174,7 @@ func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline,
 		dlq:       dlq,
 		log:       log,
 		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
-		queue:     make(chan *event.Event, cfg.QueueSize),
+		queue:     make(chan queued, cfg.QueueSize),
 		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
 		closing:   make(chan struct{}),
 		runCtx:    ctx,
@@ -134,16 +183,16 @@ func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline,
 	if cfg.AssignIDs {
 		p.ids = newIDSource()
 	}
-	p.wg.Add(1 + cfg.Workers)
-	go p.runBatcher()
-	for range cfg.Workers {
-		go p.runWorker()
-	}
 	return p, nil
 }
 
-// ErrClosed is returned by Put after Close has begun.
-var ErrClosed = errors.New("pipeline: closed")
+func (p *Pipeline) start() {
+	p.wg.Add(1 + p.cfg.Workers)
+	go p.runBatcher()
+	for range p.cfg.Workers {
+		go p.runWorker()
+	}
+}
 
 // Put implements Sink.
 func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
@@ -152,9 +201,18 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 		return ErrClosed
 	default:
 	}
+	if p.wal != nil {
+		if err := p.wal.Append(ctx, ev); err != nil {
+			if errors.Is(err, buffer.ErrClosed) {
+				return ErrClosed
+			}
+			return err
+		}
+		return nil
+	}
 	p.assignID(ev)
 	select {
-	case p.queue <- ev:
+	case p.queue <- queued{ev: ev}:
 		metrics.QueueEvents.Inc()
 		return nil
 	case <-ctx.Done():
@@ -165,20 +223,41 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 }
 
 // TryPut implements Sink.
-func (p *Pipeline) TryPut(ev *event.Event) bool {
+func (p *Pipeline) TryPut(ev *event.Event) error {
 	select {
 	case <-p.closing:
-		return false
+		return ErrClosed
 	default:
+	}
+	if p.wal != nil {
+		switch err := p.wal.TryAppend(ev); {
+		case errors.Is(err, buffer.ErrFull):
+			return ErrBufferFull
+		case errors.Is(err, buffer.ErrClosed):
+			return ErrClosed
+		default:
+			return err
+		}
 	}
 	p.assignID(ev)
 	select {
-	case p.queue <- ev:
+	case p.queue <- queued{ev: ev}:
 		metrics.QueueEvents.Inc()
-		return true
+		return nil
 	default:
-		return false
+		return ErrQueueFull
 	}
+}
+
+// Commit implements Sink: in disk mode it returns once everything put so
+// far is durable per the buffer's fsync policy. Inputs call it before they
+// read more from a socket, so what they acknowledge by reading on is on
+// disk. In memory mode there is nothing to wait for.
+func (p *Pipeline) Commit(ctx context.Context) error {
+	if p.wal == nil {
+		return nil
+	}
+	return p.wal.Commit(ctx)
 }
 
 func (p *Pipeline) assignID(ev *event.Event) {
@@ -188,11 +267,21 @@ func (p *Pipeline) assignID(ev *event.Event) {
 }
 
 // Close stops taking events, flushes what is queued and waits until every
-// event is settled or ctx is done; then whatever is left counts as lost
-// (metric logshipper_events_dropped_total{reason="shutdown"}). Call it
-// after the inputs have stopped, so nothing is still putting.
+// event is settled or ctx is done. Call it after the inputs have stopped,
+// so nothing is still putting. In memory mode what is left at the deadline
+// is lost (metric logshipper_events_dropped_total{reason="shutdown"}); in
+// disk mode it stays in the buffer for the next start. Close does not close
+// the disk buffer's acknowledgements: the caller closes the WAL afterwards.
 func (p *Pipeline) Close(ctx context.Context) Stats {
-	p.closeOnce.Do(func() { close(p.closing) })
+	p.closeOnce.Do(func() {
+		close(p.closing)
+		if p.wal != nil {
+			// No more appends; the reader drains what is on disk, then sees io.EOF.
+			if err := p.wal.Close(); err != nil {
+				p.log.Error().Err(err).Msg("closing the disk buffer")
+			}
+		}
+	})
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
 	select {
@@ -206,58 +295,102 @@ func (p *Pipeline) Close(ctx context.Context) Stats {
 
 // Stats is a snapshot of the counters.
 func (p *Pipeline) Stats() Stats {
-	return Stats{Delivered: p.delivered.Load(), Rejected: p.rejected.Load(), Lost: p.lost.Load()}
+	return Stats{Delivered: p.delivered.Load(), Rejected: p.rejected.Load(), Lost: p.lost.Load(), Left: p.left.Load()}
 }
 
-// runBatcher cuts batches from the queue. Once closing, it drains the
-// queue without waiting for the interval and then lets the workers go.
+// runReader (disk mode) feeds the queue from the buffer, parsing what it
+// reads. It ends when the buffer is closed and read to the end, or at the
+// shutdown deadline; either way it closes the queue, which ends the
+// batcher. Whatever it read but could not queue stays unacknowledged in
+// the buffer and is read again after the next start.
+func (p *Pipeline) runReader() {
+	defer p.wg.Done()
+	defer close(p.queue)
+	for {
+		entries, err := p.wal.Read(p.runCtx, p.cfg.BatchCount)
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
+				p.log.Error().Err(err).Msg("reading the disk buffer")
+			}
+			return
+		}
+		for _, e := range entries {
+			ev := e.Event
+			ev.ID = e.ID
+			p.parse(ev)
+			if ev.ParseFailed {
+				metrics.ParseFailures.Inc()
+			}
+			select {
+			case p.queue <- queued{ev: ev, pos: e.Pos}:
+				metrics.QueueEvents.Inc()
+			case <-p.runCtx.Done():
+				return
+			}
+		}
+	}
+}
+
+// runBatcher cuts batches from the queue. In memory mode, once closing, it
+// drains the queue without waiting for the interval and then lets the
+// workers go; in disk mode the reader closes the queue when it is done.
 func (p *Pipeline) runBatcher() {
 	defer p.wg.Done()
 	defer close(p.batches)
 
+	closing := p.closing
+	if p.wal != nil {
+		closing = nil // the reader decides when the input ends
+	}
 	timer := time.NewTimer(p.cfg.FlushInterval)
 	timer.Stop()
 	var (
-		cur   []*event.Event
+		cur   batch
 		bytes int
 	)
 	flush := func() {
-		if len(cur) == 0 {
+		if len(cur.events) == 0 {
 			return
 		}
-		b := batch{events: cur}
-		cur, bytes = nil, 0
+		b := cur
+		cur, bytes = batch{}, 0
 		timer.Stop()
 		select {
 		case p.batches <- b:
 		case <-p.runCtx.Done():
-			p.drop(len(b.events))
+			p.abandon(len(b.events))
 		}
 	}
-	add := func(ev *event.Event) {
-		if len(cur) == 0 {
-			cur = make([]*event.Event, 0, p.cfg.BatchCount)
+	add := func(q queued) {
+		if len(cur.events) == 0 {
+			cur.events = make([]*event.Event, 0, p.cfg.BatchCount)
+			cur.first = q.pos
 			timer.Reset(p.cfg.FlushInterval)
 		}
-		cur = append(cur, ev)
-		bytes += len(ev.Raw)
-		if len(cur) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
+		cur.events = append(cur.events, q.ev)
+		cur.last = q.pos
+		bytes += len(q.ev.Raw)
+		if len(cur.events) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
 			flush()
 		}
 	}
 
 	for {
 		select {
-		case ev := <-p.queue:
-			add(ev)
+		case q, ok := <-p.queue:
+			if !ok {
+				flush()
+				return
+			}
+			add(q)
 		case <-timer.C:
 			flush()
-		case <-p.closing:
+		case <-closing:
 			// Inputs have stopped: take what is queued, then finish.
 			for {
 				select {
-				case ev := <-p.queue:
-					add(ev)
+				case q := <-p.queue:
+					add(q)
 				default:
 					flush()
 					return
@@ -270,17 +403,19 @@ func (p *Pipeline) runBatcher() {
 func (p *Pipeline) runWorker() {
 	defer p.wg.Done()
 	for b := range p.batches {
-		p.deliver(b)
-		if b.ack != nil {
-			b.ack()
+		if p.deliver(b) && p.wal != nil {
+			if err := p.wal.Ack(b.first, b.last); err != nil {
+				p.log.Error().Err(err).Msg("disk buffer acknowledgement failed; these events will be sent again after a restart (their IDs prevent duplicates)")
+			}
 		}
 	}
 }
 
 // deliver sends one batch until every event is settled, retrying the
 // events the output asked to retry, with capped exponential backoff and
-// full jitter. It only gives up when the shutdown deadline has passed.
-func (p *Pipeline) deliver(b batch) {
+// full jitter. It only gives up when the shutdown deadline has passed, and
+// reports whether every event was settled.
+func (p *Pipeline) deliver(b batch) bool {
 	ctx := p.runCtx
 	pending := b.events
 	for attempt := 0; ; attempt++ {
@@ -317,13 +452,13 @@ func (p *Pipeline) deliver(b batch) {
 			}
 		}
 		if len(retry) == 0 {
-			return
+			return true
 		}
 		metrics.EventsRetried.Add(float64(len(retry)))
 		pending = retry
 		if !sleepCtx(ctx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
-			p.drop(len(pending))
-			return
+			p.abandon(len(pending))
+			return false
 		}
 	}
 }
@@ -336,11 +471,16 @@ func (p *Pipeline) settle(delivered, rejected int) {
 	metrics.QueueEvents.Sub(float64(delivered + rejected))
 }
 
-// drop accounts for events abandoned at the shutdown deadline.
-func (p *Pipeline) drop(n int) {
+// abandon accounts for events given up at the shutdown deadline: lost in
+// memory mode, left in the disk buffer for the next start in disk mode.
+func (p *Pipeline) abandon(n int) {
+	metrics.QueueEvents.Sub(float64(n))
+	if p.wal != nil {
+		p.left.Add(int64(n))
+		return
+	}
 	p.lost.Add(int64(n))
 	metrics.EventsDropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
-	metrics.QueueEvents.Sub(float64(n))
 }
 
 func (p *Pipeline) deadLetter(r Result) {

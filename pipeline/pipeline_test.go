@@ -26,6 +26,7 @@ type fakeOutput struct {
 	failAll func(call int) error
 	block   chan struct{} // when non-nil, WriteBatch waits for it or ctx
 	called  chan int      // when non-nil, receives the batch size of each call
+	onCall  []chan struct{}
 }
 
 func newFakeOutput() *fakeOutput {
@@ -51,6 +52,10 @@ func (o *fakeOutput) WriteBatch(ctx context.Context, evs []*event.Event) ([]Resu
 		msgs[i] = string(ev.Raw)
 	}
 	o.calls = append(o.calls, msgs)
+	for _, ch := range o.onCall {
+		close(ch)
+	}
+	o.onCall = nil
 	if o.failAll != nil {
 		if err := o.failAll(call); err != nil {
 			return nil, err
@@ -74,6 +79,24 @@ func (o *fakeOutput) WriteBatch(ctx context.Context, evs []*event.Event) ([]Resu
 }
 
 func (o *fakeOutput) Close(context.Context) error { return nil }
+
+func (o *fakeOutput) snapshotCalls() [][]string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return append([][]string(nil), o.calls...)
+}
+
+// waitForCall blocks until the output is called once more.
+func waitForCall(t *testing.T, o *fakeOutput) {
+	t.Helper()
+	o.mu.Lock()
+	ch := make(chan struct{})
+	o.onCall = append(o.onCall, ch)
+	o.mu.Unlock()
+	<-ch
+}
+
+func zeroLog() zerolog.Logger { return zerolog.Nop() }
 
 func testConfig() Config {
 	c := DefaultConfig()
@@ -268,7 +291,10 @@ func TestBackPressure(t *testing.T) {
 	// Fill: 1 batch in the worker, 1 batch held by the batcher, then the queue.
 	accepted := 0
 	for i := 0; i < 100; i++ {
-		if !p.TryPut(ev(fmt.Sprintf("m%d", i))) {
+		if err := p.TryPut(ev(fmt.Sprintf("m%d", i))); err != nil {
+			if !errors.Is(err, ErrQueueFull) {
+				t.Fatalf("TryPut = %v, want ErrQueueFull", err)
+			}
 			break
 		}
 		accepted++

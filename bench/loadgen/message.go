@@ -54,8 +54,8 @@ func NewTemplate(format, runID string, now time.Time, udp bool) (*Template, erro
 		// <PRI>Mmm dd hh:mm:ss HOST TAG[PID]: MSG   (local0.info)
 		head = "<134>" + now.Format(time.Stamp) + " bench-host benchapp[4242]: "
 	case FormatRFC5424, FormatOctet:
-		head = "<134>1 " + now.Format("2006-01-02T15:04:05.000000Z") +
-			` bench-host benchapp 4242 ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] `
+		head = "<134>1 " + now.Format("2006-01-02T15:04:05.000Z") +
+			` bench-host benchapp 4242 ID47 [exampleSDID@32473 iut="3" eventSource="Application"] `
 	case FormatRaw:
 		head = "test "
 	default:
@@ -64,8 +64,8 @@ func NewTemplate(format, runID string, now time.Time, udp bool) (*Template, erro
 	t := &Template{Format: format, Octet: format == FormatOctet && !udp, UDP: udp}
 	prefix := head + "run=" + runID + " seq="
 	pad := MessageSize - len(prefix) - SeqDigits - 1
-	if pad < 8 {
-		pad = 8
+	if pad < 4 {
+		pad = 4
 	}
 	for len(filler) < pad {
 		pad = len(filler)

@@ -130,7 +130,8 @@ func startSyslogNG(r *Runner, work string, port int, esURL string, udp bool) (*p
 	_, sinkPort := hostPort(esURL)
 	udpSource := ""
 	if udp {
-		udpSource = fmt.Sprintf(`network(ip("127.0.0.1") port(%d) transport("udp") so-rcvbuf(8388608) log-iw-size(100000) log-fetch-limit(1000));`, port)
+		udpSource = fmt.Sprintf("source s_udp {\n\tnetwork(ip(\"127.0.0.1\") port(%d) transport(\"udp\") so-rcvbuf(8388608) log-iw-size(100000) log-fetch-limit(1000));\n};\n"+
+			"log {\n\tsource(s_udp);\n\tdestination(d_es);\n};\n", port)
 	}
 	conf := filepath.Join(work, "syslog-ng.conf")
 	if err := fillTemplate(filepath.Join(r.ConfDir, "syslog-ng.conf.in"), conf, map[string]string{

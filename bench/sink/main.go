@@ -41,6 +41,7 @@ func main() {
 	portFile := flag.String("port-file", "", "write the port actually listened on into this file")
 	version := flag.String("es-version", "7.17.0", "version reported by GET /")
 	quiet := flag.Bool("quiet", false, "do not log unknown requests")
+	delay := flag.Duration("delay", 0, "added to every bulk request (to mimic Elasticsearch's latency)")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "sink: Elasticsearch-shaped bulk sink that counts documents and sequence numbers (benchmark instrument only).\n\nUsage: sink [flags]\n")
 		flag.PrintDefaults()
@@ -49,6 +50,7 @@ func main() {
 
 	s := NewSink(*version)
 	s.Quiet = *quiet
+	s.Delay = *delay
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatalf("sink: %v", err)

@@ -12,13 +12,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
 // Sink is the http.Handler. The zero value is not usable; use NewSink.
 type Sink struct {
-	Quiet   bool
-	version string
+	Quiet bool
+	// Delay is added to every bulk request, to see how a shipper behaves
+	// with Elasticsearch's latency (how many requests it keeps in flight).
+	Delay    time.Duration
+	version  string
+	inflight atomic.Int64
 
 	bufs  sync.Pool // *bytes.Buffer, request bodies
 	resps sync.Pool // *[]byte, responses
@@ -45,8 +50,10 @@ type counters struct {
 	BulkRequests int64 `json:"bulk_requests"`
 	Requests     int64 `json:"requests"`
 	BadLines     int64 `json:"bad_lines"`
-	FirstDocNS   int64 `json:"first_doc_ns"`
-	LastDocNS    int64 `json:"last_doc_ns"`
+	// MaxInflight is the most bulk requests that were being served at once.
+	MaxInflight int64 `json:"max_inflight_bulks"`
+	FirstDocNS  int64 `json:"first_doc_ns"`
+	LastDocNS   int64 `json:"last_doc_ns"`
 }
 
 type runStats struct {
@@ -360,6 +367,13 @@ type bulkResult struct {
 }
 
 func (s *Sink) handleBulk(w http.ResponseWriter, r *http.Request, pathIndex string) {
+	n := s.inflight.Add(1)
+	defer s.inflight.Add(-1)
+	s.mu.Lock()
+	if n > s.c.MaxInflight {
+		s.c.MaxInflight = n
+	}
+	s.mu.Unlock()
 	buf := s.bufs.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer s.bufs.Put(buf)
@@ -400,6 +414,9 @@ func (s *Sink) handleBulk(w http.ResponseWriter, r *http.Request, pathIndex stri
 
 	resp, nItems := s.scanBulk((*respP)[:0], buf.Bytes(), pathIndex, &res, filter, seqBase)
 	*respP = resp
+	if s.Delay > 0 {
+		time.Sleep(s.Delay)
+	}
 
 	now := time.Now().UnixNano()
 	s.mu.Lock()

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/pflag"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/httpapi"
@@ -96,17 +97,41 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	pipe, err := pipeline.New(cfg.Pipeline, out, dlq, log.With().Str("component", "pipeline").Logger())
+	p := parser.New(parser.Options{Location: cfg.Location})
+	pipeLog := log.With().Str("component", "pipeline").Logger()
+	inputParse := p.Parse
+	var (
+		pipe *pipeline.Pipeline
+		wal  *buffer.WAL
+	)
+	if cfg.Buffer.Type == "disk" {
+		if wal, err = openBuffer(cfg, log); err != nil {
+			return err
+		}
+		// Events are parsed when read back from the buffer, so the buffer
+		// stores them as received and a restart replays them the same way.
+		inputParse = nil
+		pipe, err = pipeline.NewDurable(cfg.Pipeline, wal, p.Parse, out, dlq, pipeLog)
+	} else {
+		cfg.Pipeline.AssignIDs = cfg.Elasticsearch.DocumentID == elasticsearch.DocumentIDEvent
+		pipe, err = pipeline.New(cfg.Pipeline, out, dlq, pipeLog)
+	}
 	if err != nil {
 		return err
 	}
-	p := parser.New(parser.Options{Location: cfg.Location})
+	idle := cfg.IdleTimeout
+	if idle == 0 {
+		idle = syslog.NoIdleTimeout
+	}
 	srv, err := syslog.New(syslog.Config{
 		Listen:         cfg.Listen,
 		MaxMessageSize: cfg.MaxMessageSize,
 		UDPReadBuffer:  cfg.UDP.ReadBuffer,
 		UDPReaders:     cfg.UDP.Readers,
-		Parse:          p.Parse,
+		MaxConnections: cfg.MaxConnections,
+		IdleTimeout:    idle,
+		TLS:            cfg.TLS,
+		Parse:          inputParse,
 		Now:            time.Now,
 		Logger:         log.With().Str("component", "syslog").Logger(),
 	}, pipe)
@@ -136,15 +161,20 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	}()
 
 	tcpAddr, udpAddr := srv.Addr()
-	log.Info().
+	start := log.Info().
 		Str("version", version).
-		Str("tcp", tcpAddr.String()).Str("udp", udpAddr.String()).
+		Str("tcp", tcpAddr.String()).Str("udp", udpAddr.String())
+	if a := srv.TLSAddr(); a != nil {
+		start = start.Str("tls", a.String())
+	}
+	start.
 		Str("http", api.Addr().String()).
 		Strs("elasticsearch", redactedURLs(cfg.Elasticsearch.URLs)).
 		Str("index", cfg.Elasticsearch.Index).
 		Str("schema", cfg.Elasticsearch.Schema).
 		Int("workers", cfg.Pipeline.Workers).Int("batch_count", cfg.Pipeline.BatchCount).
 		Int("queue_size", cfg.Pipeline.QueueSize).
+		Str("buffer", cfg.Buffer.Type).
 		Msg("logshipper started")
 
 	sigs := make(chan os.Signal, 2)
@@ -172,6 +202,9 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	st := pipe.Close(grace)
 	out.Close(ctx)
 	dlq.Close()
+	if wal != nil {
+		wal.Close()
+	}
 	shutdownCtx, cancelHTTP := context.WithTimeout(ctx, time.Second)
 	api.Shutdown(shutdownCtx)
 	cancelHTTP()
@@ -184,9 +217,32 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Int64("flushed", st.Delivered-before.Delivered).
 		Int64("dead_lettered", st.Rejected-before.Rejected).
 		Int64("lost", st.Lost).
+		Int64("left_in_buffer", st.Left).
 		Int64("indexed_total", st.Delivered).
 		Msg("shutdown complete")
 	return nil
+}
+
+// openBuffer opens the disk buffer and says what it found from last time.
+func openBuffer(cfg *config.Config, log zerolog.Logger) (*buffer.WAL, error) {
+	fsync, err := buffer.ParseFsyncPolicy(cfg.Buffer.Fsync)
+	if err != nil {
+		return nil, err
+	}
+	wal, err := buffer.Open(buffer.Options{Dir: cfg.Buffer.Path, MaxBytes: int64(cfg.Buffer.MaxBytes), Fsync: fsync})
+	if err != nil {
+		return nil, fmt.Errorf("buffer.path: %q: %v", cfg.Buffer.Path, err)
+	}
+	metrics.RegisterBuffer(wal.Stats)
+	r := wal.Recovery()
+	ev := log.Info()
+	if r.Corrupt > 0 {
+		ev = log.Error()
+	}
+	ev.Str("path", cfg.Buffer.Path).Int64("events", r.Events).Int64("bytes", r.Bytes).
+		Int64("torn_tail_bytes", r.TruncatedBytes).Int("corrupt_records", r.Corrupt).
+		Msg("disk buffer opened; events left from the last run are sent first")
+	return wal, nil
 }
 
 // redactedURLs hides passwords written into URLs (http://user:pw@host).

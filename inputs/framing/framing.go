@@ -38,9 +38,18 @@
 // sender went away mid-message) is returned as a frame, not flagged
 // truncated, before the read error.
 //
-// Memory per Reader is one buffer of max(64 KiB, maxMessageSize+8 KiB),
-// allocated once, whatever the input: a 100 MiB line without a newline is
-// read through that buffer, not into it.
+// # Memory
+//
+// A Reader's buffer has two sizes. It starts at 4 KiB, allocated at the
+// first read, and grows once to max(64 KiB, maxMessageSize+8 KiB) when a
+// frame does not fit or a read fills the whole buffer (the sender is ahead
+// of us: large reads mean fewer system calls). It goes back to 4 KiB when
+// everything read has been consumed and the last read did not fill the
+// buffer, i.e. the sender has caught up or gone quiet. So an idle
+// connection holds 4 KiB, a busy one or one in the middle of a long message
+// at most the large size, whatever the input: a 100 MiB line without a
+// newline is read through that buffer, not into it. Measurements are in
+// inputs/syslog/README.md.
 package framing
 
 import (
@@ -50,6 +59,11 @@ import (
 
 // DefaultMaxMessageSize is used when NewReader is given a size ≤ 0.
 const DefaultMaxMessageSize = 64 << 10
+
+// SmallBufferSize is what a Reader's buffer starts with and goes back to
+// when its connection is quiet: what an idle connection's framing holds.
+// LargeBufferSize gives the size it grows to.
+const SmallBufferSize = 4 << 10
 
 const (
 	// minBufferSize keeps reads large for small maximum sizes.
@@ -82,9 +96,15 @@ type Reader struct {
 	rd  io.Reader
 	max int
 
-	buf  []byte // buf[r:w] is read but not yet consumed
-	r, w int
-	err  error // sticky read error; reported once buf[r:w] is used up
+	// small and large are the two sizes of buf (see Memory above); buf is
+	// nil until the first read.
+	small, large int
+	buf          []byte // buf[r:w] is read but not yet consumed
+	r, w         int
+	err          error // sticky read error; reported once buf[r:w] is used up
+	// filled: the last read filled all the space it was given, so more
+	// data is probably waiting.
+	filled bool
 
 	// scanned: buf[r:r+scanned] is part of a line and holds no delimiter,
 	// so a long line arriving in small reads is scanned only once.
@@ -104,16 +124,27 @@ func NewReader(r io.Reader, maxMessageSize int) *Reader {
 	if maxMessageSize <= 0 {
 		maxMessageSize = DefaultMaxMessageSize
 	}
-	return newReaderSize(r, maxMessageSize, max(minBufferSize, maxMessageSize+headroom))
+	return newReaderSize(r, maxMessageSize, SmallBufferSize, LargeBufferSize(maxMessageSize))
 }
 
-// newReaderSize lets tests use a buffer barely larger than the maximum, to
-// exercise compaction at every read. size must exceed max+lookahead.
-func newReaderSize(r io.Reader, maxMessageSize, size int) *Reader {
-	if size < maxMessageSize+lookahead+1 {
-		size = maxMessageSize + lookahead + 1
+// LargeBufferSize is the size a Reader's buffer grows to for messages of
+// at most maxMessageSize bytes (DefaultMaxMessageSize if ≤ 0): the most
+// memory one connection's framing holds.
+func LargeBufferSize(maxMessageSize int) int {
+	if maxMessageSize <= 0 {
+		maxMessageSize = DefaultMaxMessageSize
 	}
-	return &Reader{rd: r, max: maxMessageSize, buf: make([]byte, size)}
+	return max(minBufferSize, maxMessageSize+headroom)
+}
+
+// newReaderSize lets tests choose both buffer sizes: a large one barely
+// above the maximum exercises compaction at every read, a tiny small one
+// the growth. large is raised to max+lookahead+1 if below; small is
+// clamped to 1..large.
+func newReaderSize(r io.Reader, maxMessageSize, small, large int) *Reader {
+	large = max(large, maxMessageSize+lookahead+1)
+	small = min(max(small, 1), large)
+	return &Reader{rd: r, max: maxMessageSize, small: small, large: large}
 }
 
 // BadOctetCounts reports how many frames looked octet-counted (digits, a
@@ -279,14 +310,29 @@ func (r *Reader) lineFrame(b []byte) (frame []byte, truncated, ok bool) {
 	return b, false, true
 }
 
-// fill reads once more into the buffer, first moving unconsumed bytes to
-// its start if the free space at the end has become small. Callers only
-// call it when r.err is nil and more data is needed; then fewer than
-// max+lookahead bytes are pending, so the buffer always has room.
+// fill reads once more into the buffer, first making room: it moves to the
+// large buffer when the sender is ahead of us or the pending bytes fill the
+// small one, back to the small buffer when nothing is pending and the
+// sender has caught up, and otherwise moves unconsumed bytes to the start
+// if the free space at the end has become small. Callers only call it when
+// r.err is nil and more data is needed; then fewer than max+lookahead bytes
+// are pending, so the large buffer always has room.
 func (r *Reader) fill() {
 	if r.r == r.w {
 		r.r, r.w = 0, 0
-	} else if r.r > 0 && len(r.buf)-r.w < minRead {
+		if len(r.buf) > r.small && !r.filled {
+			r.buf = nil // quiet: give the large buffer back
+		}
+	}
+	switch pending := r.w - r.r; {
+	case r.buf == nil:
+		r.buf = make([]byte, r.small)
+	case len(r.buf) < r.large && (r.filled || pending == len(r.buf)):
+		nb := make([]byte, r.large)
+		r.w = copy(nb, r.buf[r.r:r.w])
+		r.r = 0
+		r.buf = nb
+	case r.r > 0 && len(r.buf)-r.w < min(minRead, len(r.buf)/2):
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0
 	}
@@ -296,12 +342,14 @@ func (r *Reader) fill() {
 		return
 	}
 	for range maxEmptyReads {
+		free := len(r.buf) - r.w
 		n, err := r.rd.Read(r.buf[r.w:])
-		if n < 0 || n > len(r.buf)-r.w {
+		if n < 0 || n > free {
 			r.err = io.ErrShortBuffer
 			return
 		}
 		r.w += n
+		r.filled = n == free
 		if err != nil {
 			r.err = err
 			return

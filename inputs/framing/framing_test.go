@@ -51,7 +51,15 @@ var readers = []struct {
 		if m <= 0 {
 			m = DefaultMaxMessageSize
 		}
-		return newReaderSize(iotest.HalfReader(strings.NewReader(d)), m, 0)
+		return newReaderSize(iotest.HalfReader(strings.NewReader(d)), m, 0, 0)
+	}},
+	{"growing", func(d string, m int) *Reader {
+		// A one-byte small buffer: grows on the first frame, shrinks
+		// whenever a read leaves nothing pending.
+		if m <= 0 {
+			m = DefaultMaxMessageSize
+		}
+		return newReaderSize(iotest.HalfReader(strings.NewReader(d)), m, 1, 0)
 	}},
 }
 
@@ -167,17 +175,33 @@ func TestHugeLineKeepsMemoryBounded(t *testing.T) {
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
 			r := NewReader(in, 0)
-			bufSize := len(r.buf)
-			got, err := collect(t, r, 10)
-			runtime.ReadMemStats(&after)
-			if err != io.EOF {
-				t.Fatal(err)
+			var sizes []int
+			var got []frame
+			for {
+				b, tr, err := r.Next()
+				if len(r.buf) > LargeBufferSize(0) {
+					t.Fatalf("buffer grew to %d bytes, above %d", len(r.buf), LargeBufferSize(0))
+				}
+				if len(sizes) == 0 || sizes[len(sizes)-1] != len(r.buf) {
+					sizes = append(sizes, len(r.buf))
+				}
+				if err != nil {
+					if err != io.EOF {
+						t.Fatal(err)
+					}
+					break
+				}
+				got = append(got, frame{string(b), tr})
 			}
+			runtime.ReadMemStats(&after)
 			if len(got) != 2 || len(got[0].s) != DefaultMaxMessageSize || !got[0].truncated || got[1] != (frame{"<13>next", false}) {
 				t.Fatalf("got %d frames; first %d bytes truncated=%v", len(got), len(got[0].s), got[0].truncated)
 			}
-			if len(r.buf) != bufSize {
-				t.Errorf("buffer grew from %d to %d", bufSize, len(r.buf))
+			// Large from the first read (which filled the small buffer) to
+			// the end of the long line, small again for the short tail:
+			// two allocations besides the first small buffer.
+			if want := []int{LargeBufferSize(0), SmallBufferSize}; !slices.Equal(sizes, want) {
+				t.Errorf("buffer sizes %v, want %v", sizes, want)
 			}
 			// The frames themselves are copied by collect; allow for them
 			// and for the test's own bookkeeping, not for the input.
@@ -185,6 +209,90 @@ func TestHugeLineKeepsMemoryBounded(t *testing.T) {
 				t.Errorf("allocated %d bytes reading a %d-byte line", grew, size)
 			}
 		})
+	}
+}
+
+// The buffer starts small, grows to the large size when a frame needs it or
+// the sender is ahead, and goes back to small once the sender is quiet, so
+// an idle connection holds SmallBufferSize bytes.
+func TestBufferGrowsAndShrinks(t *testing.T) {
+	pr, pw := io.Pipe()
+	r := NewReader(pr, 0)
+	if r.buf != nil {
+		t.Fatalf("buffer allocated before the first read: %d bytes", len(r.buf))
+	}
+	type step struct {
+		write string
+		want  frame
+		size  int
+	}
+	long := "<13>" + strings.Repeat("L", 10000)
+	for i, st := range []step{
+		{"<13>small\n", frame{"<13>small", false}, SmallBufferSize},
+		// io.Pipe hands over at most the reader's buffer per Read: the
+		// 10 kB line fills the small buffer, which then grows.
+		{long + "\n", frame{long, false}, LargeBufferSize(0)},
+		// Nothing pending and the last read did not fill the buffer:
+		// back to small before the next read.
+		{"<13>quiet again\n", frame{"<13>quiet again", false}, SmallBufferSize},
+		// An octet-counted frame larger than the small buffer.
+		{fmt.Sprintf("%d %s", len(long), long), frame{long, false}, LargeBufferSize(0)},
+	} {
+		errc := make(chan error, 1)
+		go func() { _, err := pw.Write([]byte(st.write)); errc <- err }()
+		b, tr, err := r.Next()
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := (frame{string(b), tr}); got != st.want {
+			t.Errorf("step %d: frame %.40v, want %.40v", i, got, st.want)
+		}
+		if len(r.buf) != st.size {
+			t.Errorf("step %d: buffer %d bytes, want %d", i, len(r.buf), st.size)
+		}
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	pw.Close()
+	if _, _, err := r.Next(); err != io.EOF {
+		t.Errorf("err %v, want EOF", err)
+	}
+}
+
+// A sender that keeps the reader busy (every read fills the buffer) keeps
+// the large buffer: no allocation per read.
+func TestBusyReaderKeepsLargeBuffer(t *testing.T) {
+	r := NewReader(&cycleReader{data: []byte("<13>busy sender\n")}, 0)
+	var before, after runtime.MemStats
+	for range 10 {
+		if _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&before)
+	for range 100000 {
+		if _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if len(r.buf) != LargeBufferSize(0) {
+		t.Errorf("buffer %d bytes, want %d", len(r.buf), LargeBufferSize(0))
+	}
+	if n := after.Mallocs - before.Mallocs; n > 10 {
+		t.Errorf("%d allocations for 100000 frames", n)
+	}
+}
+
+func TestBufferSizes(t *testing.T) {
+	for _, tt := range []struct{ max, want int }{{0, 72 << 10}, {480, 64 << 10}, {64 << 10, 72 << 10}, {1 << 20, 1<<20 + 8<<10}} {
+		if got := LargeBufferSize(tt.max); got != tt.want {
+			t.Errorf("LargeBufferSize(%d) = %d, want %d", tt.max, got, tt.want)
+		}
+		if got := len(NewReader(strings.NewReader("x"), tt.max).buf); got != 0 {
+			t.Errorf("NewReader allocated %d bytes before reading", got)
+		}
 	}
 }
 
@@ -284,7 +392,8 @@ func FuzzReader(f *testing.F) {
 		}
 		for _, rd := range []*Reader{
 			NewReader(iotest.OneByteReader(bytes.NewReader(data)), m),
-			newReaderSize(iotest.HalfReader(bytes.NewReader(data)), m, 0),
+			newReaderSize(iotest.HalfReader(bytes.NewReader(data)), m, 0, 0),
+			newReaderSize(iotest.OneByteReader(bytes.NewReader(data)), m, 1+int(maxSize)%7, 0),
 		} {
 			got, err := collect(t, rd, len(data))
 			if err != io.EOF {

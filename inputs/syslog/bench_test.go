@@ -28,7 +28,9 @@ func (s *countSink) Put(_ context.Context, _ *event.Event) error {
 	return nil
 }
 
-func (s *countSink) TryPut(ev *event.Event) bool { s.Put(context.Background(), ev); return true }
+func (s *countSink) TryPut(ev *event.Event) error { return s.Put(context.Background(), ev) }
+
+func (s *countSink) Commit(context.Context) error { return nil }
 
 const benchBody = "<134>1 2024-05-01T12:34:56.789Z web-01 nginx 4242 ACCESS - 10.0.0.1 GET /api/v1/items?page=3 HTTP/1.1 200 5123 0.012 \"Mozilla/5.0\""
 
@@ -45,7 +47,15 @@ func BenchmarkTCPIngest(b *testing.B) {
 	}
 }
 
-func benchTCP(b *testing.B, conns int, octet bool) {
+// BenchmarkTLSIngest is BenchmarkTCPIngest over TLS (RFC 5425, octet
+// counting): the cost of decryption on top.
+func BenchmarkTLSIngest(b *testing.B) {
+	b.Run("octet/1conn", func(b *testing.B) { benchConn(b, 1, true, true) })
+}
+
+func benchTCP(b *testing.B, conns int, octet bool) { benchConn(b, conns, octet, false) }
+
+func benchConn(b *testing.B, conns int, octet, useTLS bool) {
 	var block []byte
 	for i := range 1000 {
 		m := fmt.Sprintf("%s %06d", benchBody, i)
@@ -57,7 +67,14 @@ func benchTCP(b *testing.B, conns int, octet bool) {
 	}
 	msgSize := len(block) / 1000
 	sk := &countSink{target: int64(b.N), done: make(chan struct{})}
-	s, err := New(Config{Listen: "127.0.0.1:0", Parse: func(*event.Event) {}, Logger: zerolog.Nop()}, sk)
+	cfg := Config{Listen: "127.0.0.1:0", Parse: func(*event.Event) {}, Logger: zerolog.Nop()}
+	var ca *testCA
+	if useTLS {
+		ca = newTestCA(b, "bench")
+		srv := ca.server("server")
+		cfg.TLS = TLSConfig{Listen: "127.0.0.1:0", CertFile: srv.CertFile, KeyFile: srv.KeyFile}
+	}
+	s, err := New(cfg, sk)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +85,12 @@ func benchTCP(b *testing.B, conns int, octet bool) {
 	addr, _ := s.Addr()
 	cs := make([]net.Conn, conns)
 	for i := range cs {
-		if cs[i], err = net.Dial("tcp", addr.String()); err != nil {
+		if useTLS {
+			cs[i], err = dialTLS(b, s, ca)
+		} else {
+			cs[i], err = net.Dial("tcp", addr.String())
+		}
+		if err != nil {
 			b.Fatal(err)
 		}
 		defer cs[i].Close()

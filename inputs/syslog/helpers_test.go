@@ -3,9 +3,13 @@ package syslog
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 // waitLimit bounds every wait, so a broken server fails a test instead of
@@ -45,6 +50,7 @@ type sink struct {
 	tryPut     func(*event.Event) bool // overrides TryPut's answer when set
 	putCalls   int
 	tryPutSeen int
+	commits    int
 }
 
 func newSink() *sink {
@@ -81,16 +87,23 @@ func (s *sink) Put(ctx context.Context, ev *event.Event) error {
 	return nil
 }
 
-func (s *sink) TryPut(ev *event.Event) bool {
+func (s *sink) TryPut(ev *event.Event) error {
 	s.mu.Lock()
 	s.tryPutSeen++
 	s.mu.Unlock()
 	if s.tryPut != nil && !s.tryPut(ev) {
 		s.poke()
-		return false
+		return pipeline.ErrQueueFull
 	}
 	s.add(ev)
-	return true
+	return nil
+}
+
+func (s *sink) Commit(context.Context) error {
+	s.mu.Lock()
+	s.commits++
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *sink) snapshot() []*event.Event {
@@ -155,7 +168,7 @@ func testConfig(logs *syncBuffer) Config {
 }
 
 // start starts a server and stops it when the test ends.
-func start(t testing.TB, cfg Config, sk *sink) (*Server, *net.TCPAddr, *net.UDPAddr) {
+func start(t testing.TB, cfg Config, sk pipeline.Sink) (*Server, *net.TCPAddr, *net.UDPAddr) {
 	t.Helper()
 	s, err := New(cfg, sk)
 	if err != nil {
@@ -210,3 +223,97 @@ func raws(evs []*event.Event) []string {
 	}
 	return out
 }
+
+// waitUntil polls cond until it holds, failing the test after waitLimit.
+// For state that has no channel to wait on: metrics and connection counts.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	limit := time.NewTimer(waitLimit)
+	defer limit.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-limit.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// openConns is the number of TCP and TLS connections the server holds.
+func (s *Server) openConns() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// waitDelta waits until counter m has grown by want since before.
+func waitDelta(t testing.TB, what string, m prometheus.Metric, before, want float64) {
+	t.Helper()
+	waitUntil(t, fmt.Sprintf("%s +%v (have +%v)", what, want, value(m)-before), func() bool { return value(m)-before >= want })
+	if d := value(m) - before; d != want {
+		t.Errorf("%s +%v, want +%v", what, d, want)
+	}
+}
+
+// infoConfig logs at info, as production does by default logs at the default log.level.
+func infoConfig(logs *syncBuffer) Config {
+	cfg := testConfig(logs)
+	cfg.Logger = cfg.Logger.Level(zerolog.InfoLevel)
+	return cfg
+}
+
+// lines counts log lines.
+func (b *syncBuffer) lines() int { return strings.Count(b.String(), "\n") }
+
+// expectClosed checks that the server closes c (EOF or reset) within
+// waitLimit, without c writing anything.
+func expectClosed(t testing.TB, c net.Conn) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(waitLimit))
+	_, err := c.Read(make([]byte, 1))
+	if err == nil {
+		t.Fatal("read data from a connection the server should have closed")
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("server did not close the connection within %v", waitLimit)
+	}
+}
+
+// countingSink counts events and keeps none: for tests with many of them.
+type countingSink struct {
+	n       atomic.Int64
+	changed chan struct{}
+}
+
+func newCountingSink() *countingSink { return &countingSink{changed: make(chan struct{}, 1)} }
+
+func (s *countingSink) Put(_ context.Context, _ *event.Event) error {
+	s.n.Add(1)
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *countingSink) TryPut(ev *event.Event) error { return s.Put(context.Background(), ev) }
+
+func (s *countingSink) Commit(context.Context) error { return nil }
+
+func (s *countingSink) waitN(t testing.TB, n int64) {
+	t.Helper()
+	limit := time.NewTimer(waitLimit)
+	defer limit.Stop()
+	for s.n.Load() < n {
+		select {
+		case <-s.changed:
+		case <-limit.C:
+			t.Fatalf("timed out waiting for %d events; have %d", n, s.n.Load())
+		}
+	}
+}
+
+// octet frames m by octet counting (RFC 6587 3.4.1, RFC 5425 4.3).
+func octet(m string) string { return fmt.Sprintf("%d %s", len(m), m) }

@@ -18,11 +18,47 @@
 // /proc/net/snmp; per socket, the "drops" column of /proc/net/udp and
 // /proc/net/udp6. Raise the buffer with Config.UDPReadBuffer (and
 // net.core.rmem_max, unless logshipper runs with CAP_NET_ADMIN).
+//
+// # TLS
+//
+// With Config.TLS.Listen set, a third listener takes syslog over TLS
+// (RFC 5425, port 6514 by convention; tls.go): framed like plain TCP,
+// events with Transport "tls", optionally only from clients with a
+// certificate from Config.TLS.ClientCAFile (mutual TLS). Certificate and
+// key are read and checked by New. Handshakes are bounded by
+// TLSConfig.HandshakeTimeout; failures are counted
+// (logshipper_input_errors_total{kind="tls_handshake"}) and logged sampled.
+//
+// # Hostile senders
+//
+// Every connection, TCP or TLS, costs one goroutine and a framing buffer
+// that is 4 KiB while the connection is quiet and grows to the large size
+// (max message size + 8 KiB, at least 64 KiB) only while a read fills it or
+// a frame needs it (inputs/framing). Config.MaxConnections bounds the
+// connections open at once (TCP and TLS together; one more is accepted and
+// reset at once, and counted as kind="max_connections"), so the memory the
+// inputs hold is bounded whatever senders do. Config.IdleTimeout closes a
+// connection that has sent nothing for that long (kind="idle_timeout").
+//
+// A slowloris sender (one byte every few seconds, forever) is within the
+// rules: each byte is data, so the idle timeout does not close it. It holds
+// one goroutine, one small buffer and one MaxConnections slot, and nothing
+// else: every connection is read by its own goroutine, so it delays no
+// other sender. What it can do, with enough connections, is use up
+// MaxConnections; there is no per-sender limit or minimum rate (a firewall
+// or connection-rate limit in front is the remedy).
+//
+// Garbage (binary data, NUL bytes, invalid UTF-8, absurd or malformed
+// octet counts, endless lines) is framed by the rules of inputs/framing and
+// passed on byte for byte; it never closes the connection. Problems are
+// counted in logshipper_input_errors_total{kind} and logged through
+// samplers (at most 5 lines per kind per 10 s), never a line per message.
 package syslog
 
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,7 +89,7 @@ const (
 	// MinMaxMessageSize is the size RFC 3164 requires every receiver to
 	// accept.
 	MinMaxMessageSize = 480
-	// MaxMaxMessageSize bounds the buffer each TCP connection allocates.
+	// MaxMaxMessageSize bounds the buffer each TCP connection may grow to.
 	MaxMaxMessageSize = 16 << 20
 	maxUDPReaders     = 64
 	// maxUDPPayload is the largest UDP datagram payload (65535 minus the
@@ -70,27 +106,45 @@ const (
 	kindTCPRead       = "tcp_read"        // a connection ended with an error (reset, ...)
 	kindUDPRead       = "udp_read"        // reading the UDP socket failed
 	kindParsePanic    = "parse_panic"     // Config.Parse panicked; the event was kept unparsed
+	// max_connections and idle_timeout: limits.go; tls_handshake: tls.go.
 )
 
-// Config configures a Server. Zero values take the defaults above.
+// Config configures a Server. Zero values take the defaults above (and in
+// limits.go and tls.go), except that an empty TLS.Listen means no TLS
+// listener.
 type Config struct {
-	Listen         string             // host:port, used for BOTH tcp and udp (default ":10514")
-	MaxMessageSize int                // default 65536
-	UDPReadBuffer  int                // SO_RCVBUF bytes asked for, default 8 MiB (the size the kernel granted is logged)
-	UDPReaders     int                // goroutines reading the UDP socket, default 2
-	Parse          func(*event.Event) // fills parsed fields; called in the reader goroutine; required
-	Now            func() time.Time   // receive clock; default time.Now
-	Logger         zerolog.Logger
+	Listen         string // host:port, used for BOTH tcp and udp (default ":10514")
+	MaxMessageSize int    // default 65536
+	// MaxConnections bounds the TCP and TLS connections open at once,
+	// both together (default 4096, see DefaultMaxConnections for the
+	// memory it stands for); one more is accepted and reset at once, and
+	// counted.
+	MaxConnections int
+	// IdleTimeout closes a TCP or TLS connection that has sent nothing for
+	// this long (default 5 min; NoIdleTimeout, or any negative value,
+	// never closes it).
+	IdleTimeout time.Duration
+	// TLS is the optional TLS listener (off unless TLS.Listen is set).
+	TLS TLSConfig
+
+	UDPReadBuffer int                // SO_RCVBUF bytes asked for, default 8 MiB (the size the kernel granted is logged)
+	UDPReaders    int                // goroutines reading the UDP socket, default 2
+	Parse         func(*event.Event) // fills parsed fields in the reader goroutine; nil when the sink parses (disk buffer)
+	Now           func() time.Time   // receive clock; default time.Now
+	Logger        zerolog.Logger
 }
 
-// Server is a syslog listener on one TCP and one UDP socket.
+// Server is a syslog listener on one TCP and one UDP socket, and one TLS
+// socket when configured.
 type Server struct {
 	cfg  Config
 	sink pipeline.Sink
 	log  zerolog.Logger
 	// Sampled loggers for per-message problems, one per kind so that a
 	// flood of one kind does not hide the others.
-	logFrame, logDrop, logConn, logParse zerolog.Logger
+	logFrame, logDrop, logConn, logParse, logLimit, logIdle, logTLS zerolog.Logger
+
+	tlsConfig *tls.Config // nil when TLS is off
 
 	// putCtx is what Put waits on: never done while running, cancelled
 	// when Stop's grace period runs out.
@@ -100,8 +154,9 @@ type Server struct {
 	mu       sync.Mutex
 	started  bool
 	tcpLn    *net.TCPListener
+	tlsLn    *net.TCPListener // nil when TLS is off
 	udpConn  *net.UDPConn
-	conns    map[*net.TCPConn]struct{}
+	conns    map[*net.TCPConn]struct{} // TCP and TLS; TLS ones by their TCP connection
 	stopping atomic.Bool
 	ready    atomic.Bool
 	quit     chan struct{} // closed by Stop: wakes the accept back-off
@@ -120,9 +175,6 @@ type Server struct {
 func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	if sink == nil {
 		return nil, errors.New("inputs/syslog: sink is nil")
-	}
-	if cfg.Parse == nil {
-		return nil, errors.New("inputs/syslog: Config.Parse is nil; pass the parser's Parse function")
 	}
 	if cfg.Listen == "" {
 		cfg.Listen = DefaultListen
@@ -151,6 +203,13 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 		return nil, fmt.Errorf("inputs/syslog: UDP readers %d is out of range; use 1 to %d (default %d)",
 			cfg.UDPReaders, maxUDPReaders, DefaultUDPReaders)
 	}
+	if err := checkLimits(&cfg); err != nil {
+		return nil, err
+	}
+	tlsConfig, err := checkTLS(&cfg.TLS, cfg.Listen, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -164,6 +223,10 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 		logDrop:   sampled(log),
 		logConn:   sampled(log),
 		logParse:  sampled(log),
+		logLimit:  sampled(log),
+		logIdle:   sampled(log),
+		logTLS:    sampled(log),
+		tlsConfig: tlsConfig,
 		putCtx:    putCtx,
 		cancelPut: cancelPut,
 		conns:     make(map[*net.TCPConn]struct{}),
@@ -177,22 +240,38 @@ func sampled(l zerolog.Logger) zerolog.Logger {
 }
 
 func checkListen(addr string) error {
+	if err := hostPortProblem(addr, DefaultListen); err != "" {
+		return fmt.Errorf("inputs/syslog: listen address %q: %s", addr, err)
+	}
+	return nil
+}
+
+// checkHostPort checks a host:port setting, naming its key.
+func checkHostPort(key, addr, example string) error {
+	if err := hostPortProblem(addr, example); err != "" {
+		return fmt.Errorf("%s: %q: %s", key, addr, err)
+	}
+	return nil
+}
+
+func hostPortProblem(addr, example string) string {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		var ae *net.AddrError
 		if errors.As(err, &ae) {
 			err = errors.New(ae.Err)
 		}
-		return fmt.Errorf("inputs/syslog: listen address %q: %v; use host:port such as %q", addr, err, DefaultListen)
+		return fmt.Sprintf("%v; use host:port such as %q", err, example)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return fmt.Errorf("inputs/syslog: listen address %q: port %q is not a number from 0 to 65535", addr, port)
+		return fmt.Sprintf("port %q is not a number from 0 to 65535", port)
 	}
-	return nil
+	return ""
 }
 
-// Start binds the TCP and the UDP socket on cfg.Listen and starts serving.
-// It fails, binding neither, if either cannot be bound.
+// Start binds the TCP and the UDP socket on cfg.Listen, and the TLS socket
+// on cfg.TLS.Listen if set, and starts serving. It fails, binding none, if
+// any cannot be bound.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -208,6 +287,15 @@ func (s *Server) Start() error {
 		ln.Close()
 		return fmt.Errorf("inputs/syslog: %w", err)
 	}
+	if s.tlsConfig != nil {
+		tln, err := net.Listen("tcp", s.cfg.TLS.Listen)
+		if err != nil {
+			ln.Close()
+			pc.Close()
+			return fmt.Errorf("inputs/syslog: tls.listen: %w", err)
+		}
+		s.tlsLn = tln.(*net.TCPListener)
+	}
 	s.tcpLn = ln.(*net.TCPListener)
 	s.udpConn = pc.(*net.UDPConn)
 	s.started = true
@@ -216,26 +304,56 @@ func (s *Server) Start() error {
 	if err := enableDropCount(s.udpConn); err != nil {
 		s.log.Debug().Err(err).Msg("kernel UDP drop counting (SO_RXQ_OVFL) unavailable")
 	}
+	s.checkFileLimit()
+	metrics.ConnectionsLimit.Set(float64(s.cfg.MaxConnections))
 
 	s.wg.Add(1 + s.cfg.UDPReaders)
-	go s.acceptLoop()
+	go s.acceptLoop(s.tcpLn, "tcp")
+	if s.tlsLn != nil {
+		s.wg.Add(1)
+		go s.acceptLoop(s.tlsLn, "tls")
+	}
 	for range s.cfg.UDPReaders {
 		go s.readUDP()
 	}
 	// Wait may start now: the counter is above zero, and connection
-	// goroutines are only added by the accept loop, which is counted.
+	// goroutines are only added by the accept loops, which are counted.
 	go func() {
 		s.wg.Wait()
 		close(s.done)
 	}()
 	s.ready.Store(true)
-	s.log.Info().
+	ev := s.log.Info().
 		Str("tcp", s.tcpLn.Addr().String()).
-		Str("udp", s.udpConn.LocalAddr().String()).
-		Int("max_message_size", s.cfg.MaxMessageSize).
+		Str("udp", s.udpConn.LocalAddr().String())
+	if s.tlsLn != nil {
+		leaf := s.tlsConfig.Certificates[0].Leaf
+		ev = ev.Str("tls", s.tlsLn.Addr().String()).
+			Str("tls_min_version", s.cfg.TLS.MinVersion).
+			Bool("tls_client_certificates_required", s.tlsConfig.ClientCAs != nil).
+			Str("tls_certificate", leaf.Subject.String()).
+			Time("tls_certificate_expires", leaf.NotAfter)
+	}
+	ev.Int("max_message_size", s.cfg.MaxMessageSize).
+		Int("max_connections", s.cfg.MaxConnections).
+		Int64("max_connection_buffer_bytes", s.worstCaseConnBytes()).
+		Str("idle_timeout", idleString(s.cfg.IdleTimeout)).
 		Int("udp_readers", s.cfg.UDPReaders).
 		Msg("syslog input listening")
+	if s.tlsLn != nil {
+		if leaf := s.tlsConfig.Certificates[0].Leaf; time.Until(leaf.NotAfter) < 30*24*time.Hour {
+			s.log.Warn().Time("expires", leaf.NotAfter).Str("certificate", leaf.Subject.String()).
+				Msg("the TLS certificate (tls.cert_file) expires within 30 days; renew it and restart")
+		}
+	}
 	return nil
+}
+
+func idleString(d time.Duration) string {
+	if d < 0 {
+		return "none"
+	}
+	return d.String()
 }
 
 // setUDPBuffer asks for cfg.UDPReadBuffer bytes of socket receive buffer
@@ -270,7 +388,19 @@ func (s *Server) Addr() (tcp net.Addr, udp net.Addr) {
 	return tcp, udp
 }
 
-// Ready reports whether both listeners are up and Stop has not begun.
+// TLSAddr returns the bound TLS address (nil before Start or when TLS is
+// off).
+func (s *Server) TLSAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tlsLn != nil {
+		return s.tlsLn.Addr()
+	}
+	return nil
+}
+
+// Ready reports whether every listener is up (TCP, UDP, and TLS when
+// enabled: Start binds all or none) and Stop has not begun.
 func (s *Server) Ready() bool { return s.ready.Load() }
 
 // UDPKernelDrops is the number of datagrams the kernel dropped on the UDP
@@ -302,10 +432,14 @@ func (s *Server) Stop(ctx context.Context) error {
 		s.ready.Store(false)
 		close(s.quit)
 		s.tcpLn.Close()
-		past := time.Unix(1, 0)
-		s.udpConn.SetReadDeadline(past)
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
+		s.udpConn.SetReadDeadline(stopDeadline)
+		// The write deadline too: a TLS connection may be writing an
+		// alert or a key update inside Read.
 		for c := range s.conns {
-			c.SetReadDeadline(past)
+			c.SetDeadline(stopDeadline)
 		}
 		s.log.Info().Int("connections", len(s.conns)).Msg("syslog input stopping; delivering what was read")
 	}
@@ -352,7 +486,9 @@ func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *e
 		Raw:       bytes.Clone(frame),
 		Truncated: truncated,
 	}
-	s.parse(ev)
+	if s.cfg.Parse != nil {
+		s.parse(ev)
+	}
 	if truncated {
 		metrics.Truncated.Inc()
 		errOversize.Inc()

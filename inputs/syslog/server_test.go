@@ -33,7 +33,6 @@ func TestNewValidates(t *testing.T) {
 		{"huge max", func(c *Config) { c.MaxMessageSize = 1 << 30 }, "max message size 1073741824 bytes is out of range"},
 		{"negative buffer", func(c *Config) { c.UDPReadBuffer = -1 }, "UDP read buffer -1 bytes is negative"},
 		{"negative readers", func(c *Config) { c.UDPReaders = -2 }, "UDP readers -2 is out of range; use 1 to 64"},
-		{"no parser", func(c *Config) { c.Parse = nil }, "Config.Parse is nil"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,7 +261,7 @@ func TestUDPQueueFullDropsAndCounts(t *testing.T) {
 	if d := value(droppedQueueFull) - dropped; d != float64(seen) || seen == 0 {
 		t.Errorf("dropped queue_full +%v, TryPut refused %d", d, seen)
 	}
-	if w := logs.count("pipeline queue full"); w < 1 || w > 5 {
+	if w := logs.count("UDP message dropped"); w < 1 || w > 5 {
 		t.Errorf("%d queue-full warnings for %d drops; want 1..5 (sampled)", w, seen)
 	}
 }
@@ -530,3 +529,35 @@ func TestFramingDrainContract(t *testing.T) {
 type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
+
+// With a disk buffer the sink parses; the input then hands over raw events.
+func TestNilParseLeavesEventsUnparsed(t *testing.T) {
+	sk := newSink()
+	cfg := testConfig(nil)
+	cfg.Parse = nil
+	_, tcp, _ := start(t, cfg, sk)
+	c := dialTCP(t, tcp)
+	write(t, c, "<13>Nov 26 12:00:00 host app: hello\n")
+	evs := sk.waitN(t, 1)
+	if evs[0].Program != "" || evs[0].ParseFailed || string(evs[0].Raw) != "<13>Nov 26 12:00:00 host app: hello" {
+		t.Fatalf("event = %+v", evs[0])
+	}
+}
+
+// Before reading more from a connection, the input asks the sink to make
+// what it put durable.
+func TestCommitsBeforeReadingMore(t *testing.T) {
+	sk := newSink()
+	_, tcp, _ := start(t, testConfig(nil), sk)
+	c := dialTCP(t, tcp)
+	write(t, c, "<13>one\n")
+	sk.waitN(t, 1)
+	write(t, c, "<13>two\n") // the read that brings "two" must follow a commit of "one"
+	sk.waitN(t, 2)
+	sk.mu.Lock()
+	commits := sk.commits
+	sk.mu.Unlock()
+	if commits < 1 {
+		t.Fatalf("%d commits after two separate reads, want at least 1", commits)
+	}
+}

@@ -18,18 +18,20 @@ const (
 	acceptBackoffMax = time.Second
 )
 
-func (s *Server) acceptLoop() {
+// acceptLoop accepts connections on ln (the TCP or the TLS listener) until
+// Stop, and serves each in its own goroutine, up to MaxConnections.
+func (s *Server) acceptLoop(ln *net.TCPListener, transport string) {
 	defer s.wg.Done()
 	var delay time.Duration
 	for {
-		c, err := s.tcpLn.AcceptTCP()
+		c, err := ln.AcceptTCP()
 		if err != nil {
 			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			errAccept.Inc()
 			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
-			s.logConn.Warn().Err(err).Dur("retry_in", delay).Msg("accepting a TCP connection failed")
+			s.logConn.Warn().Err(err).Str("transport", transport).Dur("retry_in", delay).Msg("accepting a connection failed")
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
@@ -40,46 +42,54 @@ func (s *Server) acceptLoop() {
 			continue
 		}
 		delay = 0
-
-		s.mu.Lock()
-		if s.stopping.Load() {
-			// Stop has begun: nothing was read from this one yet.
-			s.mu.Unlock()
-			c.Close()
-			continue
+		if s.admit(c, transport) {
+			go s.serveConn(c, transport)
 		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.serveTCP(c)
 	}
 }
 
-// serveTCP frames one connection and hands each message to the sink. It
-// returns when the sender closes, on a read error, or when Stop's read
-// deadline makes the read fail, after delivering what was buffered.
-func (s *Server) serveTCP(c *net.TCPConn) {
+// serveConn frames one connection (after the TLS handshake, for "tls") and
+// hands each message to the sink. It returns when the sender closes, on a
+// read error, after IdleTimeout without data, or when Stop's deadline
+// makes the read fail, after delivering what was buffered (a partial last
+// frame included).
+func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	defer s.wg.Done()
 	metrics.Connections.Inc()
 	defer metrics.Connections.Dec()
+	var conn net.Conn = c
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
-		c.Close()
+		conn.Close() // for TLS, sends close_notify (bounded by a 5 s write deadline)
 	}()
 
 	var ip string
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		ip = ipString(a.AddrPort().Addr())
 	}
-	s.log.Debug().Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Msg("TCP connection opened")
+	s.log.Debug().Str("transport", transport).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Msg("connection opened")
 
-	var src io.Reader = c
-	if s.readHook != nil {
-		src = s.readHook(c)
+	received := receivedTCP
+	if transport == "tls" {
+		received = receivedTLS
+		tc, ok := s.handshake(c, ip)
+		if !ok {
+			return
+		}
+		conn = tc
 	}
-	fr := framing.NewReader(src, s.cfg.MaxMessageSize)
+	var src io.Reader = conn
+	if s.cfg.IdleTimeout > 0 {
+		src = idleReader{s: s, c: c, r: conn, timeout: s.cfg.IdleTimeout}
+	}
+	if s.readHook != nil {
+		src = s.readHook(src)
+	}
+	cr := &commitReader{r: src, commit: func() error { return s.sink.Commit(s.putCtx) }}
+	defer cr.flush()
+	fr := framing.NewReader(cr, s.cfg.MaxMessageSize)
 	var badCounts uint64
 	var frames uint64
 	for {
@@ -87,31 +97,66 @@ func (s *Server) serveTCP(c *net.TCPConn) {
 		if n := fr.BadOctetCounts(); n != badCounts {
 			errBadOctetCount.Add(float64(n - badCounts))
 			badCounts = n
-			s.logFrame.Warn().Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
+			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
 		if err != nil {
-			s.connEnded(c, ip, frames, err)
+			s.connEnded(c, transport, ip, frames, err)
 			return
 		}
 		frames++
-		ev := s.newEvent("tcp", ip, frame, truncated)
-		receivedTCP.Inc()
+		ev := s.newEvent(transport, ip, frame, truncated)
+		received.Inc()
 		// Put blocks while the pipeline is full: this goroutine stops
 		// reading and the sender's TCP window closes. That is the
 		// back-pressure, by design.
 		if err := s.sink.Put(s.putCtx, ev); err != nil {
 			s.dropAtShutdown(ip, err)
+		} else {
+			cr.dirty = true
 		}
 	}
 }
 
-func (s *Server) connEnded(c *net.TCPConn, ip string, frames uint64, err error) {
+// commitReader has the sink make the events put so far durable before
+// each read from the socket: with a disk buffer, what logshipper has read
+// from a connection is on disk before it reads (and so acknowledges at the
+// TCP level) any more. Reads that find the framing buffer empty are the
+// natural batch boundary, so one fsync covers everything one read brought.
+type commitReader struct {
+	r      io.Reader
+	commit func() error
+	dirty  bool // events were put since the last commit
+}
+
+func (c *commitReader) Read(p []byte) (int, error) {
+	if err := c.flush(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+func (c *commitReader) flush() error {
+	if !c.dirty {
+		return nil
+	}
+	c.dirty = false
+	return c.commit()
+}
+
+func (s *Server) connEnded(c *net.TCPConn, transport, ip string, frames uint64, err error) {
 	ev := s.log.Debug()
+	msg := "connection closed"
 	switch {
 	case err == io.EOF:
 		err = nil // the sender closed: nothing to report
 	case s.stopping.Load() && (errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, net.ErrClosed)):
 		// Our own doing: Stop ended the reads.
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Only the idle reader sets a deadline while running.
+		errIdleTimeout.Inc()
+		ev = s.logIdle.Info().Dur("idle_timeout", s.cfg.IdleTimeout)
+		msg = "connection idle for idle_timeout; closed"
+		err = nil
 	default:
 		errTCPRead.Inc()
 		ev = s.logConn.Warn()
@@ -119,7 +164,7 @@ func (s *Server) connEnded(c *net.TCPConn, ip string, frames uint64, err error) 
 	if err != nil {
 		ev = ev.Err(err)
 	}
-	ev.Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Uint64("messages", frames).Msg("TCP connection closed")
+	ev.Str("transport", transport).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Uint64("messages", frames).Msg(msg)
 }
 
 // dropAtShutdown accounts for an event the sink did not take. Put only

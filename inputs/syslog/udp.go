@@ -8,6 +8,7 @@ import (
 
 	"github.com/logshipper/logshipper/inputs/framing"
 	"github.com/logshipper/logshipper/metrics"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 // readUDP reads datagrams, one message each, until Stop. Several run on
@@ -61,9 +62,9 @@ func (s *Server) readUDP() {
 		receivedUDP.Inc()
 		// Never block on UDP: the socket buffer would fill and the kernel
 		// would drop instead, uncounted by us.
-		if !s.sink.TryPut(ev) {
-			droppedQueueFull.Inc()
-			s.logDrop.Warn().Str("source_ip", lastIP).Msg("pipeline queue full; UDP message dropped")
+		if err := s.sink.TryPut(ev); err != nil {
+			metrics.EventsDropped.WithLabelValues(pipeline.DropReason(err)).Inc()
+			s.logDrop.Warn().Err(err).Str("source_ip", lastIP).Msg("UDP message dropped")
 		}
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/logshipper/logshipper/buffer"
+	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
 )
@@ -26,16 +28,25 @@ const EnvPrefix = "LOGSHIPPER"
 
 // Config is every setting of logshipper.
 type Config struct {
-	Listen         string `mapstructure:"listen"`
-	MaxMessageSize int    `mapstructure:"max_message_size"`
-	Timezone       string `mapstructure:"timezone"`
+	Listen         string        `mapstructure:"listen"`
+	MaxMessageSize int           `mapstructure:"max_message_size"`
+	Timezone       string        `mapstructure:"timezone"`
+	MaxConnections int           `mapstructure:"max_connections"`
+	IdleTimeout    time.Duration `mapstructure:"idle_timeout"`
 	UDP            struct {
 		ReadBuffer int `mapstructure:"read_buffer"`
 		Readers    int `mapstructure:"readers"`
 	} `mapstructure:"udp"`
+	TLS           syslog.TLSConfig     `mapstructure:"tls"`
 	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
 	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
-	DeadLetter    struct {
+	Buffer        struct {
+		Type     string `mapstructure:"type"`
+		Path     string `mapstructure:"path"`
+		MaxBytes int    `mapstructure:"max_bytes"`
+		Fsync    string `mapstructure:"fsync"`
+	} `mapstructure:"buffer"`
+	DeadLetter struct {
 		Path string `mapstructure:"path"`
 	} `mapstructure:"dead_letter"`
 	HTTP struct {
@@ -67,18 +78,29 @@ var Settings = []Setting{
 	{"listen", ":10514", "syslog listen address, TCP and UDP both"},
 	{"max_message_size", 65536, "longer messages are truncated and tagged _truncated (bytes)"},
 	{"timezone", "UTC", "time zone of RFC3164 timestamps, which carry none (IANA name, e.g. Europe/Berlin)"},
+	{"max_connections", 4096, "TCP and TLS connections open at once; more are reset (each idle one costs ~10 KiB)"},
+	{"idle_timeout", 5 * time.Minute, "close a TCP or TLS connection silent this long (0 = never)"},
 	{"udp.read_buffer", 8 << 20, "UDP socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max)"},
 	{"udp.readers", 2, "goroutines reading the UDP socket"},
+	{"tls.listen", "", "RFC5425 syslog over TLS listen address, e.g. :6514 (empty = off)"},
+	{"tls.cert_file", "", "PEM server certificate (chain) for tls.listen"},
+	{"tls.key_file", "", "PEM private key of tls.cert_file"},
+	{"tls.client_ca_file", "", "PEM CA certificates; when set, clients must present a certificate they signed"},
+	{"tls.min_version", "1.2", "lowest TLS version accepted: 1.2 or 1.3"},
+	{"tls.handshake_timeout", 10 * time.Second, "time a client has to complete the TLS handshake"},
 	{"elasticsearch.urls", []string{"http://es:9200"}, "Elasticsearch URLs, comma-separated"},
 	{"elasticsearch.index", "syslog-msg", "index name; may hold a date pattern such as syslog-msg-%{+yyyy.MM.dd}"},
 	{"elasticsearch.username", "", "basic auth user"},
 	{"elasticsearch.password", "", "basic auth password (prefer the environment)"},
+	{"elasticsearch.password_file", "", "file holding the password (Docker secrets: /run/secrets/NAME); excludes elasticsearch.password"},
 	{"elasticsearch.api_key", "", "API key, base64 of id:key, sent as Authorization: ApiKey"},
+	{"elasticsearch.api_key_file", "", "file holding the API key (Docker secrets); excludes elasticsearch.api_key"},
 	{"elasticsearch.ca_file", "", "PEM file of the CA that signed Elasticsearch's https certificate"},
 	{"elasticsearch.insecure_skip_verify", false, "do not verify Elasticsearch's certificate (testing only)"},
 	{"elasticsearch.gzip", false, "gzip bulk request bodies (costs CPU; see README)"},
 	{"elasticsearch.sniff", false, "discover nodes from the cluster (breaks behind the Swarm routing mesh)"},
 	{"elasticsearch.timeout", 30 * time.Second, "timeout of one bulk request"},
+	{"elasticsearch.document_id", "event", "event: each event has its own _id (op_type create), so a re-send is never indexed twice; auto: Elasticsearch picks ids"},
 	{"elasticsearch.schema", "logstash", "document fields: logstash (Logstash syslog input names) or ecs"},
 	{"elasticsearch.template.enabled", true, "install an index template for the index pattern at start"},
 	{"elasticsearch.template.name", "logshipper", "index template name"},
@@ -93,6 +115,10 @@ var Settings = []Setting{
 	{"pipeline.workers", 2, "bulk requests in flight at once"},
 	{"pipeline.retry_initial", 100 * time.Millisecond, "first retry wait after a 429, 5xx or unreachable Elasticsearch"},
 	{"pipeline.retry_max", 10 * time.Second, "longest retry wait (exponential backoff with full jitter)"},
+	{"buffer.type", "memory", "memory, or disk: a write-ahead log that keeps events through crashes, restarts and outages"},
+	{"buffer.path", "data/buffer", "directory of the disk buffer"},
+	{"buffer.max_bytes", 1 << 30, "disk buffer size limit; when full, TCP senders wait and UDP datagrams are dropped (reason buffer_full)"},
+	{"buffer.fsync", "batch", "disk buffer durability: batch (fsync before reading more from a connection), always, or never (OS decides)"},
 	{"dead_letter.path", "data/dead-letter.ndjson", "file of events Elasticsearch rejected for good (JSON lines)"},
 	{"http.listen", ":9600", "address of /healthz, /readyz and /metrics"},
 	{"log.level", "info", "debug, info, warn or error"},
@@ -301,11 +327,38 @@ func (c *Config) validate() error {
 		return fmt.Errorf("timezone: %q is not a known time zone; use an IANA name such as UTC or Europe/Berlin", c.Timezone)
 	}
 	c.Location = loc
+	if c.MaxConnections < 1 || c.MaxConnections > 1<<20 {
+		return fmt.Errorf("max_connections: %d is out of range; use 1 to 1048576 (default 4096)", c.MaxConnections)
+	}
+	if c.IdleTimeout < 0 {
+		return fmt.Errorf("idle_timeout: %s is negative; use 0 to never close idle connections", c.IdleTimeout)
+	}
+	switch c.Buffer.Type {
+	case "memory":
+	case "disk":
+		if c.Buffer.Path == "" {
+			return fmt.Errorf("buffer.path: empty; give a directory such as /var/lib/logshipper/buffer")
+		}
+		if c.Buffer.MaxBytes < 1<<20 {
+			return fmt.Errorf("buffer.max_bytes: %d is too small; use at least 1048576 (default 1073741824)", c.Buffer.MaxBytes)
+		}
+	default:
+		return fmt.Errorf("buffer.type: %q is not allowed; use memory or disk", c.Buffer.Type)
+	}
+	if _, err := buffer.ParseFsyncPolicy(c.Buffer.Fsync); err != nil {
+		return err
+	}
 	if c.UDP.ReadBuffer < 0 {
 		return fmt.Errorf("udp.read_buffer: %d is negative; use bytes, e.g. 8388608", c.UDP.ReadBuffer)
 	}
 	if c.UDP.Readers < 1 || c.UDP.Readers > 64 {
 		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 2)", c.UDP.Readers)
+	}
+	if err := readSecretFile("elasticsearch.password", &c.Elasticsearch.Password, c.Elasticsearch.PasswordFile); err != nil {
+		return err
+	}
+	if err := readSecretFile("elasticsearch.api_key", &c.Elasticsearch.APIKey, c.Elasticsearch.APIKeyFile); err != nil {
+		return err
 	}
 	if err := c.Elasticsearch.Validate(); err != nil {
 		return err
@@ -331,6 +384,26 @@ func (c *Config) validate() error {
 	}
 	if c.Shutdown.GracePeriod <= 0 {
 		return fmt.Errorf("shutdown.grace_period: %s must be positive, e.g. 10s", c.Shutdown.GracePeriod)
+	}
+	return nil
+}
+
+// readSecretFile fills *secret from file, as Docker secrets are handed
+// over; the error never shows the secret.
+func readSecretFile(key string, secret *string, file string) error {
+	if file == "" {
+		return nil
+	}
+	if *secret != "" {
+		return fmt.Errorf("%s_file: %q is set together with %s; set one of them", key, file, key)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("%s_file: %q cannot be read: %v", key, file, err)
+	}
+	*secret = strings.TrimRight(string(b), "\r\n")
+	if *secret == "" {
+		return fmt.Errorf("%s_file: %q is empty", key, file)
 	}
 	return nil
 }

@@ -121,3 +121,31 @@ func TestExampleFileListsEveryKeyWithDefaults(t *testing.T) {
 		t.Errorf("file values differ from defaults:\nfile    %+v\ndefault %+v", fromFile, defaults)
 	}
 }
+
+func TestSecretsFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "es_password")
+	os.WriteFile(pw, []byte("s3cret\n"), 0o600)
+	c, err := load(t, nil, map[string]string{
+		"LOGSHIPPER_ELASTICSEARCH_USERNAME":      "shipper",
+		"LOGSHIPPER_ELASTICSEARCH_PASSWORD_FILE": pw,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Elasticsearch.Password != "s3cret" {
+		t.Fatalf("password = %q", c.Elasticsearch.Password)
+	}
+	_, err = load(t, nil, map[string]string{
+		"LOGSHIPPER_ELASTICSEARCH_USERNAME":      "shipper",
+		"LOGSHIPPER_ELASTICSEARCH_PASSWORD":      "other",
+		"LOGSHIPPER_ELASTICSEARCH_PASSWORD_FILE": pw,
+	})
+	if err == nil || !strings.Contains(err.Error(), "set together with elasticsearch.password") || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = load(t, nil, map[string]string{"LOGSHIPPER_ELASTICSEARCH_API_KEY_FILE": filepath.Join(dir, "missing")})
+	if err == nil || !strings.HasPrefix(err.Error(), "elasticsearch.api_key_file: ") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/olivere/elastic/v7"
 	"github.com/rs/zerolog"
 )
 
@@ -144,5 +146,94 @@ func BenchmarkWriteBatch(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkBulkBody/*/build is the body WriteBatch sends: action line,
+// document encoded in place, newline, into a reused buffer (compare with
+// BenchmarkBulkBody/*/olivere in gzip_test.go, which starts from documents
+// already encoded).
+func BenchmarkBulkBodyBuild(b *testing.B) {
+	evs := realisticEvents(1000)
+	for _, schema := range []string{SchemaNameLogstash, SchemaNameECS} {
+		b.Run(schema, func(b *testing.B) {
+			cfg := testConfig("http://127.0.0.1:9")
+			cfg.Schema = schema
+			cfg.Index = "syslog-msg-%{+yyyy.MM.dd}"
+			o, err := New(context.Background(), cfg, zerolog.Nop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer o.Close(context.Background())
+			bt := o.batches.Get().(*batch)
+			perDoc(b, len(evs), func() { o.build(bt, evs) })
+			b.SetBytes(int64(len(bt.body)))
+		})
+	}
+}
+
+// bulkResponse is a filtered _bulk answer for n items where failed(i) says
+// which status item i gets.
+func bulkResponse(n int, status func(i int) int) []byte {
+	var sb strings.Builder
+	errs := false
+	for i := range n {
+		if status(i) >= 300 {
+			errs = true
+		}
+	}
+	fmt.Fprintf(&sb, `{"errors":%t,"items":[`, errs)
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		switch st := status(i); {
+		case st < 300:
+			fmt.Fprintf(&sb, `{"index":{"status":%d}}`, st)
+		case st == 429:
+			sb.WriteString(`{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation [coordinating_and_primary_bytes=0, replica_bytes=0, all_bytes=0, coordinating_operation_bytes=437, max_coordinating_and_primary_bytes=107374182]"}}}`)
+		default:
+			fmt.Fprintf(&sb, `{"index":{"status":%d,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [message] of type [long] in document with id 'reluGaIBpbuI4GgJKl1d'. Preview of field's value: 'x'","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"x\""}}}}`, st)
+		}
+	}
+	sb.WriteString(`]}`)
+	return []byte(sb.String())
+}
+
+// BenchmarkBulkResponse: reading a 1000-item answer, the way WriteBatch
+// does (scan) and the way olivere did (encoding/json into its
+// BulkResponse), for a batch that went through, one with one rejected
+// document, and one that Elasticsearch pushed back entirely (429).
+func BenchmarkBulkResponse(b *testing.B) {
+	cases := []struct {
+		name   string
+		status func(int) int
+	}{
+		{"errors-false", func(int) int { return 201 }},
+		{"errors-true-1-rejected", func(i int) int { return map[bool]int{true: 400, false: 201}[i == 500] }},
+		{"errors-true-all-429", func(int) int { return 429 }},
+	}
+	for _, c := range cases {
+		body := bulkResponse(1000, c.status)
+		b.Run(c.name+"/scan", func(b *testing.B) {
+			var failures []itemFailure
+			b.SetBytes(int64(len(body)))
+			perDoc(b, 1000, func() {
+				a, err := parseBulkResponse(body, failures)
+				if err != nil || a.items != 1000 {
+					b.Fatal(a.items, err)
+				}
+				failures = a.failures[:0]
+			})
+		})
+		b.Run(c.name+"/olivere-decode", func(b *testing.B) {
+			b.SetBytes(int64(len(body)))
+			perDoc(b, 1000, func() {
+				var r elastic.BulkResponse
+				if err := json.Unmarshal(body, &r); err != nil || len(r.Items) != 1000 {
+					b.Fatal(err)
+				}
+			})
+		})
 	}
 }

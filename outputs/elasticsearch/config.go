@@ -43,7 +43,26 @@ type Config struct {
 	Schema  string        `mapstructure:"schema"` // "logstash" or "ecs"
 
 	Template TemplateConfig `mapstructure:"template"`
+
+	// DocumentID is "event" (the default): every event is sent with its own
+	// _id and op_type create, so a re-sent event is answered 409 and counted
+	// as indexed instead of being indexed twice. "auto" lets Elasticsearch
+	// pick ids: cheaper to index, but a retry whose first answer was lost
+	// (a timeout, a node restart) indexes the event twice.
+	DocumentID string `mapstructure:"document_id"`
+
+	// PasswordFile and APIKeyFile name files holding the secret (Docker
+	// secrets: /run/secrets/<name>); read once at start, trailing newline
+	// dropped. They exclude Password and APIKey.
+	PasswordFile string `mapstructure:"password_file"`
+	APIKeyFile   string `mapstructure:"api_key_file"`
 }
+
+// Document ID modes.
+const (
+	DocumentIDEvent = "event"
+	DocumentIDAuto  = "auto"
+)
 
 // TemplateConfig controls the index template installed at start.
 type TemplateConfig struct {
@@ -78,10 +97,11 @@ const (
 // extra shard costs heap on every node for as long as the index lives.
 func DefaultConfig() Config {
 	return Config{
-		URLs:    []string{"http://es:9200"},
-		Index:   "syslog-msg",
-		Timeout: 30 * time.Second,
-		Schema:  SchemaNameLogstash,
+		URLs:       []string{"http://es:9200"},
+		Index:      "syslog-msg",
+		Timeout:    30 * time.Second,
+		Schema:     SchemaNameLogstash,
+		DocumentID: DocumentIDEvent,
 		Template: TemplateConfig{
 			Enabled:  true,
 			Name:     "logshipper",
@@ -126,6 +146,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Timeout <= 0 {
 		add(cfgErr("timeout", "%q must be positive, e.g. 30s", c.Timeout.String()))
+	}
+	if c.DocumentID != DocumentIDEvent && c.DocumentID != DocumentIDAuto {
+		add(cfgErr("document_id", "%q is not allowed; use %q or %q", c.DocumentID, DocumentIDEvent, DocumentIDAuto))
 	}
 	if _, err := ParseSchema(c.Schema); err != nil {
 		add(cfgErr("schema", "%q is not a schema; use %q or %q", c.Schema, SchemaNameLogstash, SchemaNameECS))

@@ -1,6 +1,7 @@
 package elasticsearch
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -300,6 +301,28 @@ var safeASCII = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// load8 reads s[i:i+8] as a little-endian word; i+8 <= len(s).
+func load8(s string, i int) uint64 {
+	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// plainASCII8 reports whether all eight bytes of w are safeASCII: below
+// 0x80, at least 0x20, neither '"' nor '\\'. (Each test sets the high bit
+// of a byte that fails it; "has a zero byte" is (v-lsb8) &^ v & msb8.)
+func plainASCII8(w uint64) bool {
+	const quote, backslash = '"' * lsb8, '\\' * lsb8
+	control := (w - 0x20*lsb8) &^ w // a byte below 0x20
+	wq, wb := w^quote, w^backslash  // a zero byte where w has '"', '\\'
+	q := (wq - lsb8) &^ wq
+	b := (wb - lsb8) &^ wb
+	return (w|control|q|b)&msb8 == 0
+}
+
 // appendString appends s as a quoted JSON string. Control characters are
 // escaped (\n, \t, ... or \u00XX), U+2028 and U+2029 are escaped as
 // encoding/json does, and every run of invalid UTF-8 bytes becomes one
@@ -309,6 +332,13 @@ func appendString(dst []byte, s string) []byte {
 	start := 0       // s[start:i] is pending, to be copied as is
 	invalid := false // the previous byte ended a run of invalid UTF-8
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none needs a look (the common case:
+		// ASCII text without quotes, backslashes or control characters).
+		if i+8 <= len(s) && plainASCII8(load8(s, i)) {
+			i += 8
+			invalid = false
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if safeASCII[c] {

@@ -178,6 +178,10 @@ func assertJSONEqual(t *testing.T, got, want map[string]any) {
 func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	for _, s := range []string{
 		"", "plain", `q"b\s`, "\x00\x01\x1f\x7f", "\t\n\r\b\f", "\u2028\u2029", "ünï €😀", "<a&b>", "\uFFFD",
+		// long enough for the eight-bytes-at-a-time path, specials at every offset
+		"Accepted publickey for root from 10.1.2.3 port 22 ssh2: RSA SHA256:0123456789abcdef",
+		"12345678\"2345678\\345678\x01456789\x7f56789ü6789\u20287890123456789",
+		"a\"bcdefghijklmnopq\"rstuvwxyz\n", "abcdefghijklmnop\tqrstuvwxyz01234567\u2029",
 	} {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -319,4 +323,26 @@ func BenchmarkAppendDocument(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestPlainASCII8 checks the word-at-a-time test against safeASCII for
+// every byte value in every position.
+func TestPlainASCII8(t *testing.T) {
+	base := []byte("abcdefgh")
+	for pos := range 8 {
+		for c := range 256 {
+			b := bytes.Clone(base)
+			b[pos] = byte(c)
+			want := c < utf8.RuneSelf && safeASCII[c]
+			if got := plainASCII8(load8(string(b), 0)); got != want {
+				t.Errorf("byte %#x at %d: %t, want %t", c, pos, got, want)
+			}
+		}
+	}
+	// Neighbours of a special byte (borrows in the subtraction).
+	for _, s := range []string{"\x00\x01\x01\x01\x01\x01\x01\x01", "\"#######", "!!!!!!!\"", "\\]]]]]]]", "\x1f\x20\x20\x20\x20\x20\x20\x20", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x80"} {
+		if plainASCII8(load8(s, 0)) {
+			t.Errorf("%q taken as plain", s)
+		}
+	}
 }

@@ -425,3 +425,63 @@ func TestIntegrationLegacyTemplateBody(t *testing.T) {
 		}
 	}
 }
+
+// TestIntegrationFilterPath: the node honours filter_path, so the answer
+// is {"errors":false,"items":[{"index":{"status":201}},...]} (no _id, no
+// _shards, no took), and the scanner reads it, on success and on failure.
+func TestIntegrationFilterPath(t *testing.T) {
+	n, name := setup(t)
+	n.must(http.MethodPut, "/"+name, map[string]any{
+		"settings": map[string]any{"number_of_replicas": 0},
+		"mappings": map[string]any{"properties": map[string]any{"message": map[string]any{"type": "long"}}},
+	})
+	cfg := integrationConfig(n.url, name)
+	cfg.Index = name
+	cfg.Template.Enabled = false
+	o := integrationOutput(t, cfg)
+	send := func(evs []*event.Event) string {
+		t.Helper()
+		b := o.batches.Get().(*batch)
+		b.refs.Store(1)
+		defer b.release()
+		o.build(b, evs)
+		if err := o.sender.Send(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		a, ok := scanBulkResponse(b.resp.Bytes(), nil)
+		if !ok || a.items != len(evs) {
+			t.Errorf("scanner: %v %+v on %s", ok, a, b.resp.Bytes())
+		}
+		return b.resp.String()
+	}
+	evs := testEvents(3)
+	for _, ev := range evs {
+		ev.Message = "42"
+	}
+	if got, want := send(evs), `{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":201}},{"index":{"status":201}}]}`; got != want {
+		t.Errorf("answer\n%s\nwant\n%s", got, want)
+	}
+	evs[1].Message = "not a number"
+	got := send(evs)
+	if !strings.HasPrefix(got, `{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [message] of type [long]`) ||
+		strings.Contains(got, `"_id"`) || strings.Contains(got, `"took"`) {
+		t.Errorf("answer %s", got)
+	}
+}
+
+// TestIntegrationGzip: the node takes gzipped bulk and template bodies.
+func TestIntegrationGzip(t *testing.T) {
+	n, name := setup(t)
+	cfg := integrationConfig(n.url, name)
+	cfg.Gzip = true
+	o := integrationOutput(t, cfg)
+	for i, r := range writeAll(t, o, goldenBatch()) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	if c := n.count(name + "-2026.11.26"); c != 4 {
+		t.Errorf("%d documents, want 4", c)
+	}
+	n.must(http.MethodGet, "/_index_template/"+name, nil)
+}

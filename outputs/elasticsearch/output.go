@@ -2,6 +2,7 @@ package elasticsearch
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,9 +10,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,14 +34,16 @@ type Output struct {
 	schema Schema
 	index  *IndexName
 
-	client    *elastic.Client
+	client    *elastic.Client // ping, template, and _bulk with sniff on
 	transport *http.Transport
 	sender    bulkSender
 
 	tmplMu   sync.Mutex
 	tmplDone atomic.Bool
 
-	arenas sync.Pool // *[]byte: one batch's encoded documents
+	batches     sync.Pool // *batch: one request's buffers
+	gzipWriters sync.Pool // *gzip.Writer at gzipLevel
+	lastAction  atomic.Pointer[actionLine]
 }
 
 var _ pipeline.Output = (*Output)(nil)
@@ -70,7 +73,10 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Output, error) {
 		// No health check at construction (it would make New fail while
 		// Elasticsearch is down) nor in the background: Ping serves /readyz.
 		elastic.SetHealthcheck(false),
-		elastic.SetGzip(cfg.Gzip),
+		// gzip (elasticsearch.gzip) is done here, with a reused writer at
+		// BestSpeed, for every request body: olivere's own (a new writer
+		// at the default level per request) costs twice as much.
+		elastic.SetGzip(false),
 		// olivere's default is already no retries (NewStopRetrier), but the
 		// pipeline owns retrying, so say it here where it cannot be missed.
 		elastic.SetRetrier(noRetries{}),
@@ -95,8 +101,13 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Output, error) {
 		client:    client,
 		transport: transport,
 	}
-	o.sender = &olivereSender{client: client}
-	o.arenas.New = func() any { b := make([]byte, 0, 64<<10); return &b }
+	if cfg.Sniff {
+		o.sender = &olivereSender{client: client}
+	} else {
+		o.sender = newHTTPSender(&cfg, transport)
+	}
+	o.batches.New = func() any { return &batch{pool: &o.batches, body: make([]byte, 0, 64<<10)} }
+	o.gzipWriters.New = func() any { zw, _ := gzip.NewWriterLevel(io.Discard, gzipLevel); return zw }
 	return o, nil
 }
 
@@ -110,8 +121,10 @@ func apiKeyHeader(key string) string {
 
 func newTransport(cfg *Config) (*http.Transport, error) {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	// Several pipeline workers share the client; keep their connections.
-	t.MaxIdleConnsPerHost = 32
+	// Several pipeline workers (at most 64) share the client; keep their
+	// connections.
+	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 0 // no limit across hosts beyond the one per host
 	// Bulk bodies are big and responses small: let Go's transport not ask
 	// for gzip responses it would then have to inflate.
 	t.DisableCompression = true
@@ -200,61 +213,65 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 		return nil, err
 	}
 
-	arena := o.arenas.Get().(*[]byte)
-	buf := (*arena)[:0]
-	items := make([]bulkItem, len(events))
-	var lastSec int64 = -1 << 63
-	var lastIndex string
-	for i, ev := range events {
-		t := ev.Time()
-		// Most batches fall in one second: skip even the cache lookup.
-		if s := t.Unix(); s != lastSec {
-			lastSec, lastIndex = s, o.index.Name(t)
+	b := o.batches.Get().(*batch)
+	b.refs.Store(1)
+	o.build(b, events)
+	var err error
+	if o.cfg.Gzip {
+		err = o.compress(b)
+	}
+
+	var ans bulkAnswer
+	if err == nil {
+		ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+		begin := time.Now()
+		err = o.sender.Send(ctx, b)
+		metrics.BulkDuration.Observe(time.Since(begin).Seconds())
+		cancel()
+		if err == nil {
+			ans, err = parseBulkResponse(b.resp.Bytes(), b.failures)
 		}
-		start := len(buf)
-		buf = o.schema.AppendDocument(buf, ev)
-		items[i] = bulkItem{Index: lastIndex, Doc: buf[start:len(buf):len(buf)]}
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
-	begin := time.Now()
-	resp, err := o.sender.Send(ctx, items)
-	metrics.BulkDuration.Observe(time.Since(begin).Seconds())
-	cancel()
-
-	results, err := o.judge(items, resp, err)
-	// Rejected documents were copied; the arena can serve the next batch.
-	if cap(buf) <= 8<<20 {
-		*arena = buf[:0]
-		o.arenas.Put(arena)
-	}
+	results, err := o.judge(b, ans, err)
+	b.failures = ans.failures[:0]
+	// Rejected documents were copied; the buffers can serve the next batch.
+	b.release()
 	return results, err
 }
 
-// judge turns the bulk response into results and counts the request.
-func (o *Output) judge(items []bulkItem, resp []itemResponse, err error) ([]pipeline.Result, error) {
-	if err == nil && len(resp) != len(items) {
-		err = fmt.Errorf("bulk response has %d items for %d documents", len(resp), len(items))
+// judge turns the bulk answer into results and counts the request.
+func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, error) {
+	n := len(b.docs)
+	if err == nil && ans.items != n {
+		err = fmt.Errorf("bulk response has %d items for %d documents", ans.items, n)
 	}
 	if err != nil {
 		metrics.BulkRequests.WithLabelValues(metrics.BulkError).Inc()
-		return nil, &BulkError{Documents: len(items), Err: err}
+		return nil, &BulkError{Documents: n, Err: err}
 	}
-	results := make([]pipeline.Result, len(items))
-	retries, rejects := 0, 0
-	for i, r := range resp {
-		switch {
-		case r.Status >= 200 && r.Status < 300:
+	results := make([]pipeline.Result, n)
+	if pipeline.Delivered != 0 {
+		for i := range results {
 			results[i].Status = pipeline.Delivered
-		case r.Status == http.StatusTooManyRequests || r.Status >= 500 || r.Status == 0:
-			results[i] = pipeline.Result{Status: pipeline.Retry, Reason: r.Reason}
+		}
+	}
+	retries, rejects := 0, 0
+	for _, f := range ans.failures {
+		switch {
+		case f.status == http.StatusConflict && b.docs[f.pos].create:
+			// A document with this _id exists: an earlier send of this
+			// very event got through. It is indexed, once.
+			metrics.EventsAlreadyIndexed.Inc()
+		case f.status == http.StatusTooManyRequests || f.status >= 500 || f.status == 0:
+			results[f.pos] = pipeline.Result{Status: pipeline.Retry, Reason: f.reason}
 			retries++
-		default:
-			results[i] = pipeline.Result{
+		default: // another 4xx (or a 1xx/3xx, which no item has)
+			results[f.pos] = pipeline.Result{
 				Status:   pipeline.Rejected,
-				Index:    items[i].Index,
-				Document: json.RawMessage(bytes.Clone(items[i].Doc)),
-				Reason:   r.Reason,
+				Index:    b.docs[f.pos].index,
+				Document: json.RawMessage(bytes.Clone(b.doc(f.pos))),
+				Reason:   f.reason,
 			}
 			rejects++
 		}
@@ -265,7 +282,7 @@ func (o *Output) judge(items []bulkItem, resp []itemResponse, err error) ([]pipe
 		metrics.BulkRequests.WithLabelValues(metrics.BulkOK).Inc()
 	}
 	if retries > 0 || rejects > 0 {
-		o.log.Debug().Int("documents", len(items)).Int("retry", retries).Int("rejected", rejects).
+		o.log.Debug().Int("documents", n).Int("retry", retries).Int("rejected", rejects).
 			Msg("elasticsearch bulk request partly failed")
 	}
 	return results, nil
@@ -282,67 +299,3 @@ func (e *BulkError) Error() string {
 }
 
 func (e *BulkError) Unwrap() error { return e.Err }
-
-// bulkItem is one document of a bulk request.
-type bulkItem struct {
-	Index string
-	Doc   []byte // valid until Send returns
-}
-
-// itemResponse is Elasticsearch's answer for one item.
-type itemResponse struct {
-	Status int    // HTTP status of the item; 0 if the response had none
-	Reason string // "status 400: type: reason (caused by: ...)" for failures
-}
-
-// bulkSender sends one _bulk request and returns the item answers in
-// request order. An error means no usable answer: transport failure,
-// non-2xx for the whole request, unparsable body. This is the seam for
-// replacing olivere's request building if a profile says so.
-type bulkSender interface {
-	Send(ctx context.Context, items []bulkItem) ([]itemResponse, error)
-}
-
-// olivereSender builds the request with olivere's BulkService.
-type olivereSender struct {
-	client *elastic.Client
-}
-
-// bulkFilterPath trims the response to what judge reads: Elasticsearch
-// then serialises, and we parse, a few bytes per item instead of ~200.
-var bulkFilterPath = []string{"errors", "items.*.status", "items.*.error"}
-
-func (s *olivereSender) Send(ctx context.Context, items []bulkItem) ([]itemResponse, error) {
-	bulk := s.client.Bulk().FilterPath(bulkFilterPath...)
-	for _, it := range items {
-		bulk.Add(elastic.NewBulkIndexRequest().Index(it.Index).Doc(json.RawMessage(it.Doc)).UseEasyJSON(true))
-	}
-	res, err := bulk.Do(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]itemResponse, len(res.Items))
-	for i, m := range res.Items {
-		for _, item := range m { // one entry, keyed by the action ("index")
-			if item == nil {
-				continue
-			}
-			out[i].Status = item.Status
-			if item.Status < 200 || item.Status >= 300 {
-				out[i].Reason = itemReason(item)
-			}
-		}
-		if out[i].Status == 0 {
-			out[i].Reason = "bulk response carries no status for this item"
-		}
-	}
-	return out, nil
-}
-
-func itemReason(item *elastic.BulkResponseItem) string {
-	r := "status " + strconv.Itoa(item.Status)
-	if item.Error != nil {
-		r += ": " + detailsReason(item.Error)
-	}
-	return r
-}

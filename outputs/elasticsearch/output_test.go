@@ -698,3 +698,55 @@ func TestTemplateFailures(t *testing.T) {
 		t.Errorf("WriteBatch = %v, %v", res, err)
 	}
 }
+
+// Events with an ID go with op_type create and their _id; a 409 for such
+// an event means an earlier send got through: delivered, not rejected.
+func TestEventIDsMakeResendsIdempotent(t *testing.T) {
+	es := newFakeES(t, func(w http.ResponseWriter, r *seenRequest) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"took":1,"errors":true,"items":[`+
+			`{"create":{"status":201}},`+
+			`{"create":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[b]: version conflict, document already exists (current version [1])"}}},`+
+			`{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"conflict"}}}]}`)
+	})
+	o := newTestOutput(t, testConfig(es.URL))
+	evs := testEvents(3)
+	evs[0].ID, evs[1].ID = "a", "b\"quoted" // the third has none: plain index
+	before := func() float64 {
+		var m dto.Metric
+		metrics.EventsAlreadyIndexed.Write(&m)
+		return m.GetCounter().GetValue()
+	}
+	already := before()
+	res, err := o.WriteBatch(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Status != pipeline.Delivered || res[1].Status != pipeline.Delivered || res[2].Status != pipeline.Rejected {
+		t.Fatalf("results = %+v", res)
+	}
+	if got := before() - already; got != 1 {
+		t.Fatalf("already-indexed counter +%v, want 1", got)
+	}
+	lines := strings.Split(string(es.bulks()[0].Body), "\n")
+	if !strings.HasPrefix(lines[0], `{"create":{"_index":"syslog-msg","_id":"a"}}`) ||
+		!strings.HasPrefix(lines[2], `{"create":{"_index":"syslog-msg","_id":"b\"quoted"}}`) ||
+		!strings.HasPrefix(lines[4], `{"index":{"_index":"syslog-msg"}}`) {
+		t.Fatalf("action lines:\n%s\n%s\n%s", lines[0], lines[2], lines[4])
+	}
+}
+
+func TestDocumentIDAutoIgnoresEventIDs(t *testing.T) {
+	es := newFakeES(t, answerBulk(201))
+	cfg := testConfig(es.URL)
+	cfg.DocumentID = DocumentIDAuto
+	o := newTestOutput(t, cfg)
+	evs := testEvents(1)
+	evs[0].ID = "a"
+	if _, err := o.WriteBatch(context.Background(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if body := string(es.bulks()[0].Body); !strings.HasPrefix(body, `{"index":{"_index":"syslog-msg"}}`) {
+		t.Fatalf("body = %s", body)
+	}
+}

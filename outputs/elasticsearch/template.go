@@ -263,6 +263,12 @@ func (o *Output) request(ctx context.Context, method, path string, body any) (in
 		if err != nil {
 			return 0, err
 		}
+		if o.cfg.Gzip {
+			if b, err = o.gzipBytes(b); err != nil {
+				return 0, err
+			}
+			opt.Headers = http.Header{"Content-Encoding": {"gzip"}}
+		}
 		opt.Body = string(b)
 		opt.ContentType = "application/json"
 	}
@@ -306,13 +312,5 @@ func describeErr(err error) string {
 
 // detailsReason is "type: reason (caused by: type: reason)".
 func detailsReason(d *elastic.ErrorDetails) string {
-	s := d.Type + ": " + d.Reason
-	if d.CausedBy != nil {
-		t, _ := d.CausedBy["type"].(string)
-		r, _ := d.CausedBy["reason"].(string)
-		if t != "" || r != "" {
-			s += " (caused by: " + t + ": " + r + ")"
-		}
-	}
-	return s
+	return formatDetails(d.Type, d.Reason, d.CausedBy)
 }

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+)
+
+func TestMessageShapes(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 5, 0, time.UTC)
+	for _, f := range []string{FormatRFC3164, FormatRFC5424, FormatOctet, FormatRaw} {
+		tm, err := NewTemplate(f, "run1", now, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf := tm.Fill(41, 3)
+		if len(buf) != 3*tm.Len {
+			t.Fatalf("%s: %d bytes, want %d", f, len(buf), 3*tm.Len)
+		}
+		if bl := tm.BodyLen(); bl < 140 || bl > 160 {
+			t.Errorf("%s: message of %d bytes, want about 150", f, bl)
+		}
+		for i := 0; i < 3; i++ {
+			m := buf[i*tm.Len : (i+1)*tm.Len]
+			if got := string(m[tm.SeqOffset : tm.SeqOffset+SeqDigits]); got != fmt.Sprintf("%09d", 41+i) {
+				t.Errorf("%s: digits at SeqOffset = %q", f, got)
+			}
+			if seq, ok := ParseSeq(m); !ok || seq != int64(41+i) {
+				t.Errorf("%s: ParseSeq = %d %v", f, seq, ok)
+			}
+			if !bytes.Contains(m, []byte("run=run1 seq=")) {
+				t.Errorf("%s: no run id: %q", f, m)
+			}
+			switch f {
+			case FormatOctet:
+				sp := bytes.IndexByte(m, ' ')
+				n, err := strconv.Atoi(string(m[:sp]))
+				if err != nil || n != len(m)-sp-1 || m[sp+1] != '<' {
+					t.Errorf("octet frame %q", m)
+				}
+			default:
+				if m[len(m)-1] != '\n' || bytes.Count(m, []byte("\n")) != 1 {
+					t.Errorf("%s: not one LF-terminated line: %q", f, m)
+				}
+			}
+		}
+		first := string(buf[:tm.Len])
+		switch f {
+		case FormatRFC3164:
+			want := "<134>Nov 26 12:00:05 bench-host benchapp[4242]: run=run1 seq=000000041 "
+			if first[:len(want)] != want {
+				t.Errorf("rfc3164: %q", first)
+			}
+		case FormatRFC5424:
+			want := `<134>1 2026-11-26T12:00:05.000Z bench-host benchapp 4242 ID47 [exampleSDID@32473 iut="3" eventSource="Application"] run=run1 seq=000000041 `
+			if first[:len(want)] != want {
+				t.Errorf("rfc5424: %q", first)
+			}
+		case FormatRaw:
+			if first[:len("test run=run1 seq=000000041 ")] != "test run=run1 seq=000000041 " {
+				t.Errorf("raw: %q", first)
+			}
+		}
+	}
+	udp, _ := NewTemplate(FormatOctet, "u", now, true)
+	if m := udp.Fill(0, 1); m[0] != '<' || m[len(m)-1] == '\n' {
+		t.Errorf("UDP datagram must be the bare message: %q", m)
+	}
+	if _, err := NewTemplate("rfc3164", "bad id", now, false); err == nil {
+		t.Error("run id with a space accepted")
+	}
+}
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, a := range []string{"127.0.0.1:1", "localhost:1", "[::1]:1", "127.1.2.3:5"} {
+		if err := checkLoopback(a); err != nil {
+			t.Errorf("%s: %v", a, err)
+		}
+	}
+	for _, a := range []string{"10.0.0.1:514", "192.168.1.1:514", "example.org:514", "0.0.0.0:514"} {
+		if err := checkLoopback(a); err == nil {
+			t.Errorf("%s accepted", a)
+		}
+	}
+}
+
+// TestRunTCPAndUDP sends to local listeners and checks every message
+// arrives whole, in order per connection.
+func TestRunTCPAndUDP(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []int64, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				var seqs []int64
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					s, _ := ParseSeq(sc.Bytes())
+					seqs = append(seqs, s)
+				}
+				got <- seqs
+			}(c)
+		}
+	}()
+	tm, _ := NewTemplate(FormatRFC3164, "t", time.Now(), false)
+	res, err := Run(Options{Addr: ln.Addr().String(), Proto: "tcp", Conns: 2, Template: tm, Total: 1001})
+	if err != nil || res.Sent != 1001 {
+		t.Fatalf("tcp: %v %+v", err, res)
+	}
+	seen := map[int64]bool{}
+	for i := 0; i < 2; i++ {
+		seqs := <-got
+		for j := 1; j < len(seqs); j++ {
+			if seqs[j] != seqs[j-1]+1 {
+				t.Fatalf("not consecutive on one connection: %d then %d", seqs[j-1], seqs[j])
+			}
+		}
+		for _, s := range seqs {
+			seen[s] = true
+		}
+	}
+	if len(seen) != 1001 || !seen[0] || !seen[1000] {
+		t.Fatalf("tcp: %d distinct of 1001", len(seen))
+	}
+
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	udpTm, _ := NewTemplate(FormatRFC5424, "u", time.Now(), true)
+	done := make(chan int)
+	go func() {
+		n := 0
+		buf := make([]byte, 2048)
+		pc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		for n < 600 {
+			k, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				break
+			}
+			if k != udpTm.Len {
+				break
+			}
+			n++
+		}
+		done <- n
+	}()
+	start := time.Now()
+	res, err = Run(Options{Addr: pc.LocalAddr().String(), Proto: "udp", Conns: 1, Template: udpTm, Total: 600, Rate: 3000, Tick: 10 * time.Millisecond})
+	if err != nil || res.Sent != 600 {
+		t.Fatalf("udp: %v %+v", err, res)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("600 messages at 3000/s took %s: not paced", el)
+	}
+	if n := <-done; n != 600 {
+		t.Errorf("udp: received %d of 600", n)
+	}
+	_ = io.Discard
+}

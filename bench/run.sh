@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Throughput bench of issue 3: logshipper vs rsyslog vs syslog-ng, one at a
+# time, into the same Elasticsearch-shaped sink (bench/sink), on this machine.
+#
+#   bench/run.sh                      # default: 3 rounds, 1,000,000 messages per TCP run (~10-20 min)
+#   ROUNDS=1 bench/run.sh             # one round
+#   QUICK=1 bench/run.sh              # CI smoke: 200,000 messages, 1 round, UDP 50k/s for 4 s
+#   MESSAGES=500000 SHIPPERS=logshipper,rsyslog SCENARIOS=tcp1-rfc3164,udp-rfc3164 bench/run.sh
+#
+# Environment: ROUNDS (3), MESSAGES (1000000), SHIPPERS (logshipper,rsyslog,syslog-ng),
+# SCENARIOS (tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164; also
+# tcpN-octet etc.), UDP_RATE (100000), UDP_DURATION (10s), QUICK,
+# PEER_CONF_DIR (bench/peers: where rsyslog.conf.in and syslog-ng.conf.in are,
+# to try other peer settings), LOGSHIPPER_REF (build logshipper from this git
+# commit instead of the work tree), LOGSHIPPER_BIN (use this binary).
+# Builds logshipper, loadgen, sink and runner into bench/.bin; installs the
+# peers into bench/.peers (apt-get download + dpkg -x, see peers/install.sh);
+# prints one markdown table per scenario and writes bench/results/<time>/
+# {results.jsonl,results.csv,table.md} and bench/results/latest.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ROUNDS="${ROUNDS:-3}"
+MESSAGES="${MESSAGES:-1000000}"
+SHIPPERS="${SHIPPERS:-logshipper,rsyslog,syslog-ng}"
+SCENARIOS="${SCENARIOS:-tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164}"
+UDP_RATE="${UDP_RATE:-100000}"
+UDP_DURATION="${UDP_DURATION:-10s}"
+if [[ -n "${QUICK:-}" && "${QUICK}" != 0 ]]; then
+	ROUNDS=1
+	MESSAGES="${QUICK_MESSAGES:-200000}"
+	UDP_RATE=50000
+	UDP_DURATION=4s
+fi
+
+bin=bench/.bin
+LOGSHIPPER_DESC=""
+mkdir -p "$bin"
+source bench/build.sh
+if [[ ",$SHIPPERS," == *",logshipper,"* ]]; then
+	build_logshipper "$bin/logshipper"
+fi
+build_tools "$bin"
+
+if [[ ",$SHIPPERS," == *",rsyslog,"* || ",$SHIPPERS," == *",syslog-ng,"* ]]; then
+	bash bench/peers/install.sh
+fi
+
+exec "$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
+	-rounds "$ROUNDS" -messages "$MESSAGES" -shippers "$SHIPPERS" -scenarios "$SCENARIOS" \
+	-udp-rate "$UDP_RATE" -udp-duration "$UDP_DURATION" -peer-conf-dir "${PEER_CONF_DIR:-bench/peers}" \
+	-logshipper-desc "$LOGSHIPPER_DESC"

@@ -1,0 +1,213 @@
+// Package buffer is logshipper's disk buffer. Its one job: hold every event
+// an input has read on disk, from the moment it counts as received until the
+// output has confirmed it, so that a crash, a restart or a long Elasticsearch
+// outage loses nothing.
+//
+// It is a write-ahead log: Append writes events (their input fields only),
+// Commit makes them durable per the FsyncPolicy, Read hands them to the
+// pipeline in log order with a stable ID each, and Ack releases them once
+// delivered. Guarantees:
+//
+//   - Order: records are read in the order they were appended; the records of
+//     one Append call are contiguous.
+//   - Durability: once Commit has returned, the events appended before it
+//     survive a process crash (every policy) and a kernel crash or power loss
+//     (FsyncBatch, FsyncAlways), on a disk that honours fsync.
+//   - At-least-once: after a restart, Read returns every record not yet
+//     acknowledged, and only those, give or take the acknowledgements of the
+//     last moments before a crash (the watermark is persisted on every Ack
+//     that moves it, but a crash may lose the last write).
+//   - Stable IDs: a record has the same Entry.ID every time it is read, across
+//     restarts, and no two records ever share one, even after a crash lost
+//     part of the log or the directory was copied: the ID combines a random
+//     nonce of the segment file (written into the file's header when it is
+//     created) with the record's offset in it, and after Open new records
+//     always go to a new segment file. Sent as Elasticsearch _id with op_type
+//     create, it turns at-least-once into exactly-once.
+//   - Bounded: at most Options.MaxBytes of unacknowledged records; beyond it
+//     Append blocks (TCP back-pressure) and TryAppend fails with ErrFull (UDP).
+//   - Damage never panics: Open truncates a torn tail of the last segment (a
+//     crash mid-write), skips and reports a damaged record in an older
+//     segment (the rest of that segment is lost; see Recovery), and falls
+//     back to re-reading everything still on disk when the ack file is
+//     damaged (at-least-once; the IDs prevent duplicates).
+//
+// What it cannot guarantee: an event that is lost before Append (UDP datagrams
+// dropped by the network or by a full kernel socket buffer; bytes still in
+// the sender's or this host's socket buffers when logshipper dies) was never
+// received. See README.md for the format and measured costs.
+package buffer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/logshipper/logshipper/event"
+)
+
+// FsyncPolicy says when appended records are forced to stable storage.
+type FsyncPolicy int
+
+const (
+	// FsyncBatch (the default): Commit fsyncs. Concurrent Commit calls share
+	// one fsync (group commit). Committed events survive a power loss.
+	FsyncBatch FsyncPolicy = iota
+	// FsyncAlways: every Append call fsyncs before it returns (concurrent
+	// appenders still share fsyncs); Commit behaves as with FsyncBatch.
+	FsyncAlways
+	// FsyncNever: Commit hands the records to the operating system and
+	// returns; the kernel writes them back when it likes. Committed events
+	// survive a process crash, not a kernel crash or power loss.
+	FsyncNever
+)
+
+// String is the policy's configuration name: "batch", "always" or "never".
+func (p FsyncPolicy) String() string {
+	switch p {
+	case FsyncBatch:
+		return "batch"
+	case FsyncAlways:
+		return "always"
+	case FsyncNever:
+		return "never"
+	}
+	return "FsyncPolicy(" + strconv.Itoa(int(p)) + ")"
+}
+
+// ParseFsyncPolicy reads a policy's configuration name: "batch", "always"
+// or "never". The error names the key and quotes the value.
+func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
+	switch s {
+	case "batch":
+		return FsyncBatch, nil
+	case "always":
+		return FsyncAlways, nil
+	case "never":
+		return FsyncNever, nil
+	}
+	return 0, fmt.Errorf("buffer.fsync: %q is not allowed; use batch, always or never", s)
+}
+
+// Defaults applied by Open to zero Options fields.
+const (
+	DefaultMaxBytes     = 1 << 30
+	DefaultSegmentBytes = 32 << 20
+	// MaxSegmentBytes bounds Options.SegmentBytes so that record offsets fit
+	// the 32 bits they have in Entry.ID.
+	MaxSegmentBytes = 1 << 30
+	// MaxEventBytes bounds one event's encoded size (Raw, SourceIP and
+	// Transport plus 19 bytes of framing); logshipper's max_message_size is
+	// at most 16 MiB.
+	MaxEventBytes = 64 << 20
+	// maxGroupBytes bounds one Append call, for the same reason as
+	// MaxSegmentBytes.
+	maxGroupBytes = 1 << 30
+)
+
+// Options configure a WAL. Only Dir is required.
+type Options struct {
+	// Dir is the buffer's directory, created if missing. It holds the
+	// segment files (*.seg), the ack file (ack) and a lock file (lock) that
+	// keeps a second process from opening the same directory.
+	Dir string
+	// MaxBytes bounds the bytes of unacknowledged records (record framing
+	// included, file headers not). Append blocks and TryAppend fails with
+	// ErrFull while an append would go beyond it; an append into an empty
+	// log always succeeds, so no event is too big to ever fit. Disk usage
+	// can exceed it by up to one segment plus what was acknowledged out of
+	// order (segments are deleted whole). Default 1 GiB.
+	MaxBytes int64
+	// SegmentBytes: once the current segment file has reached this size, the
+	// next Append starts a new one. Default 32 MiB, at most 1 GiB.
+	SegmentBytes int64
+	// Fsync is the durability policy; the zero value is FsyncBatch.
+	Fsync FsyncPolicy
+
+	// syncFile replaces (*os.File).Sync in tests: a seam to count fsyncs and
+	// to hold them while concurrent committers pile up.
+	syncFile func(*os.File) error
+}
+
+// ErrFull is returned by TryAppend when the events do not fit under
+// Options.MaxBytes until something is acknowledged.
+var ErrFull = errors.New("buffer: full")
+
+// ErrClosed is returned by Append, TryAppend and Commit after Close.
+var ErrClosed = errors.New("buffer: closed")
+
+// Entry is one record returned by Read.
+type Entry struct {
+	// Event has the input fields (Received, Transport, SourceIP, Raw,
+	// Truncated) as appended; the parser's fields are zero, for the caller
+	// to fill by parsing Raw again. It shares no memory with the WAL or with
+	// the events of other Read calls.
+	Event *event.Event
+	// Pos is the record's position, for Ack.
+	Pos Pos
+	// ID is the record's stable, unique identifier: the same every time the
+	// record is read, also after a restart, and never used by another
+	// record (see the package documentation). 20 characters of base32hex in
+	// lower case (0-9, a-v), so IDs of one segment sort in log order. Meant
+	// as Elasticsearch _id with op_type create.
+	ID string
+}
+
+// Pos is the position of a record returned by Read. Positions are
+// comparable with == (equal means the same record) and ordered by Compare.
+// They are valid only for Ack on the WAL (the Open) whose Read returned
+// them; Ack refuses others and the zero Pos.
+type Pos struct {
+	seg  uint64 // segment number
+	off  uint32 // offset of the record in the segment file
+	size uint32 // record size on disk
+	ord  uint64 // 1 + number of records read before it since Open
+	bord uint64 // bytes of the records read before it since Open
+	sess uint64 // random per Open: positions of another WAL are refused
+}
+
+// Compare returns -1 if p is before q in the log, +1 if after, 0 if p and q
+// are the same position.
+func (p Pos) Compare(q Pos) int {
+	switch {
+	case p.seg < q.seg:
+		return -1
+	case p.seg > q.seg:
+		return 1
+	case p.off < q.off:
+		return -1
+	case p.off > q.off:
+		return 1
+	}
+	return 0
+}
+
+// String shows the position as segment/offset, for logs and tests.
+func (p Pos) String() string {
+	return strconv.FormatUint(p.seg, 10) + "/" + strconv.FormatUint(uint64(p.off), 10)
+}
+
+// Recovery is what Open found and repaired, plus damage Read found later.
+// A torn tail is the normal trace of a crash; Corrupt > 0 means data was
+// damaged (disk, file system, another program) and some records were lost.
+type Recovery struct {
+	// Segments is the number of segment files Open kept.
+	Segments int
+	// Events and Bytes are the unacknowledged records Open found; Read
+	// returns them again (at-least-once).
+	Events int64
+	Bytes  int64
+	// TruncatedBytes were cut off the end of the last segment: records cut
+	// short or garbled by a crash while they were being written. They had
+	// not been committed, so no input had counted them as received.
+	TruncatedBytes int64
+	// Corrupt counts damage found and skipped: a damaged ack file (the log
+	// is then read again from its start), a segment with a damaged header
+	// (skipped whole), a damaged record in a segment other than the last
+	// (the rest of that segment is skipped). Each is described in Problems.
+	Corrupt int
+	// Problems describes each piece of damage, naming the file and offset
+	// (the first 64 only).
+	Problems []string
+}

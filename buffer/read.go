@@ -1,0 +1,427 @@
+package buffer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"github.com/logshipper/logshipper/event"
+)
+
+const (
+	readChunk  = 256 << 10 // bytes read from a segment file at once
+	arenaChunk = 64 << 10  // Raw bytes are carved from arenas of this size
+	evSlab     = 1024      // events allocated at once
+)
+
+// Read returns up to max records in log order, the oldest unread first,
+// each with its position and ID. It blocks until at least one unread record
+// exists, ctx is done (ctx.Err()), or the WAL is closed and every record
+// appended has been read (io.EOF). Records appended but not yet committed
+// are returned too: an ID is never reused, so delivering them early is
+// harmless even if a crash then loses them from the disk.
+//
+// Concurrent readers each get different records. The returned events share
+// no memory with the WAL or with each other's Raw. A damaged record (the
+// file was changed behind the WAL's back) is reported in Recovery and the
+// rest of its segment skipped; an I/O error is returned and the same records
+// are tried again by the next Read.
+func (w *WAL) Read(ctx context.Context, max int) ([]Entry, error) {
+	if max < 1 {
+		return nil, fmt.Errorf("buffer: Read max %d; use 1 or more", max)
+	}
+	select {
+	case w.readSem <- struct{}{}:
+	default:
+		select {
+		case w.readSem <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	defer func() { <-w.readSem }()
+
+	w.mu.Lock()
+	for {
+		if w.err != nil {
+			err := w.err
+			w.mu.Unlock()
+			return nil, err
+		}
+		w.advanceReaderLocked()
+		if s := w.rseg; s != nil && w.roff < s.end {
+			if s.flushed < s.end {
+				if err := w.flushLocked(); err != nil {
+					w.mu.Unlock()
+					return nil, err
+				}
+			}
+			entries, err := w.readLocked(s, max)
+			if len(entries) > 0 || err != nil {
+				return entries, err
+			}
+			// Only records acknowledged before a restart, or damage,
+			// were found and passed over: look again.
+			w.mu.Lock()
+			continue
+		}
+		if w.closed {
+			w.mu.Unlock()
+			w.closeReadFile()
+			return nil, io.EOF
+		}
+		if w.readWait == nil {
+			w.readWait = make(chan struct{})
+		}
+		ch := w.readWait
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-w.closedCh:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		w.mu.Lock()
+	}
+}
+
+// advanceReaderLocked moves the cursor past sealed segments read to the end.
+func (w *WAL) advanceReaderLocked() {
+	for w.rseg != nil && w.rseg.sealed && w.roff >= w.rseg.end {
+		next := w.segAfter(w.rseg.seq)
+		if next == nil {
+			return
+		}
+		w.rseg, w.roff, w.rrecs, w.rbytes = next, next.start, 0, 0
+	}
+}
+
+// readLocked reads up to maxN records from s at the cursor, which has
+// flushed data. It is called with w.mu held and returns with it released
+// (it does the file I/O without it). Only one reader runs it at a time
+// (readSem), so the cursor does not move meanwhile.
+func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
+	off, end := w.roff, s.flushed
+	ord, bord := w.nextOrd, w.nextBord
+	skips := w.skips // pruned by reslicing only: the elements stay valid
+	w.mu.Unlock()
+	k := skipIndex(skips, s.seq, off)
+	var skipped int64
+
+	est := int(min(int64(maxN), (end-off)/(recHeaderSize+minPayload)+1))
+	entries := make([]Entry, 0, min(est, evSlab))
+	var (
+		evs    []event.Event
+		arena  []byte
+		lastIP string
+		ids    = w.idbuf[:0]
+		cur    = off
+		bad    error
+		ioErr  error
+	)
+	for len(entries) < maxN && cur < end {
+		if end-cur < recHeaderSize {
+			bad = errors.New("record cut short")
+			break
+		}
+		b, err := w.bytesAt(s, cur, end, recHeaderSize)
+		if err != nil {
+			ioErr = err
+			break
+		}
+		size, err := recordLen(b)
+		if err != nil {
+			bad = err
+			break
+		}
+		if int64(size) > end-cur {
+			bad = errors.New("record runs past the end of the segment")
+			break
+		}
+		if len(b) < size {
+			if b, err = w.bytesAt(s, cur, end, size); err != nil {
+				ioErr = err
+				break
+			}
+		}
+		r, err := decodeRecord(b[:size])
+		if err != nil {
+			bad = err
+			break
+		}
+		for k < len(skips) && cmpPos(skips[k].toSeg, skips[k].toOff, s.seq, cur) <= 0 {
+			k++
+		}
+		if k < len(skips) && skips[k].contains(s.seq, cur) {
+			cur += int64(size)
+			skipped += int64(size)
+			continue
+		}
+
+		if len(evs) == 0 {
+			evs = make([]event.Event, min(est-len(entries), evSlab))
+		}
+		ev := &evs[0]
+		evs = evs[1:]
+		ev.Received = r.received()
+		if r.flags&flagTransport == transportOther {
+			ev.Transport = string(r.transport)
+		} else {
+			ev.Transport = r.transportName()
+		}
+		ev.Truncated = r.flags&flagTruncated != 0
+		if string(r.sourceIP) != lastIP {
+			lastIP = string(r.sourceIP)
+		}
+		ev.SourceIP = lastIP
+		if cap(arena)-len(arena) < len(r.raw) {
+			arena = make([]byte, 0, max(arenaChunk, len(r.raw)))
+		}
+		a := len(arena)
+		arena = append(arena, r.raw...)
+		ev.Raw = arena[a:len(arena):len(arena)]
+
+		ids = appendID(ids, &s.nonce, uint32(cur))
+		entries = append(entries, Entry{
+			Event: ev,
+			Pos:   Pos{seg: s.seq, off: uint32(cur), size: uint32(size), ord: ord, bord: bord, sess: w.session},
+		})
+		cur += int64(size)
+		ord++
+		bord += uint64(size)
+	}
+	if len(entries) > 0 {
+		idStr := string(ids)
+		for i := range entries {
+			entries[i].ID = idStr[i*idLen : (i+1)*idLen]
+		}
+	}
+	w.idbuf = ids[:0]
+	if cap(w.rbuf) > 4*readChunk { // after a huge record
+		w.rbuf, w.rbufLen = nil, 0
+	}
+
+	w.mu.Lock()
+	w.roff = cur
+	w.rrecs += int64(len(entries))
+	w.rbytes += cur - off - skipped
+	w.nextOrd, w.nextBord = ord, bord
+	if bad != nil {
+		w.skipLocked(s, cur, bad)
+	}
+	closed := w.closed
+	w.mu.Unlock()
+	if closed {
+		w.closeReadFile()
+	}
+	if len(entries) == 0 && ioErr != nil {
+		return nil, ioErr
+	}
+	return entries, nil
+}
+
+// skipLocked gives up on the rest of segment s from off: it is damaged.
+func (w *WAL) skipLocked(s *segment, off int64, why error) {
+	w.problem("%s: offset %d: %v; skipped the rest of the segment (%d bytes)", s.path, off, why, s.end-off)
+	if s == w.active {
+		if err := w.rollLocked(); err != nil {
+			return
+		}
+	}
+	lostN, lostB := s.records-w.rrecs, s.bytes-w.rbytes
+	s.records, s.bytes, s.end = w.rrecs, w.rbytes, off
+	w.events -= lostN
+	w.bytes -= lostB
+	w.wakeSpaceLocked()
+	w.roff = off
+}
+
+func (w *WAL) wakeSpaceLocked() {
+	if w.spaceWait != nil {
+		close(w.spaceWait)
+		w.spaceWait = nil
+	}
+}
+
+// bytesAt returns the file bytes of s from off on, at least n of them
+// (off+n <= end), from the read buffer or read into it.
+func (w *WAL) bytesAt(s *segment, off, end int64, n int) ([]byte, error) {
+	if w.rbufSeq == s.seq && off >= w.rbufOff && off+int64(n) <= w.rbufOff+int64(w.rbufLen) {
+		return w.rbuf[off-w.rbufOff : w.rbufLen], nil
+	}
+	size := int(min(int64(max(n, readChunk)), end-off))
+	if size < n {
+		size = n
+	}
+	if cap(w.rbuf) < size {
+		w.rbuf = make([]byte, max(size, readChunk))
+	}
+	if w.rfile == nil || w.rfileSeq != s.seq {
+		w.closeReadFile()
+		f, err := os.Open(s.path)
+		if err != nil {
+			return nil, fmt.Errorf("buffer: %w", err)
+		}
+		w.rfile, w.rfileSeq = f, s.seq
+	}
+	w.rbufLen = 0
+	k, err := w.rfile.ReadAt(w.rbuf[:size], off)
+	if k < n {
+		if err == nil || err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, fmt.Errorf("buffer: read %s at %d: %w", s.path, off, err)
+	}
+	w.rbufSeq, w.rbufOff, w.rbufLen = s.seq, off, k
+	return w.rbuf[:k], nil
+}
+
+func (w *WAL) closeReadFile() {
+	if w.rfile != nil {
+		w.rfile.Close()
+		w.rfile = nil
+	}
+	w.rbufLen = 0
+}
+
+// Ack marks the records from first to last (inclusive; positions returned by
+// Read, first not after last) as delivered. Acks may come in any order, e.g.
+// from several bulk workers; the watermark advances over the acknowledged
+// records that follow it without a gap. Before Ack returns, the watermark
+// and the runs acknowledged beyond it are written to the ack file (a
+// temporary file renamed over it; fsynced, with the directory, unless the
+// policy is FsyncNever), and the segment files wholly below the watermark
+// are deleted. So after a restart Read returns exactly the records not
+// acknowledged (after a power loss with FsyncNever, perhaps some acknowledged
+// ones too: at-least-once, and their IDs are the same).
+//
+// Stats drop as soon as Ack returns, and blocked appends may proceed. Ack
+// fails, changing nothing, for positions not returned by this WAL's Read or
+// records already acknowledged. An error writing the ack file is returned
+// after the acknowledgement took effect in memory; the next Ack writes it
+// again. Ack works after Close.
+func (w *WAL) Ack(first, last Pos) error {
+	w.mu.Lock()
+	switch {
+	case first.sess != w.session || last.sess != w.session:
+		w.mu.Unlock()
+		return errors.New("buffer: Ack of a position this WAL did not return (the zero Pos, or one from before a restart)")
+	case last.ord < first.ord || last.bord < first.bord:
+		w.mu.Unlock()
+		return fmt.Errorf("buffer: Ack from %v to %v: the first is after the last", first, last)
+	case last.ord >= w.nextOrd:
+		w.mu.Unlock()
+		return fmt.Errorf("buffer: Ack up to %v: not read yet", last)
+	case first.ord < w.wmOrd:
+		w.mu.Unlock()
+		return fmt.Errorf("buffer: Ack from %v: already acknowledged", first)
+	}
+	i, _ := slices.BinarySearchFunc(w.acked, first.ord, func(r ackRange, o uint64) int {
+		switch {
+		case r.from < o:
+			return -1
+		case r.from > o:
+			return 1
+		}
+		return 0
+	})
+	if (i > 0 && w.acked[i-1].to >= first.ord) || (i < len(w.acked) && w.acked[i].from <= last.ord) {
+		w.mu.Unlock()
+		return fmt.Errorf("buffer: Ack from %v to %v: already acknowledged in part", first, last)
+	}
+	r := ackRange{
+		from: first.ord, to: last.ord,
+		fromSeg: first.seg, fromOff: int64(first.off),
+		seg: last.seg, end: int64(last.off) + int64(last.size),
+	}
+	// Join runs that touch, so the list (and the ack file) grows with the
+	// gaps, not with the number of acks.
+	if i < len(w.acked) && w.acked[i].from == r.to+1 {
+		r.to, r.seg, r.end = w.acked[i].to, w.acked[i].seg, w.acked[i].end
+		w.acked = slices.Delete(w.acked, i, i+1)
+	}
+	if i > 0 && w.acked[i-1].to+1 == r.from {
+		w.acked[i-1].to, w.acked[i-1].seg, w.acked[i-1].end = r.to, r.seg, r.end
+	} else {
+		w.acked = slices.Insert(w.acked, i, r)
+	}
+	w.events -= int64(last.ord - first.ord + 1)
+	w.bytes -= int64(last.bord + uint64(last.size) - first.bord)
+	w.wakeSpaceLocked()
+
+	for len(w.acked) > 0 && w.acked[0].from == w.wmOrd {
+		r := w.acked[0]
+		w.wmOrd, w.wmSeg, w.wmOff = r.to+1, r.seg, r.end
+		w.acked = slices.Delete(w.acked, 0, 1)
+	}
+	if n := skipIndex(w.skips, w.wmSeg, w.wmOff); n > 0 {
+		w.skips = w.skips[n:]
+	}
+	w.wmGen++
+	gen := w.wmGen
+	w.mu.Unlock()
+	return w.persist(gen)
+}
+
+// persist writes the acknowledgements (the latest state, at least gen) to
+// the ack file: the watermark and the runs acknowledged beyond it. Then it
+// deletes the segments below the watermark. Concurrent callers coalesce.
+func (w *WAL) persist(gen uint64) error {
+	w.ackMu.Lock()
+	defer w.ackMu.Unlock()
+	if w.persistedGen >= gen {
+		return nil
+	}
+	w.mu.Lock()
+	gen = w.wmGen
+	seg, off := w.wmSeg, w.wmOff
+	ranges := make([]posRange, 0, len(w.acked)+len(w.skips))
+	for _, r := range w.acked {
+		ranges = append(ranges, posRange{r.fromSeg, r.fromOff, r.seg, r.end})
+	}
+	ranges = append(ranges, w.skips...)
+	w.doomed = append(w.doomed, w.takeDoomedLocked()...)
+	w.mu.Unlock()
+	slices.SortFunc(ranges, func(a, b posRange) int { return cmpPos(a.fromSeg, a.fromOff, b.fromSeg, b.fromOff) })
+	ranges = ranges[:min(len(ranges), maxAckRanges)]
+
+	if err := w.writeAck(seg, off, ranges); err != nil {
+		return fmt.Errorf("buffer: writing %s: %w", filepath.Join(w.dir, ackName), err)
+	}
+	w.persistedGen = gen
+	var errs []error
+	for _, s := range w.doomed {
+		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("buffer: deleting an acknowledged segment: %w", err))
+		}
+	}
+	clear(w.doomed)
+	w.doomed = w.doomed[:0]
+	return errors.Join(errs...)
+}
+
+func (w *WAL) writeAck(seg uint64, off int64, ranges []posRange) error {
+	tmp := filepath.Join(w.dir, ackTmpName)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(encodeAck(seg, off, ranges))
+	if err == nil && w.opts.Fsync != FsyncNever {
+		err = w.syncFile(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(w.dir, ackName))
+	}
+	if err == nil && w.opts.Fsync != FsyncNever {
+		err = w.syncDir()
+	}
+	return err
+}
