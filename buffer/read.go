@@ -386,7 +386,7 @@ func (w *WAL) persist(gen uint64) error {
 	ranges = append(ranges, w.skips...)
 	w.doomed = append(w.doomed, w.takeDoomedLocked()...)
 	w.mu.Unlock()
-	slices.SortFunc(ranges, func(a, b posRange) int { return cmpPos(a.fromSeg, a.fromOff, b.fromSeg, b.fromOff) })
+	ranges = unionRanges(ranges)
 	ranges = ranges[:min(len(ranges), maxAckRanges)]
 
 	if err := w.writeAck(seg, off, ranges); err != nil {
@@ -402,6 +402,23 @@ func (w *WAL) persist(gen uint64) error {
 	clear(w.doomed)
 	w.doomed = w.doomed[:0]
 	return errors.Join(errs...)
+}
+
+// unionRanges sorts ranges and joins those that overlap or touch: an Ack
+// of records around a run the previous run acknowledged covers that run.
+func unionRanges(ranges []posRange) []posRange {
+	slices.SortFunc(ranges, func(a, b posRange) int { return cmpPos(a.fromSeg, a.fromOff, b.fromSeg, b.fromOff) })
+	out := ranges[:0]
+	for _, r := range ranges {
+		if n := len(out); n > 0 && cmpPos(r.fromSeg, r.fromOff, out[n-1].toSeg, out[n-1].toOff) <= 0 {
+			if cmpPos(r.toSeg, r.toOff, out[n-1].toSeg, out[n-1].toOff) > 0 {
+				out[n-1].toSeg, out[n-1].toOff = r.toSeg, r.toOff
+			}
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (w *WAL) writeAck(seg uint64, off int64, ranges []posRange) error {

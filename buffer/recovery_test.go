@@ -643,3 +643,35 @@ func TestIDsNotReusedAfterLoss(t *testing.T) {
 		})
 	}
 }
+
+// TestTornTailBeforeEmptyNewSegment: after a power loss the newest segment
+// file can exist empty (its creation reached the disk, its data did not)
+// while the one before it has a torn tail: that is a torn tail, not damage.
+func TestTornTailBeforeEmptyNewSegment(t *testing.T) {
+	dir, es := logWithRecords(t, 6, 0)
+	last := es[len(es)-1].Pos
+	for _, tc := range []struct {
+		name  string
+		empty []byte
+	}{
+		{"empty", nil},
+		{"zeros", make([]byte, 4096)},
+		{"half a header", []byte("LSWS\x01")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := copyDir(t, dir)
+			if err := os.Truncate(filepath.Join(d, segName(last.seg)), int64(last.off)+5); err != nil {
+				t.Fatal(err)
+			}
+			for k := uint64(1); k <= 2; k++ {
+				if err := os.WriteFile(filepath.Join(d, segName(last.seg+k)), tc.empty, 0o640); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec := checkRecovered(t, d, es[:len(es)-1])
+			if rec.Corrupt != 0 || rec.TruncatedBytes != 5+2*int64(len(tc.empty)) {
+				t.Errorf("Recovery %+v", rec)
+			}
+		})
+	}
+}

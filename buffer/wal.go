@@ -267,6 +267,24 @@ func (w *WAL) recover() error {
 	if len(seqs) > 0 {
 		w.nextSeq = max(w.nextSeq, seqs[len(seqs)-1]+1)
 	}
+	// Segment files created just before a crash, with no header on disk,
+	// are removed first, so that the one before them counts as the last
+	// (and its torn tail as such, not as damage).
+	for len(seqs) > 0 && seqs[len(seqs)-1] >= w.wmSeg {
+		path := filepath.Join(w.dir, segName(seqs[len(seqs)-1]))
+		size, torn, err := tornNewSegment(path)
+		if err != nil {
+			return err
+		}
+		if !torn {
+			break
+		}
+		if err := os.Remove(path); err != nil {
+			return fmt.Errorf("buffer: %w", err)
+		}
+		w.report.TruncatedBytes += size
+		seqs = seqs[:len(seqs)-1]
+	}
 	for i, seq := range seqs {
 		path := filepath.Join(w.dir, segName(seq))
 		if seq < w.wmSeg {
@@ -454,6 +472,27 @@ func skipIndex(skips []posRange, seg uint64, off int64) int {
 func (w *WAL) skippedLocked(seg uint64, off int64) bool {
 	i := skipIndex(w.skips, seg, off)
 	return i < len(w.skips) && w.skips[i].contains(seg, off)
+}
+
+// tornNewSegment reports whether the segment file at path is shorter than a
+// header or starts with a zeroed one: created, but its first write never
+// reached the disk.
+func tornNewSegment(path string) (size int64, torn bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false, fmt.Errorf("buffer: %w", err)
+	}
+	defer f.Close()
+	hdr := make([]byte, segHeaderSize)
+	n, err := io.ReadFull(f, hdr)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return 0, false, fmt.Errorf("buffer: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, false, fmt.Errorf("buffer: %w", err)
+	}
+	return fi.Size(), n < segHeaderSize || allZero(hdr), nil
 }
 
 func allZero(b []byte) bool {

@@ -114,6 +114,14 @@ func startShipper(t *testing.T, index string, env ...string) *shipper {
 // startShipperAt is startShipper against a given Elasticsearch URL.
 func startShipperAt(t *testing.T, es, index string, env ...string) *shipper {
 	t.Helper()
+	return launch(t, es, index, "/readyz", env...)
+}
+
+// launch starts logshipper and waits until readyPath answers 200: /readyz
+// needs Elasticsearch, /healthz only the process (for tests that start
+// logshipper while Elasticsearch is down).
+func launch(t *testing.T, es, index, readyPath string, env ...string) *shipper {
+	t.Helper()
 	port := freePort(t)
 	s := &shipper{
 		t:        t,
@@ -151,7 +159,7 @@ func startShipperAt(t *testing.T, es, index string, env ...string) *shipper {
 	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get("http://" + s.httpAddr + "/readyz")
+		resp, err := http.Get("http://" + s.httpAddr + readyPath)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {

@@ -16,13 +16,21 @@ import (
 type ownNode struct {
 	t          *testing.T
 	port, data string
+	settings   []string // key=value node settings
 }
 
-func startOwnNode(t *testing.T) *ownNode {
+func startOwnNode(t *testing.T, settings ...string) *ownNode {
+	t.Helper()
+	n := newOwnNode(t, settings...)
+	n.start()
+	return n
+}
+
+// newOwnNode reserves a port and a data directory; start() starts it.
+func newOwnNode(t *testing.T, settings ...string) *ownNode {
 	t.Helper()
 	esURL(t) // skips (or, in CI, fails) when the test environment has no OpenSearch
-	n := &ownNode{t: t, port: fmt.Sprint(freePort(t)), data: filepath.Join(t.TempDir(), "os")}
-	n.start()
+	n := &ownNode{t: t, port: fmt.Sprint(freePort(t)), data: filepath.Join(t.TempDir(), "os"), settings: settings}
 	t.Cleanup(func() { n.script("stop") })
 	return n
 }
@@ -32,6 +40,9 @@ func (n *ownNode) url() string { return "http://127.0.0.1:" + n.port }
 func (n *ownNode) script(verb string) {
 	n.t.Helper()
 	args := []string{"../../testenv/opensearch.sh", verb, "--port", n.port, "--data", n.data}
+	if verb == "start" {
+		args = append(args, n.settings...)
+	}
 	if out, err := exec.Command("bash", args...).CombinedOutput(); err != nil && verb != "stop" {
 		n.t.Fatalf("opensearch.sh %s: %v\n%s", verb, err, out)
 	}
