@@ -13,10 +13,11 @@
 //   - Durability: once Commit has returned, the events appended before it
 //     survive a process crash (every policy) and a kernel crash or power loss
 //     (FsyncBatch, FsyncAlways), on a disk that honours fsync.
-//   - At-least-once: after a restart, Read returns every record not yet
-//     acknowledged, and only those, give or take the acknowledgements of the
-//     last moments before a crash (the watermark is persisted on every Ack
-//     that moves it, but a crash may lose the last write).
+//   - At-least-once, and exactly the unacknowledged: after a restart, Read
+//     returns every record not yet acknowledged, and only those: every Ack
+//     writes the watermark and the runs acknowledged out of order beyond it
+//     to the ack file before it returns (with FsyncNever a power loss may
+//     undo the last acks: those records come again, with the same IDs).
 //   - Stable IDs: a record has the same Entry.ID every time it is read, across
 //     restarts, and no two records ever share one, even after a crash lost
 //     part of the log or the directory was copied: the ID combines a random
@@ -90,9 +91,11 @@ func ParseFsyncPolicy(s string) (FsyncPolicy, error) {
 	return 0, fmt.Errorf("buffer.fsync: %q is not allowed; use batch, always or never", s)
 }
 
-// Defaults applied by Open to zero Options fields.
+// Defaults applied by Open to zero Options fields, and limits.
 const (
-	DefaultMaxBytes     = 1 << 30
+	// DefaultMaxBytes is Options.MaxBytes when zero: 1 GiB.
+	DefaultMaxBytes = 1 << 30
+	// DefaultSegmentBytes is Options.SegmentBytes when zero: 32 MiB.
 	DefaultSegmentBytes = 32 << 20
 	// MaxSegmentBytes bounds Options.SegmentBytes so that record offsets fit
 	// the 32 bits they have in Entry.ID.
