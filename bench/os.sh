@@ -13,6 +13,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+latest=false
+if [[ -z "${MESSAGES:-}" && -z "${QUICK:-}" && "${ROUNDS:-3}" -ge 3 ]]; then
+	latest=true # only a full default run replaces bench/results/latest-opensearch.md
+fi
 ROUNDS="${ROUNDS:-3}"
 MESSAGES="${MESSAGES:-1000000}"
 OS_PORT="${OS_PORT:-19250}"
@@ -38,4 +42,4 @@ pid="$(cat "$data/node.pid")"
 
 "$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
 	-rounds "$ROUNDS" -messages "$MESSAGES" \
-	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -logshipper-desc "$LOGSHIPPER_DESC"
+	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"

@@ -20,6 +20,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Only a full default run (all scenarios and shippers, 1M messages, >= 3
+# rounds) replaces bench/results/latest.md.
+latest=false
+if [[ -z "${SCENARIOS:-}" && -z "${SHIPPERS:-}" && -z "${MESSAGES:-}" && -z "${QUICK:-}" && -z "${PEER_CONF_DIR:-}" && "${ROUNDS:-3}" -ge 3 ]]; then
+	latest=true
+fi
 ROUNDS="${ROUNDS:-3}"
 MESSAGES="${MESSAGES:-1000000}"
 SHIPPERS="${SHIPPERS:-logshipper,rsyslog,syslog-ng}"
@@ -49,4 +55,4 @@ fi
 exec "$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
 	-rounds "$ROUNDS" -messages "$MESSAGES" -shippers "$SHIPPERS" -scenarios "$SCENARIOS" \
 	-udp-rate "$UDP_RATE" -udp-duration "$UDP_DURATION" -peer-conf-dir "${PEER_CONF_DIR:-bench/peers}" \
-	-logshipper-desc "$LOGSHIPPER_DESC"
+	-logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"

@@ -126,6 +126,11 @@ func TestDurableTryPutWhenFullSaysBufferFull(t *testing.T) {
 	defer close(out.block)
 	cfg := testConfig()
 	p := mustDurable(t, cfg, w, out)
+	t.Cleanup(func() { // before the WAL's cleanup: stop everything that writes into the directory
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.Close(ctx)
+	})
 	accepted, full := 0, 0
 	for i := range 1000 {
 		switch err := p.TryPut(ev(fmt.Sprintf("datagram %04d with some padding to fill the buffer quickly", i))); {

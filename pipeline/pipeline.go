@@ -24,6 +24,10 @@ type Config struct {
 	// QueueSize is how many events may wait between the inputs and the
 	// batcher. When it is full, TCP reads stop and UDP datagrams drop.
 	QueueSize int `mapstructure:"queue_size"`
+	// QueueBytes bounds the message bytes held in memory from input to
+	// confirmation (memory mode), whatever the message sizes: the same
+	// back-pressure and drops apply when it is reached.
+	QueueBytes int `mapstructure:"queue_bytes"`
 	// A batch is cut at BatchCount events, at BatchBytes bytes of raw
 	// messages, or FlushInterval after its first event, whichever is first.
 	BatchCount    int           `mapstructure:"batch_count"`
@@ -44,10 +48,14 @@ type Config struct {
 // Elasticsearch busy while the other core parses; batches of 1000
 // messages (~0.3 MB of documents) are well inside the 5–15 MB that
 // Elasticsearch's tuning guide suggests as an upper bound, and small
-// enough that a retry resends little.
+// enough that a retry resends little. The queue holds 65536 events
+// (~0.6 s of a 100k msgs/s UDP stream: enough to ride out a stalled bulk
+// request or a busy core without dropping), but never more than 32 MiB of
+// messages.
 func DefaultConfig() Config {
 	return Config{
-		QueueSize:     8192,
+		QueueSize:     65536,
+		QueueBytes:    32 << 20,
 		BatchCount:    1000,
 		BatchBytes:    5 << 20,
 		FlushInterval: time.Second,
@@ -60,8 +68,10 @@ func DefaultConfig() Config {
 // Validate reports the first bad value as one line naming its key.
 func (c Config) Validate() error {
 	switch {
-	case c.QueueSize < 1:
-		return fmt.Errorf("pipeline.queue_size: %d is too small; use 1 or more (default 8192)", c.QueueSize)
+	case c.QueueSize < 1 || c.QueueSize > 1<<24:
+		return fmt.Errorf("pipeline.queue_size: %d is out of range; use 1 to 16777216 (default 65536)", c.QueueSize)
+	case c.QueueBytes < 64<<10:
+		return fmt.Errorf("pipeline.queue_bytes: %d is too small; use 65536 or more (default 33554432)", c.QueueBytes)
 	case c.BatchCount < 1:
 		return fmt.Errorf("pipeline.batch_count: %d is too small; use 1 or more (default 1000)", c.BatchCount)
 	case c.BatchBytes < 1024:
@@ -102,6 +112,7 @@ type queued struct {
 type batch struct {
 	events      []*event.Event
 	first, last buffer.Pos
+	bytes       int64 // message bytes, released from the gate once settled
 }
 
 // Pipeline is the bounded path from Sink to Output.
@@ -126,7 +137,8 @@ type Pipeline struct {
 	cancelRun context.CancelFunc
 	wg        sync.WaitGroup
 
-	ids *idSource // nil unless cfg.AssignIDs
+	ids  *idSource // nil unless cfg.AssignIDs
+	gate *byteGate // memory mode: bounds the bytes held
 
 	delivered, rejected, lost, left atomic.Int64
 }
@@ -156,7 +168,7 @@ func NewDurable(cfg Config, wal *buffer.WAL, parse func(*event.Event), out Outpu
 	if err != nil {
 		return nil, err
 	}
-	p.wal, p.parse, p.ids = wal, parse, nil
+	p.wal, p.parse, p.ids, p.gate = wal, parse, nil, nil // the buffer bounds what is held
 	p.wg.Add(1)
 	go p.runReader()
 	p.start()
@@ -183,6 +195,7 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 	if cfg.AssignIDs {
 		p.ids = newIDSource()
 	}
+	p.gate = &byteGate{max: int64(cfg.QueueBytes)}
 	return p, nil
 }
 
@@ -211,13 +224,19 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 		return nil
 	}
 	p.assignID(ev)
+	n := int64(len(ev.Raw))
+	if err := p.gate.acquire(ctx, p.closing, n); err != nil {
+		return err
+	}
 	select {
 	case p.queue <- queued{ev: ev}:
 		metrics.QueueEvents.Inc()
 		return nil
 	case <-ctx.Done():
+		p.gate.release(n)
 		return ctx.Err()
 	case <-p.closing:
+		p.gate.release(n)
 		return ErrClosed
 	}
 }
@@ -240,11 +259,16 @@ func (p *Pipeline) TryPut(ev *event.Event) error {
 		}
 	}
 	p.assignID(ev)
+	n := int64(len(ev.Raw))
+	if !p.gate.tryAcquire(n) {
+		return ErrQueueFull
+	}
 	select {
 	case p.queue <- queued{ev: ev}:
 		metrics.QueueEvents.Inc()
 		return nil
 	default:
+		p.gate.release(n)
 		return ErrQueueFull
 	}
 }
@@ -359,6 +383,7 @@ func (p *Pipeline) runBatcher() {
 		case p.batches <- b:
 		case <-p.runCtx.Done():
 			p.abandon(len(b.events))
+			p.releaseBatch(b)
 		}
 	}
 	add := func(q queued) {
@@ -369,6 +394,7 @@ func (p *Pipeline) runBatcher() {
 		}
 		cur.events = append(cur.events, q.ev)
 		cur.last = q.pos
+		cur.bytes += int64(len(q.ev.Raw))
 		bytes += len(q.ev.Raw)
 		if len(cur.events) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
 			flush()
@@ -403,11 +429,20 @@ func (p *Pipeline) runBatcher() {
 func (p *Pipeline) runWorker() {
 	defer p.wg.Done()
 	for b := range p.batches {
-		if p.deliver(b) && p.wal != nil {
+		settled := p.deliver(b)
+		p.releaseBatch(b)
+		if settled && p.wal != nil {
 			if err := p.wal.Ack(b.first, b.last); err != nil {
 				p.log.Error().Err(err).Msg("disk buffer acknowledgement failed; these events will be sent again after a restart (their IDs prevent duplicates)")
 			}
 		}
+	}
+}
+
+// releaseBatch hands a batch's bytes back to the gate (memory mode).
+func (p *Pipeline) releaseBatch(b batch) {
+	if p.gate != nil {
+		p.gate.release(b.bytes)
 	}
 }
 

@@ -402,3 +402,42 @@ func (r *recordingOutput) WriteBatch(ctx context.Context, evs []*event.Event) ([
 	r.calls++
 	return r.fakeOutput.WriteBatch(ctx, evs)
 }
+
+// The byte bound holds whatever the message sizes: big messages fill it
+// long before the slot count.
+func TestQueueBytesBoundsMemory(t *testing.T) {
+	out := newFakeOutput()
+	out.block = make(chan struct{})
+	cfg := testConfig()
+	cfg.QueueSize = 1 << 16
+	cfg.QueueBytes = 1 << 20
+	cfg.Workers = 1
+	p := mustNew(t, cfg, out, nil)
+	big := string(make([]byte, 64<<10))
+	accepted := 0
+	for range 100 {
+		if p.TryPut(ev(big)) == nil {
+			accepted++
+		}
+	}
+	if accepted != 16 { // 16 × 64 KiB = 1 MiB
+		t.Fatalf("accepted %d messages of 64 KiB into a 1 MiB gate, want 16", accepted)
+	}
+	if got := p.gate.inUse(); got != 1<<20 {
+		t.Fatalf("gate holds %d bytes", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- p.Put(ctx, ev(big)) }()
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put on a full gate = %v, want context.Canceled", err)
+	}
+	close(out.block)
+	if st := p.Close(context.Background()); st.Delivered != 16 {
+		t.Fatalf("stats = %+v", st)
+	}
+	if got := p.gate.inUse(); got != 0 {
+		t.Fatalf("gate still holds %d bytes after everything settled", got)
+	}
+}

@@ -96,6 +96,9 @@ type Result struct {
 // logshipperDesc says which logshipper was measured (set by run.sh).
 var logshipperDesc string
 
+// writeLatest: copy the tables to latest.md / latest-opensearch.md.
+var writeLatest = true
+
 // Runner holds the settings and state of a bench run.
 type Runner struct {
 	LogshipperBin, LoadgenBin, SinkBin string
@@ -130,6 +133,7 @@ func main() {
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
 	lsDesc := flag.String("logshipper-desc", "", "what logshipper binary this is (commit), for the table header")
+	latest := flag.Bool("latest", true, "also copy the table to OUT/latest.md (latest-opensearch.md)")
 	confDir := flag.String("peer-conf-dir", "", "directory of rsyslog.conf.in and syslog-ng.conf.in (default BENCH-DIR/peers)")
 	osURL := flag.String("opensearch", "", "run the OpenSearch comparison against this URL instead (see bench/os.sh)")
 	osPID := flag.Int("opensearch-pid", 0, "with -opensearch: the OpenSearch JVM's pid, for its CPU time")
@@ -151,6 +155,7 @@ func main() {
 		StallUDP:      4 * time.Second,
 	}
 	logshipperDesc = *lsDesc
+	writeLatest = *latest
 	if *confDir != "" {
 		r.ConfDir = abs(*confDir)
 	}
@@ -260,7 +265,9 @@ func (r *Runner) run(outRoot string) error {
 	if err := os.WriteFile(filepath.Join(r.OutDir, "table.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	_ = os.WriteFile(filepath.Join(outRoot, "latest.md"), []byte(md), 0o644)
+	if writeLatest {
+		_ = os.WriteFile(filepath.Join(outRoot, "latest.md"), []byte(md), 0o644)
+	}
 	if err := r.writeCSV(filepath.Join(r.OutDir, "results.csv")); err != nil {
 		return err
 	}

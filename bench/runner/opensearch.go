@@ -165,7 +165,9 @@ func (r *Runner) runOpenSearch(osURL string, osPID, workers, batch int, outRoot 
 	if err := os.WriteFile(filepath.Join(r.OutDir, "opensearch.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
-	_ = os.WriteFile(filepath.Join(outRoot, "latest-opensearch.md"), []byte(md), 0o644)
+	if writeLatest {
+		_ = os.WriteFile(filepath.Join(outRoot, "latest-opensearch.md"), []byte(md), 0o644)
+	}
 	fmt.Println(md)
 	return nil
 }

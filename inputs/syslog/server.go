@@ -80,7 +80,7 @@ import (
 const (
 	DefaultListen         = ":10514"
 	DefaultMaxMessageSize = 64 << 10
-	DefaultUDPReadBuffer  = 8 << 20
+	DefaultUDPReadBuffer  = 32 << 20
 	DefaultUDPReaders     = 2
 )
 
@@ -127,7 +127,7 @@ type Config struct {
 	// TLS is the optional TLS listener (off unless TLS.Listen is set).
 	TLS TLSConfig
 
-	UDPReadBuffer int                // SO_RCVBUF bytes asked for, default 8 MiB (the size the kernel granted is logged)
+	UDPReadBuffer int                // SO_RCVBUF bytes asked for, default 32 MiB (the size the kernel granted is logged)
 	UDPReaders    int                // goroutines reading the UDP socket, default 2
 	Parse         func(*event.Event) // fills parsed fields in the reader goroutine; nil when the sink parses (disk buffer)
 	Now           func() time.Time   // receive clock; default time.Now
@@ -193,7 +193,7 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	case cfg.UDPReadBuffer == 0:
 		cfg.UDPReadBuffer = DefaultUDPReadBuffer
 	case cfg.UDPReadBuffer < 0:
-		return nil, fmt.Errorf("inputs/syslog: UDP read buffer %d bytes is negative; use a size such as %d (8 MiB)",
+		return nil, fmt.Errorf("inputs/syslog: UDP read buffer %d bytes is negative; use a size such as %d (32 MiB)",
 			cfg.UDPReadBuffer, DefaultUDPReadBuffer)
 	}
 	switch {

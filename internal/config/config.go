@@ -80,7 +80,7 @@ var Settings = []Setting{
 	{"timezone", "UTC", "time zone of RFC3164 timestamps, which carry none (IANA name, e.g. Europe/Berlin)"},
 	{"max_connections", 4096, "TCP and TLS connections open at once; more are reset (each idle one costs ~10 KiB)"},
 	{"idle_timeout", 5 * time.Minute, "close a TCP or TLS connection silent this long (0 = never)"},
-	{"udp.read_buffer", 8 << 20, "UDP socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max)"},
+	{"udp.read_buffer", 32 << 20, "UDP socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max unless running with CAP_NET_ADMIN)"},
 	{"udp.readers", 2, "goroutines reading the UDP socket"},
 	{"tls.listen", "", "RFC5425 syslog over TLS listen address, e.g. :6514 (empty = off)"},
 	{"tls.cert_file", "", "PEM server certificate (chain) for tls.listen"},
@@ -108,7 +108,8 @@ var Settings = []Setting{
 	{"elasticsearch.template.replicas", 1, "number_of_replicas in the template"},
 	{"elasticsearch.template.priority", 200, "priority of the composable template (order of a legacy one)"},
 	{"elasticsearch.template.overwrite", false, "replace an existing template of that name (off: an operator's edited template is kept, as in Logstash)"},
-	{"pipeline.queue_size", 8192, "events waiting between listeners and batcher; when full TCP reads stop and UDP drops"},
+	{"pipeline.queue_size", 65536, "events waiting between listeners and batcher; when full TCP reads stop and UDP drops"},
+	{"pipeline.queue_bytes", 32 << 20, "message bytes held in memory from listener to confirmation; same effect as queue_size when reached"},
 	{"pipeline.batch_count", 1000, "a bulk request holds at most this many events"},
 	{"pipeline.batch_bytes", 5 << 20, "a bulk request holds at most about this many message bytes"},
 	{"pipeline.flush_interval", time.Second, "a partial batch is sent after this long"},
@@ -349,7 +350,7 @@ func (c *Config) validate() error {
 		return err
 	}
 	if c.UDP.ReadBuffer < 0 {
-		return fmt.Errorf("udp.read_buffer: %d is negative; use bytes, e.g. 8388608", c.UDP.ReadBuffer)
+		return fmt.Errorf("udp.read_buffer: %d is negative; use bytes, e.g. 33554432", c.UDP.ReadBuffer)
 	}
 	if c.UDP.Readers < 1 || c.UDP.Readers > 64 {
 		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 2)", c.UDP.Readers)
