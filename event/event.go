@@ -38,9 +38,6 @@ const (
 // severity 5 (notice), as Logstash's syslog input assigns.
 const DefaultPriority = 13
 
-// StructuredData is RFC5424 structured data: SD-ID → param name → value.
-type StructuredData map[string]map[string]string
-
 // Event is one received message. Zero values mean "absent": an empty
 // Program was not in the header, PID "" had none, Timestamp.IsZero() means
 // the header carried no usable time.
@@ -68,7 +65,7 @@ type Event struct {
 	PID            string    // RFC3164 [pid] / RFC5424 PROCID
 	MsgID          string    // RFC5424 only
 	Version        int       // RFC5424 only (1)
-	StructuredData StructuredData
+	StructuredData StructuredData // RFC5424 only; nil when absent
 	Message        string // the free-text part; the whole Raw line on parse failure
 	ParseFailed    bool
 }
