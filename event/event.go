@@ -55,19 +55,21 @@ type Event struct {
 	Raw       []byte    // the message as framed: no framing, no trailing CR/LF/NUL
 	Truncated bool      // Raw was cut at the maximum message size
 
-	// Set by the parser.
+	// Set by the parser. (Format, ParseFailed and Version share a word with
+	// Truncated: an Event is 256 bytes, one allocator size class, see
+	// TestEventSize.)
 	Format         Format
-	Priority       int       // 0..191; DefaultPriority when absent or out of range
-	Timestamp      time.Time // header time resolved to an instant; zero if none
-	TimestampRaw   string    // header time exactly as sent
-	Hostname       string    // header hostname (Logstash: logsource)
-	Program        string    // RFC3164 tag / RFC5424 APP-NAME
-	PID            string    // RFC3164 [pid] / RFC5424 PROCID
-	MsgID          string    // RFC5424 only
-	Version        int       // RFC5424 only (1)
-	StructuredData StructuredData // RFC5424 only; nil when absent
-	Message        string // the free-text part; the whole Raw line on parse failure
 	ParseFailed    bool
+	Version        int16          // RFC5424 only (1; at most 3 digits)
+	Priority       int            // 0..191; DefaultPriority when absent or out of range
+	Timestamp      time.Time      // header time resolved to an instant; zero if none
+	TimestampRaw   string         // header time exactly as sent
+	Hostname       string         // header hostname (Logstash: logsource)
+	Program        string         // RFC3164 tag / RFC5424 APP-NAME
+	PID            string         // RFC3164 [pid] / RFC5424 PROCID
+	MsgID          string         // RFC5424 only
+	StructuredData StructuredData // RFC5424 only; nil when absent
+	Message        string         // the free-text part; the whole Raw line on parse failure
 }
 
 // Facility is the syslog facility code (Priority / 8).

@@ -30,13 +30,16 @@
 // # RFC 5424
 //
 // HEADER SP STRUCTURED-DATA [SP MSG]. NILVALUE ("-") leaves a field empty.
-// Structured data goes into event.StructuredData with the escapes \" \\ and
-// \] removed from PARAM-VALUEs (any other backslash is kept, as §6.3.3 says).
-// A UTF-8 BOM at the start of MSG is dropped. Timestamps keep their offset.
-// Lenient where it cannot put text in the wrong field: field length limits
-// are not enforced, TIME-SECFRAC may have up to 9 digits (more are read but
-// ignored), an unescaped ']' inside a quoted PARAM-VALUE is accepted, and a
-// repeated SD-ID merges its params into one map.
+// Structured data goes into event.StructuredData, elements and params in
+// message order, with the escapes \" \\ and \] removed from PARAM-VALUEs
+// (any other backslash is kept, as §6.3.3 says). A UTF-8 BOM at the start
+// of MSG is dropped. Timestamps keep their offset. Lenient where it cannot
+// put text in the wrong field: field length limits are not enforced,
+// TIME-SECFRAC may have up to 9 digits (more are read but ignored), an
+// unescaped ']' inside a quoted PARAM-VALUE is accepted, a repeated SD-ID
+// has its params merged into the first element with that ID, and a
+// repeated param name keeps its first place and its last value (the
+// values filling a map would give).
 //
 // # RFC 3164
 //
@@ -86,5 +89,7 @@
 //
 // Every string field is a substring of Raw (only unescaped SD values are
 // new strings), so Message is always Raw's text minus a prefix, minus a BOM
-// in RFC 5424. Parse allocates one string for Raw plus the structured data.
+// in RFC 5424. Parse allocates one string for Raw plus, for structured
+// data, one block (one element of up to 8 params: nearly every message)
+// or two (the elements, all params), plus one per unescaped value.
 package parser

@@ -48,6 +48,31 @@ func checkInvariants(t *testing.T, ev *event.Event) {
 	if !ev.Timestamp.IsZero() && ev.TimestampRaw == "" {
 		t.Fatalf("%q: timestamp without its raw text", raw)
 	}
+	checkSD(t, raw, ev.StructuredData)
+}
+
+// checkSD: what event.StructuredData promises. Non-nil means at least one
+// element; SD-IDs and param names are non-empty text of the line, each
+// ID once, each name once per element.
+func checkSD(t *testing.T, raw string, sd event.StructuredData) {
+	t.Helper()
+	if sd != nil && len(sd) == 0 {
+		t.Fatalf("%q: empty non-nil structured data", raw)
+	}
+	ids := map[string]bool{}
+	for _, e := range sd {
+		if e.ID == "" || !strings.Contains(raw, "["+e.ID) || ids[e.ID] {
+			t.Fatalf("%q: SD-ID %q empty, not in the line or repeated: %v", raw, e.ID, sd)
+		}
+		ids[e.ID] = true
+		names := map[string]bool{}
+		for _, p := range e.Params {
+			if p.Name == "" || !strings.Contains(raw, " "+p.Name+`="`) || names[p.Name] {
+				t.Fatalf("%q: param %q of %q empty, not in the line or repeated: %v", raw, p.Name, e.ID, sd)
+			}
+			names[p.Name] = true
+		}
+	}
 }
 
 var fuzzReceived = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

@@ -22,28 +22,61 @@ var goldenReceived = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 // golden is the JSON form of the parser's fields in expected.json.
 type golden struct {
-	Format         string               `json:"format"`
-	Priority       int                  `json:"priority"`
-	Timestamp      string               `json:"timestamp"` // RFC 3339 with the parsed offset; "" = zero
-	TimestampRaw   string               `json:"timestamp_raw"`
-	Hostname       string               `json:"hostname"`
-	Program        string               `json:"program"`
-	PID            string               `json:"pid"`
-	MsgID          string               `json:"msgid"`
-	Version        int                  `json:"version"`
-	StructuredData event.StructuredData `json:"structured_data"`
-	Message        string               `json:"message"`
+	Format         string   `json:"format"`
+	Priority       int      `json:"priority"`
+	Timestamp      string   `json:"timestamp"` // RFC 3339 with the parsed offset; "" = zero
+	TimestampRaw   string   `json:"timestamp_raw"`
+	Hostname       string   `json:"hostname"`
+	Program        string   `json:"program"`
+	PID            string   `json:"pid"`
+	MsgID          string   `json:"msgid"`
+	Version        int      `json:"version"`
+	StructuredData goldenSD `json:"structured_data"`
+	Message        string   `json:"message"`
 	// MessageBytes holds Message exactly when it is not valid UTF-8 (JSON
 	// strings would replace the bad bytes).
 	MessageBytes []byte `json:"message_bytes,omitempty"`
 	ParseFailed  bool   `json:"parse_failed"`
 }
 
+// goldenSD is structured data in expected.json: the object the documents
+// carry, {"SD-ID":{"name":"value",...},...}, in the order of the event
+// (message order), null when there is none.
+type goldenSD event.StructuredData
+
+func (sd goldenSD) MarshalJSON() ([]byte, error) {
+	if sd == nil {
+		return []byte("null"), nil
+	}
+	b := []byte{'{'}
+	str := func(s string) {
+		q, _ := json.Marshal(s)
+		b = append(b, q...)
+	}
+	for i, e := range sd {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		str(e.ID)
+		b = append(b, ':', '{')
+		for j, p := range e.Params {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			str(p.Name)
+			b = append(b, ':')
+			str(p.Value)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}'), nil
+}
+
 func toGolden(ev *event.Event) golden {
 	g := golden{
 		Format: ev.Format.String(), Priority: ev.Priority, TimestampRaw: ev.TimestampRaw,
-		Hostname: ev.Hostname, Program: ev.Program, PID: ev.PID, MsgID: ev.MsgID, Version: ev.Version,
-		StructuredData: ev.StructuredData, Message: ev.Message, ParseFailed: ev.ParseFailed,
+		Hostname: ev.Hostname, Program: ev.Program, PID: ev.PID, MsgID: ev.MsgID, Version: int(ev.Version),
+		StructuredData: goldenSD(ev.StructuredData), Message: ev.Message, ParseFailed: ev.ParseFailed,
 	}
 	if !ev.Timestamp.IsZero() {
 		g.Timestamp = ev.Timestamp.Format(time.RFC3339Nano)

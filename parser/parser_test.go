@@ -1,7 +1,9 @@
 package parser
 
 import (
-	"maps"
+	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,7 +21,7 @@ type exp struct {
 	prog   string
 	pid    string
 	msgid  string
-	ver    int
+	ver    int16
 	sd     event.StructuredData
 	msg    string
 	failed bool
@@ -112,17 +114,22 @@ func checkEvent(t *testing.T, ev *event.Event, w exp) {
 	}
 }
 
+// sdEqual compares in order: elements, then params, as the sender wrote
+// them (repeats merged). An element without params may hold a nil or an
+// empty Params.
 func sdEqual(a, b event.StructuredData) bool {
-	if (a == nil) != (b == nil) || len(a) != len(b) {
-		return false
+	return (a == nil) == (b == nil) && slices.EqualFunc(a, b, func(x, y event.SDElement) bool {
+		return x.ID == y.ID && slices.Equal(x.Params, y.Params)
+	})
+}
+
+// el builds an SDElement from its ID and name, value pairs.
+func el(id string, nameValues ...string) event.SDElement {
+	e := event.SDElement{ID: id}
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		e.Params = append(e.Params, event.SDParam{Name: nameValues[i], Value: nameValues[i+1]})
 	}
-	for k, av := range a {
-		bv, ok := b[k]
-		if !ok || !maps.Equal(av, bv) {
-			return false
-		}
-	}
-	return true
+	return e
 }
 
 const (
@@ -134,27 +141,33 @@ const (
 // "strict:" cases break the grammar and fall back to RFC 3164;
 // "lenient:" cases break a limit the parser does not enforce.
 func TestRFC5424(t *testing.T) {
-	sdEx := event.StructuredData{"exampleSDID@32473": {"iut": "3", "eventSource": "Application", "eventID": "1011"}}
+	sdEx := el("exampleSDID@32473", "iut", "3", "eventSource", "Application", "eventID", "1011")
 	runCases(t, New(Options{}), []unitCase{
 		{"example 1", "<34>1 2003-10-11T22:14:15.003Z mymachine.example.com su - ID47 - \xEF\xBB\xBF'su root' failed for lonvick on /dev/pts/8", "",
 			exp{format: f5424, pri: 34, ver: 1, ts: "2003-10-11T22:14:15.003Z", tsRaw: "2003-10-11T22:14:15.003Z", host: "mymachine.example.com", prog: "su", msgid: "ID47", msg: "'su root' failed for lonvick on /dev/pts/8"}},
 		{"example 2", "<165>1 2003-08-24T05:14:15.000003-07:00 192.0.2.1 myproc 8710 - - %% It's time to make the do-nuts.", "",
 			exp{format: f5424, pri: 165, ver: 1, ts: "2003-08-24T12:14:15.000003Z", tsRaw: "2003-08-24T05:14:15.000003-07:00", host: "192.0.2.1", prog: "myproc", pid: "8710", msg: "%% It's time to make the do-nuts."}},
 		{"example 3", "<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\" eventID=\"1011\"] \xEF\xBB\xBFAn application event log entry...", "",
-			exp{format: f5424, pri: 165, ver: 1, ts: "2003-10-11T22:14:15.003Z", tsRaw: "2003-10-11T22:14:15.003Z", host: "mymachine.example.com", prog: "evntslog", msgid: "ID47", sd: sdEx, msg: "An application event log entry..."}},
+			exp{format: f5424, pri: 165, ver: 1, ts: "2003-10-11T22:14:15.003Z", tsRaw: "2003-10-11T22:14:15.003Z", host: "mymachine.example.com", prog: "evntslog", msgid: "ID47", sd: event.StructuredData{sdEx}, msg: "An application event log entry..."}},
 		{"example 4", `<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"][examplePriority@32473 class="high"]`, "",
 			exp{format: f5424, pri: 165, ver: 1, ts: "2003-10-11T22:14:15.003Z", tsRaw: "2003-10-11T22:14:15.003Z", host: "mymachine.example.com", prog: "evntslog", msgid: "ID47",
-				sd: event.StructuredData{"exampleSDID@32473": sdEx["exampleSDID@32473"], "examplePriority@32473": {"class": "high"}}}},
+				sd: event.StructuredData{sdEx, el("examplePriority@32473", "class", "high")}}},
 		{"all nil", "<13>1 - - - - - -", "", exp{format: f5424, pri: 13, ver: 1}},
 		{"nil with empty msg", "<13>1 - - - - - - ", "", exp{format: f5424, pri: 13, ver: 1}},
 		{"BOM only", "<13>1 - - - - - - \xEF\xBB\xBF", "", exp{format: f5424, pri: 13, ver: 1}},
 		{"BOM kept inside msg", "<13>1 - - - - - - a\xEF\xBB\xBF", "", exp{format: f5424, pri: 13, ver: 1, msg: "a\xEF\xBB\xBF"}},
 		{"escapes", `<13>1 - h a - - [id p1="a\"b" p2="c\\d" p3="e\]f" p4="g\h" p5="i\\\"j" p6=""] m`, "",
 			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", msg: "m",
-				sd: event.StructuredData{"id": {"p1": `a"b`, "p2": `c\d`, "p3": "e]f", "p4": `g\h`, "p5": `i\"j`, "p6": ""}}}},
-		{"element without params", "<13>1 - h a - - [origin] m", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{"origin": {}}, msg: "m"}},
-		{"lenient: repeated SD-ID merges", `<13>1 - h a - - [x a="1"][x b="2"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{"x": {"a": "1", "b": "2"}}, msg: "m"}},
-		{"lenient: unescaped ] in value", `<13>1 - h a - - [x a="[1]"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{"x": {"a": "[1]"}}, msg: "m"}},
+				sd: event.StructuredData{el("id", "p1", `a"b`, "p2", `c\d`, "p3", "e]f", "p4", `g\h`, "p5", `i\"j`, "p6", "")}}},
+		{"element without params", "<13>1 - h a - - [origin] m", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("origin")}, msg: "m"}},
+		{"lenient: repeated SD-ID merges", `<13>1 - h a - - [x a="1"][x b="2"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "1", "b", "2")}, msg: "m"}},
+		{"lenient: repeated SD-ID merges into the first, last value wins", `<13>1 - h a - - [x a="1" b="2"][y c="3"][x a="4" d="5"][y] m`, "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "4", "b", "2", "d", "5"), el("y", "c", "3")}, msg: "m"}},
+		{"lenient: repeated param name, last value wins at the first place", `<13>1 - h a - - [x k="1" j="0" k="2" k="3"] m`, "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "k", "3", "j", "0")}, msg: "m"}},
+		{"message order, not sorted", `<13>1 - h a - - [z@1 b="1" a="2"][a@1 y="3"] m`, "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("z@1", "b", "1", "a", "2"), el("a@1", "y", "3")}, msg: "m"}},
+		{"lenient: unescaped ] in value", `<13>1 - h a - - [x a="[1]"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "[1]")}, msg: "m"}},
 		{"lenient: 9 fraction digits", "<13>1 2024-01-05T12:34:56.123456789+05:30 h a p m - x", "",
 			exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T07:04:56.123456789Z", tsRaw: "2024-01-05T12:34:56.123456789+05:30", host: "h", prog: "a", pid: "p", msgid: "m", msg: "x"}},
 		{"lenient: APP-NAME over 48", "<13>1 - h Microsoft-Windows-Security-Auditing-Extra-Long-Name - - - x", "",
@@ -352,4 +365,88 @@ func TestConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestSDRepeatsAtScale: with few and with many elements and params (the
+// merge switches from pairwise comparison to a map past linearLimit), the
+// result is what assigning the params in message order into maps gives,
+// in first-occurrence order.
+func TestSDRepeatsAtScale(t *testing.T) {
+	p := New(Options{})
+	for _, n := range []int{1, 2, 5, linearLimit - 1, linearLimit, linearLimit + 1, 3 * linearLimit} {
+		// n elements over n/2+1 distinct IDs, each with n params over n/2+1 names.
+		var line strings.Builder
+		line.WriteString("<13>1 - h a - - ")
+		type kv struct{ k, v string }
+		var ids []string
+		want := map[string][]kv{}
+		for e := range n {
+			id := fmt.Sprintf("id%d", (e*7)%(n/2+1))
+			if _, ok := want[id]; !ok {
+				ids = append(ids, id)
+				want[id] = []kv{}
+			}
+			fmt.Fprintf(&line, "[%s", id)
+			for q := range n {
+				name, value := fmt.Sprintf("p%d", (q*5+e)%(n/2+1)), fmt.Sprintf("%d.%d", e, q)
+				fmt.Fprintf(&line, " %s=%q", name, value)
+				params, found := want[id], false
+				for i := range params {
+					if params[i].k == name {
+						params[i].v, found = value, true
+					}
+				}
+				if !found {
+					want[id] = append(params, kv{name, value})
+				}
+			}
+			line.WriteString("]")
+		}
+		line.WriteString(" m")
+		var sd event.StructuredData
+		for _, id := range ids {
+			e := event.SDElement{ID: id}
+			for _, p := range want[id] {
+				e.Params = append(e.Params, event.SDParam{Name: p.k, Value: p.v})
+			}
+			sd = append(sd, e)
+		}
+		ev := &event.Event{Raw: []byte(line.String()), Received: testReceived}
+		p.Parse(ev)
+		if !sdEqual(ev.StructuredData, sd) || ev.Message != "m" {
+			t.Fatalf("n=%d: %s\n got %v\nwant %v", n, ev.Raw, ev.StructuredData, sd)
+		}
+	}
+}
+
+// TestSDManyParamsLinear: a line full of distinct param names (or SD-IDs)
+// must not cost quadratic time.
+func TestSDManyParamsLinear(t *testing.T) {
+	var params, elems strings.Builder
+	params.WriteString("<13>1 - h a - - [x")
+	elems.WriteString("<13>1 - h a - - ")
+	for i := 0x1000; params.Len() < 64<<10; i++ {
+		fmt.Fprintf(&params, " %x=\"\"", i)
+		fmt.Fprintf(&elems, "[%x]", i)
+	}
+	params.WriteString("] m")
+	elems.WriteString(" m")
+	p := New(Options{})
+	for _, line := range []string{params.String(), elems.String()} {
+		ev := &event.Event{Raw: []byte(line), Received: testReceived}
+		start := time.Now()
+		p.Parse(ev)
+		d := time.Since(start)
+		t.Logf("%d bytes: %v", len(line), d)
+		if d > 50*time.Millisecond {
+			t.Errorf("%d-byte line took %v", len(line), d)
+		}
+		n := len(ev.StructuredData)
+		if n == 1 {
+			n = len(ev.StructuredData[0].Params)
+		}
+		if n < 5000 {
+			t.Fatalf("only %d parsed", n)
+		}
+	}
 }

@@ -73,7 +73,7 @@ func parse5424(ev *event.Event, s string, i int) bool {
 		ev.Message = strings.TrimPrefix(s[i+1:], bom)
 	}
 	ev.Format = event.FormatRFC5424
-	ev.Version = ver
+	ev.Version = int16(ver) // at most 3 digits
 	return true
 }
 
@@ -81,6 +81,9 @@ func parse5424(ev *event.Event, s string, i int) bool {
 // the field and the index after the SP, or -1.
 func headerField(s string, i int) (string, int) {
 	j := i
+	for j+8 <= len(s) && print8(load8(s, j)) {
+		j += 8
+	}
 	for j < len(s) && s[j] > ' ' && s[j] < 0x7F {
 		j++
 	}
@@ -90,10 +93,26 @@ func headerField(s string, i int) (string, int) {
 	return s[i:j], j + 1
 }
 
+// Scratch space of structuredData, on the stack: a message with up to
+// sdStackElems elements and sdStackParams params in all (nearly every one)
+// is collected there, then copied by buildSD into one block or two.
+const (
+	sdStackElems  = 4
+	sdStackParams = 16
+)
+
+// sdMark is an SD-ID and the end of its params in the flat params list.
+type sdMark struct {
+	id  string
+	end int
+}
+
 // structuredData reads 1*SD-ELEMENT at s[i:] (s[i] is '['). It returns the
 // index after the last ']', or -1.
 func structuredData(s string, i int) (event.StructuredData, int) {
-	sd := make(event.StructuredData, 1)
+	var markBuf [sdStackElems]sdMark
+	var paramBuf [sdStackParams]event.SDParam
+	marks, params := markBuf[:0], paramBuf[:0]
 	for i < len(s) && s[i] == '[' {
 		i++
 		id, j := sdName(s, i)
@@ -101,11 +120,6 @@ func structuredData(s string, i int) (event.StructuredData, int) {
 			return nil, -1
 		}
 		i = j
-		params := sd[id]
-		if params == nil {
-			params = make(map[string]string)
-			sd[id] = params
-		}
 		for {
 			if i >= len(s) {
 				return nil, -1
@@ -123,6 +137,9 @@ func structuredData(s string, i int) (event.StructuredData, int) {
 			}
 			i = j + 2
 			start, escaped := i, false
+			for i+8 <= len(s) && plainValue8(load8(s, i)) {
+				i += 8
+			}
 			for i < len(s) && s[i] != '"' {
 				if s[i] == '\\' && i+1 < len(s) {
 					escaped = true
@@ -137,11 +154,142 @@ func structuredData(s string, i int) (event.StructuredData, int) {
 			if escaped {
 				value = unescapeParam(value)
 			}
-			params[name] = value
+			params = append(params, event.SDParam{Name: name, Value: value})
 			i++ // closing quote
 		}
+		marks = append(marks, sdMark{id: id, end: len(params)})
 	}
-	return sd, i
+	return buildSD(marks, params), i
+}
+
+// buildSD copies what structuredData collected into one slice of elements
+// and one of params (each element's Params a piece of it), then merges
+// repeated SD-IDs and param names as event.StructuredData describes.
+func buildSD(marks []sdMark, params []event.SDParam) event.StructuredData {
+	var sd event.StructuredData
+	var ps []event.SDParam
+	// One element (by far the most common case) with few params: one
+	// allocation holds both.
+	switch n := len(params); {
+	case len(marks) != 1 || n > 8:
+		sd = make(event.StructuredData, len(marks))
+		ps = make([]event.SDParam, n)
+	case n <= 2:
+		b := new(struct {
+			e [1]event.SDElement
+			p [2]event.SDParam
+		})
+		sd, ps = b.e[:], b.p[:n:n]
+	case n <= 4:
+		b := new(struct {
+			e [1]event.SDElement
+			p [4]event.SDParam
+		})
+		sd, ps = b.e[:], b.p[:n:n]
+	default:
+		b := new(struct {
+			e [1]event.SDElement
+			p [8]event.SDParam
+		})
+		sd, ps = b.e[:], b.p[:n:n]
+	}
+	copy(ps, params)
+	start := 0
+	for k, m := range marks {
+		sd[k] = event.SDElement{ID: m.id, Params: ps[start:m.end:m.end]}
+		start = m.end
+	}
+	sd = mergeIDs(sd)
+	for k := range sd {
+		sd[k].Params = mergeParams(sd[k].Params)
+	}
+	return sd
+}
+
+// linearLimit: up to this many elements (or params in an element),
+// repeats are looked for by comparing with each earlier one; above it, with
+// a map, so that a crafted line with thousands of them costs linear time.
+const linearLimit = 32
+
+// mergeIDs moves the params of a repeated SD-ID to the end of the first
+// element with that ID (in place; an appended-to element gets a new array,
+// each element's Params being capped at its own length).
+func mergeIDs(sd event.StructuredData) event.StructuredData {
+	if len(sd) < 2 {
+		return sd
+	}
+	var index map[string]int
+	if len(sd) > linearLimit {
+		index = make(map[string]int, len(sd))
+	}
+	n := 0 // sd[:n] are the distinct elements so far
+	for i, e := range sd {
+		j := -1
+		if index != nil {
+			if k, ok := index[e.ID]; ok {
+				j = k
+			} else {
+				index[e.ID] = n
+			}
+		} else {
+			for k := range n {
+				if sd[k].ID == e.ID {
+					j = k
+					break
+				}
+			}
+		}
+		if j >= 0 {
+			sd[j].Params = append(sd[j].Params, e.Params...)
+			continue
+		}
+		if n != i {
+			sd[n] = e
+		}
+		n++
+	}
+	clear(sd[n:])
+	return sd[:n]
+}
+
+// mergeParams keeps one param per name (in place): at the position of its
+// first occurrence, with the value of its last.
+func mergeParams(ps []event.SDParam) []event.SDParam {
+	if len(ps) < 2 {
+		return ps
+	}
+	var index map[string]int
+	if len(ps) > linearLimit {
+		index = make(map[string]int, len(ps))
+	}
+	n := 0 // ps[:n] are the distinct names so far
+	for i, p := range ps {
+		j := -1
+		if index != nil {
+			if k, ok := index[p.Name]; ok {
+				j = k
+			} else {
+				index[p.Name] = n
+			}
+		} else {
+			for k := range n {
+				if ps[k].Name == p.Name {
+					j = k
+					break
+				}
+			}
+		}
+		if j >= 0 {
+			ps[j].Value = p.Value
+			continue
+		}
+		if n != i { // only after a repeat: no needless write (barrier)
+			ps[n] = p
+		}
+		n++
+	}
+	clear(ps[n:])
+	return ps[:n]
 }
 
 // sdName reads an SD-NAME: 1*32 PRINTUSASCII except '=', SP, ']' and '"'

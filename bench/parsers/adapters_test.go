@@ -49,7 +49,7 @@ func parseOurs(raw []byte, received time.Time) got {
 	ev := event.Event{Raw: raw, Received: received}
 	ours.Parse(&ev)
 	return got{pri: ev.Priority, ts: ev.Timestamp, host: ev.Hostname, prog: ev.Program, pid: ev.PID,
-		msgid: ev.MsgID, sd: ev.StructuredData, msg: ev.Message, failed: ev.ParseFailed}
+		msgid: ev.MsgID, sd: ev.StructuredData.Map(), msg: ev.Message, failed: ev.ParseFailed}
 }
 
 func unparsable(raw []byte) got {

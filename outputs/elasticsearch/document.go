@@ -3,7 +3,6 @@ package elasticsearch
 import (
 	"encoding/binary"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -175,36 +174,25 @@ func appendTags(dst []byte, ev *event.Event) []byte {
 	return append(dst, ']')
 }
 
-// appendSD writes structured data as {"SD-ID":{"param":"value",...},...},
-// keys sorted so that the same event always gives the same document.
+// appendSD writes structured data as {"SD-ID":{"param":"value",...},...}
+// in message order. event.StructuredData holds each SD-ID once and each
+// param name once per element (the parser merges repeats), so no key is
+// repeated; the same event always gives the same document.
 func appendSD(dst []byte, sd event.StructuredData) []byte {
-	var idBuf [8]string
-	ids := idBuf[:0]
-	for id := range sd {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
 	dst = append(dst, '{')
-	for i, id := range ids {
+	for i, e := range sd {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = appendString(dst, id)
+		dst = appendString(dst, e.ID)
 		dst = append(dst, ':', '{')
-		params := sd[id]
-		var nameBuf [16]string
-		names := nameBuf[:0]
-		for n := range params {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		for j, n := range names {
+		for j, p := range e.Params {
 			if j > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, n)
+			dst = appendString(dst, p.Name)
 			dst = append(dst, ':')
-			dst = appendString(dst, params[n])
+			dst = appendString(dst, p.Value)
 		}
 		dst = append(dst, '}')
 	}

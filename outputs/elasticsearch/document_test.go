@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/parser"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -39,8 +40,8 @@ func goldenEvents() map[string]*event.Event {
 			TimestampRaw: "2026-11-26T13:00:00.5+01:00",
 			Hostname:     "mymachine.example.com", Program: "evntslog", MsgID: "ID47",
 			StructuredData: event.StructuredData{
-				"exampleSDID@32473": {"iut": "3", "eventSource": "Application", "eventID": "1011"},
-				"origin":            {"ip": "192.0.2.1"},
+				{ID: "exampleSDID@32473", Params: []event.SDParam{{Name: "iut", Value: "3"}, {Name: "eventSource", Value: "Application"}, {Name: "eventID", Value: "1011"}}},
+				{ID: "origin", Params: []event.SDParam{{Name: "ip", Value: "192.0.2.1"}}},
 			},
 			Message: "An application event log entry...",
 		},
@@ -57,7 +58,7 @@ func goldenEvents() map[string]*event.Event {
 			Hostname: "h\xffst", Program: "app", PID: "x1",
 			Message: "q\"b\\s\x00\x1f\t\n\r\b\f\u2028\u2029 \xe2\x28\xa1 ünï €😀 \xff\xfe\xfd end",
 			StructuredData: event.StructuredData{
-				"id\xff": {"k\"": "v\xc0\x80"},
+				{ID: "id\xff", Params: []event.SDParam{{Name: "k\"", Value: "v\xc0\x80"}}},
 			},
 		},
 	}
@@ -105,7 +106,56 @@ func checkDocument(t *testing.T, doc []byte) map[string]any {
 	if err := json.Unmarshal(doc, &m); err != nil {
 		t.Fatalf("unmarshal: %v: %s", err, doc)
 	}
+	// encoding/json keeps the last of repeated keys; Elasticsearch
+	// refuses the document ("Duplicate field").
+	if k := repeatedKey(t, doc); k != "" {
+		t.Fatalf("key %q repeated in one object: %s", k, doc)
+	}
 	return m
+}
+
+// repeatedKey returns a key that occurs twice in one object of doc, or "".
+func repeatedKey(t *testing.T, doc []byte) string {
+	t.Helper()
+	type level struct {
+		keys    map[string]bool // nil: an array
+		wantKey bool
+	}
+	var stack []level
+	valueDone := func() { // a value ended: in an object, a key comes next
+		if n := len(stack); n > 0 && stack[n-1].keys != nil {
+			stack[n-1].wantKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{keys: map[string]bool{}, wantKey: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, level{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+			continue
+		}
+		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
+			k := tok.(string)
+			if stack[n-1].keys[k] {
+				return k
+			}
+			stack[n-1].keys[k] = true
+			stack[n-1].wantKey = false
+			continue
+		}
+		valueDone()
+	}
 }
 
 // TestDocumentFields decodes the documents and checks each field's value
@@ -233,6 +283,53 @@ func TestTimestampFormat(t *testing.T) {
 	}
 }
 
+func TestRepeatedKey(t *testing.T) {
+	for doc, want := range map[string]string{
+		`{"a":1,"b":{"a":2},"c":[{"a":1},{"a":1}]}`: "",
+		`{"a":{"x":"1","y":[1,"x"],"x":"2"}}`:       "x",
+		`{"a":[],"b":{},"a":3}`:                     "a",
+		`{"k":"a","v":"a","a":0}`:                   "",
+	} {
+		if got := repeatedKey(t, []byte(doc)); got != want {
+			t.Errorf("repeatedKey(%s) = %q, want %q", doc, got, want)
+		}
+	}
+}
+
+// TestSDFromParser: what the parser makes of structured data, repeats
+// included, becomes one object per SD-ID with each param once, in message
+// order (the value of a repeated param is its last one, as when the parser
+// filled a map; its place is its first).
+func TestSDFromParser(t *testing.T) {
+	p := parser.New(parser.Options{})
+	for _, c := range []struct{ line, want string }{
+		{`<165>1 - h a - - [exampleSDID@32473 iut="3" eventSource="Application"] m`,
+			`{"exampleSDID@32473":{"iut":"3","eventSource":"Application"}}`}, // the README's example
+		{`<13>1 - h a - - [x a="1" b="2"][y c="3"][x a="4" d="5"][z k="1" k="2" k="3"][origin] m`,
+			`{"x":{"a":"4","b":"2","d":"5"},"y":{"c":"3"},"z":{"k":"3"},"origin":{}}`},
+		{`<13>1 - h a - - [b@1 z="\"q\"" y="\\" x="a\]b"][a@1 w=""] m`,
+			`{"b@1":{"z":"\"q\"","y":"\\","x":"a]b"},"a@1":{"w":""}}`},
+	} {
+		ev := &event.Event{Raw: []byte(c.line), Received: tReceived}
+		p.Parse(ev)
+		if ev.Format != event.FormatRFC5424 {
+			t.Fatalf("%s: not parsed as RFC 5424", c.line)
+		}
+		for _, schema := range []Schema{SchemaLogstash, SchemaECS} {
+			doc := schema.AppendDocument(nil, ev)
+			checkDocument(t, doc)
+			key := `"structured_data":`
+			i := bytes.Index(doc, []byte(key))
+			if i < 0 {
+				t.Fatalf("%s: no structured_data in %s", schema, doc)
+			}
+			if got := string(doc[i+len(key):]); !strings.HasPrefix(got, c.want+"}") && !strings.HasPrefix(got, c.want+",") {
+				t.Errorf("%s: %s\n got: %s\nwant: %s", schema, c.line, got, c.want)
+			}
+		}
+	}
+}
+
 func TestSDOrderIsStable(t *testing.T) {
 	ev := goldenEvents()["rfc5424"]
 	first := AppendDocument(nil, ev)
@@ -252,7 +349,7 @@ func FuzzAppendDocument(f *testing.F) {
 			Received: tReceived, SourceIP: ip, Raw: raw, Format: event.FormatRFC5424,
 			Priority: prio, TimestampRaw: tsRaw, Hostname: host, Program: prog, PID: pid,
 			MsgID: msgid, Version: 1, Message: msg, ParseFailed: prio < 0, Truncated: len(raw) > 10,
-			StructuredData: event.StructuredData{sdID: {sdName: sdValue}},
+			StructuredData: event.StructuredData{{ID: sdID, Params: []event.SDParam{{Name: sdName, Value: sdValue}}}},
 		}
 		for _, schema := range []Schema{SchemaLogstash, SchemaECS} {
 			doc := schema.AppendDocument(nil, ev)

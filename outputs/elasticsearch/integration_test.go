@@ -328,12 +328,12 @@ func TestIntegrationStructuredDataConflict(t *testing.T) {
 	n, name := setup(t)
 	o := integrationOutput(t, integrationConfig(n.url, name))
 	first := *goldenEvents()["rfc5424"]
-	first.StructuredData = event.StructuredData{"a": {"b": "keyword value"}}
+	first.StructuredData = event.StructuredData{{ID: "a", Params: []event.SDParam{{Name: "b", Value: "keyword value"}}}}
 	if r := writeAll(t, o, []*event.Event{&first}); r[0].Status != pipeline.Delivered {
 		t.Fatalf("first: %+v", r[0])
 	}
 	second := first
-	second.StructuredData = event.StructuredData{"a.b": {"c": "x"}}
+	second.StructuredData = event.StructuredData{{ID: "a.b", Params: []event.SDParam{{Name: "c", Value: "x"}}}}
 	third := first
 	res := writeAll(t, o, []*event.Event{&second, &third})
 	if res[0].Status != pipeline.Rejected || res[1].Status != pipeline.Delivered {
