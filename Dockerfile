@@ -15,6 +15,10 @@ RUN CGO_ENABLED=0 GOOS=linux go build -trimpath -ldflags "-s -w -X main.version=
 # Run: nothing but the binary, CA certificates (for https Elasticsearch)
 # and a writable data directory, as an unprivileged user.
 FROM scratch
+ARG VERSION=dev
+LABEL org.opencontainers.image.title="logshipper" \
+      org.opencontainers.image.description="Syslog (TCP, UDP, TLS; RFC3164 and RFC5424) into Elasticsearch" \
+      org.opencontainers.image.version="${VERSION}"
 COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=build /out/passwd /etc/passwd
 COPY --from=build /out/group /etc/group
@@ -27,4 +31,7 @@ USER 10514:10514
 # Swarm routing mesh publishes 514 → 10514 (--publish 514:10514).
 EXPOSE 10514/tcp 10514/udp 9600
 STOPSIGNAL SIGTERM
+# The binary checks its own /healthz: no shell or curl in the image.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/logshipper", "health"]
 ENTRYPOINT ["/usr/local/bin/logshipper"]

@@ -8,6 +8,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -33,16 +35,35 @@ import (
 var version = "dev"
 
 func main() {
+	args := os.Args[1:]
+	sub := ""
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sub, args = args[0], args[1:]
+	}
+	switch sub {
+	case "", "run", "check-config", "health":
+	case "version":
+		fmt.Println("logshipper", version)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "logshipper: unknown command %q; use run (the default), version, check-config or health\n", sub)
+		os.Exit(2)
+	}
+
 	fs := pflag.NewFlagSet("logshipper", pflag.ContinueOnError)
 	fs.SortFlags = false
 	config.Flags(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "logshipper %s: syslog (TCP and UDP, RFC3164 and RFC5424) into Elasticsearch.\n\n", version)
-		fmt.Fprintf(os.Stderr, "Usage: logshipper [flags]\n\nEvery flag is also a key of the YAML file (--config) and an environment\nvariable: --elasticsearch.urls is LOGSHIPPER_ELASTICSEARCH_URLS.\nPrecedence: defaults < file < environment < flags.\n\nFlags:\n")
+		fmt.Fprintf(os.Stderr, "Usage: logshipper [run] [flags]      receive and ship (the default)\n"+
+			"       logshipper check-config [flags]  validate the configuration: exit 0, or 1 with the error\n"+
+			"       logshipper health [flags]        exit 0 when /healthz on http.listen answers (Docker HEALTHCHECK)\n"+
+			"       logshipper version\n\n"+
+			"Every flag is also a key of the YAML file (--config) and an environment\nvariable: --elasticsearch.urls is LOGSHIPPER_ELASTICSEARCH_URLS.\nPrecedence: defaults < file < environment < flags.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(os.Args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			os.Exit(0)
 		}
@@ -57,13 +78,49 @@ func main() {
 	if err != nil {
 		// One line per bad setting.
 		fmt.Fprintln(os.Stderr, "logshipper: "+strings.ReplaceAll(err.Error(), "\n", "\nlogshipper: "))
+		if sub == "check-config" {
+			os.Exit(1)
+		}
 		os.Exit(2)
+	}
+	switch sub {
+	case "check-config":
+		fmt.Println("logshipper: configuration is valid")
+		return
+	case "health":
+		if err := checkHealth(cfg.HTTP.Listen); err != nil {
+			fmt.Fprintln(os.Stderr, "logshipper: unhealthy:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	log := newLogger(cfg)
 	if err := run(cfg, log); err != nil {
 		log.Error().Msg(err.Error())
 		os.Exit(1)
 	}
+}
+
+// checkHealth asks the running process's /healthz, on the address it
+// listens on (a wildcard host means this host).
+func checkHealth(listen string) error {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return err
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	client := http.Client{Timeout: 3 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz answered %s", resp.Status)
+	}
+	return nil
 }
 
 func newLogger(cfg *config.Config) zerolog.Logger {

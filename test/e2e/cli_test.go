@@ -36,3 +36,32 @@ func TestHelpListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestSubcommands(t *testing.T) {
+	out, err := exec.Command(binary, "version").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "logshipper ") {
+		t.Fatalf("version: %v %q", err, out)
+	}
+	cmd := exec.Command(binary, "check-config")
+	cmd.Env = []string{}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("check-config on defaults: %v %q", err, out)
+	}
+	cmd = exec.Command(binary, "check-config", "--elasticsearch.urls", "es:9200")
+	out, err = cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), `elasticsearch.urls: "es:9200"`) {
+		t.Fatalf("check-config with a bad URL: %v %q", err, out)
+	}
+	if err := exec.Command(binary, "health", "--http.listen", "127.0.0.1:1").Run(); !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("health with nothing listening: %v, want exit 1", err)
+	}
+}
+
+// `logshipper health` is the image's HEALTHCHECK: exit 0 against a running process.
+func TestHealthSubcommandAgainstRunningProcess(t *testing.T) {
+	s := startShipper(t, uniqueIndex(t, esURL(t)))
+	if out, err := exec.Command(binary, "health", "--http.listen", s.httpAddr).CombinedOutput(); err != nil {
+		t.Fatalf("health: %v %q", err, out)
+	}
+}
