@@ -121,6 +121,9 @@ type Runner struct {
 
 func main() {
 	log.SetFlags(log.Ltime)
+	if len(os.Args) > 1 && os.Args[1] == "outage" {
+		os.Exit(outageMain(os.Args[2:])) // bench/outage.sh, see outage.go
+	}
 	bench := flag.String("bench-dir", "bench", "the bench/ directory (peers/ configs, .peers/ unpacked peers)")
 	binDir := flag.String("bin-dir", "bench/.bin", "directory holding logshipper, loadgen and sink binaries")
 	out := flag.String("out", "bench/results", "results directory (a timestamped sub-directory is made)")
