@@ -215,81 +215,56 @@ const linearLimit = 32
 // element with that ID (in place; an appended-to element gets a new array,
 // each element's Params being capped at its own length).
 func mergeIDs(sd event.StructuredData) event.StructuredData {
-	if len(sd) < 2 {
-		return sd
-	}
-	var index map[string]int
-	if len(sd) > linearLimit {
-		index = make(map[string]int, len(sd))
-	}
-	n := 0 // sd[:n] are the distinct elements so far
-	for i, e := range sd {
-		j := -1
-		if index != nil {
-			if k, ok := index[e.ID]; ok {
-				j = k
-			} else {
-				index[e.ID] = n
-			}
-		} else {
-			for k := range n {
-				if sd[k].ID == e.ID {
-					j = k
-					break
-				}
-			}
-		}
-		if j >= 0 {
-			sd[j].Params = append(sd[j].Params, e.Params...)
-			continue
-		}
-		if n != i {
-			sd[n] = e
-		}
-		n++
-	}
-	clear(sd[n:])
-	return sd[:n]
+	return dedupe(sd, func(e *event.SDElement) string { return e.ID },
+		func(first, later *event.SDElement) { first.Params = append(first.Params, later.Params...) })
 }
 
 // mergeParams keeps one param per name (in place): at the position of its
 // first occurrence, with the value of its last.
 func mergeParams(ps []event.SDParam) []event.SDParam {
-	if len(ps) < 2 {
-		return ps
+	return dedupe(ps, func(p *event.SDParam) string { return p.Name },
+		func(first, later *event.SDParam) { first.Value = later.Value })
+}
+
+// dedupe keeps one item per key, in place, at the position of the key's
+// first occurrence, folding each later occurrence into it with merge.
+func dedupe[T any](items []T, key func(*T) string, merge func(first, later *T)) []T {
+	if len(items) < 2 {
+		return items
 	}
 	var index map[string]int
-	if len(ps) > linearLimit {
-		index = make(map[string]int, len(ps))
+	if len(items) > linearLimit {
+		index = make(map[string]int, len(items))
 	}
-	n := 0 // ps[:n] are the distinct names so far
-	for i, p := range ps {
+	n := 0 // items[:n] are the distinct keys so far
+	for i := range items {
+		k := key(&items[i])
 		j := -1
 		if index != nil {
-			if k, ok := index[p.Name]; ok {
-				j = k
+			if v, ok := index[k]; ok {
+				j = v
 			} else {
-				index[p.Name] = n
+				index[k] = n
 			}
 		} else {
-			for k := range n {
-				if ps[k].Name == p.Name {
-					j = k
+			for m := range n {
+				if key(&items[m]) == k {
+					j = m
 					break
 				}
 			}
 		}
 		if j >= 0 {
-			ps[j].Value = p.Value
+			merge(&items[j], &items[i])
 			continue
 		}
 		if n != i { // only after a repeat: no needless write (barrier)
-			ps[n] = p
+			items[n] = items[i]
 		}
 		n++
 	}
-	clear(ps[n:])
-	return ps[:n]
+	clear(items[n:])
+	return items[:n]
 }
 
 // sdName reads an SD-NAME: 1*32 PRINTUSASCII except '=', SP, ']' and '"'
