@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-15s}
 ES_PORT=${LOGSHIPPER_TEST_ES_PORT:-19200}
 ES_DATA=${LOGSHIPPER_TEST_ES_DATA:-$(mktemp -d -t logshipper-test-es-XXXXXX)}
+ES7_PORT=${LOGSHIPPER_TEST_ES7_PORT:-19201}
+ES7_DATA=${LOGSHIPPER_TEST_ES7_DATA:-$(mktemp -d -t logshipper-test-es7-XXXXXX)}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -47,6 +49,20 @@ go test -count=1 -race $(go list ./... | grep -v /test/e2e)
 
 step "end-to-end tests against OpenSearch"
 go test -count=1 -timeout 30m -v ./test/e2e/
+
+step "Elasticsearch 7.17 on 127.0.0.1:$ES7_PORT"
+cleanup # stop OpenSearch first: two cores, at most two 1 GiB JVMs at a time
+cleanup_es7() { bash testenv/elasticsearch7.sh stop --port "$ES7_PORT" --data "$ES7_DATA" >/dev/null 2>&1 || true; }
+trap 'cleanup; cleanup_es7' EXIT
+bash testenv/elasticsearch7.sh start --port "$ES7_PORT" --data "$ES7_DATA" --clean
+
+step "integration and end-to-end tests against Elasticsearch 7.17"
+# The tests that start and stop a node of their own (outage, SIGKILL, 429)
+# use OpenSearch's launcher and ran above.
+LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -race ./outputs/...
+LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -timeout 30m -v \
+  -skip 'TestElasticsearchOutageMidStream|TestDiskBufferSurvivesSIGKILL|TestTooManyRequestsAreRetried' ./test/e2e/
+cleanup_es7
 
 step "fuzz, $FUZZTIME per target"
 for pkg in $(go list ./...); do
