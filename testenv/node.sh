@@ -1,0 +1,205 @@
+# shellcheck shell=bash
+# The body of testenv/opensearch.sh and testenv/elasticsearch7.sh: build,
+# start, stop and check one embedded single-node server. The calling script
+# sets NODE_* (which server) and PORT, DATA, TIMEOUT, HEAP, USER_JAVA_OPTS
+# (from its own environment variables), then sources this file with its
+# arguments.
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PROJ="$HERE/$NODE_PROJECT"
+LIB="$PROJ/target/lib"
+STAMP="$PROJ/target/.testenv-build-stamp"
+CLEAN=0
+EXTRA=()
+
+say() { echo "[$NODE_SCRIPT] $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+usage() {
+  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+parse_args() {
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --port) [ $# -ge 2 ] || die "--port needs a value"; PORT="$2"; shift 2 ;;
+      --port=*) PORT="${1#*=}"; shift ;;
+      --data) [ $# -ge 2 ] || die "--data needs a value"; DATA="$2"; shift 2 ;;
+      --data=*) DATA="${1#*=}"; shift ;;
+      --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; TIMEOUT="$2"; shift 2 ;;
+      --timeout=*) TIMEOUT="${1#*=}"; shift ;;
+      --clean) CLEAN=1; shift ;;
+      -h|--help) usage; exit 0 ;;
+      *=*) EXTRA+=("$1"); shift ;;
+      *) die "unknown argument: $1 (settings must be key=value)" ;;
+    esac
+  done
+  [[ "$PORT" =~ ^[0-9]+$ ]] || die "bad port: $PORT"
+  if [ -z "$DATA" ]; then DATA="$HERE/.data/$NODE_DATA_PREFIX$PORT"; fi
+  DATA="$(realpath -m "$DATA")"
+  PIDFILE="$DATA/node.pid"
+  LOGFILE="$DATA/node.log"
+}
+
+need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed: $2)"; }
+
+# GET http://127.0.0.1:$PORT$1 ; prints the body, fails on connection error or HTTP >= 400.
+http_get() {
+  curl --noproxy '*' -sS -f --max-time "${2:-5}" "http://127.0.0.1:${PORT}$1"
+}
+
+build_hash() {
+  ( cd "$PROJ" && cat pom.xml && find src -type f | LC_ALL=C sort | xargs cat ) | sha256sum | cut -d' ' -f1
+}
+
+cmd_build() {
+  need java "running $NODE_PRODUCT"
+  local want; want="$(build_hash)"
+  if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
+     && [ -n "$(ls "$LIB"/$NODE_JAR_GLOB 2>/dev/null)" ] && [ -d "$PROJ/target/classes/logshipper" ]; then
+    return 0
+  fi
+  need mvn "building the $NODE_PRODUCT test node"
+  say "building $PROJ (mvn -B -q package)"
+  rm -rf "$LIB"
+  # (sed strips the stray ANSI resets mvn prints even in batch mode; pipefail keeps mvn's exit code)
+  ( cd "$PROJ" && mvn -B -q -Dstyle.color=never -DskipTests package 2>&1 | sed 's/\x1b\[[0-9;]*m//g' ) \
+    || die "maven build failed"
+  [ -n "$(ls "$LIB"/$NODE_JAR_GLOB 2>/dev/null)" ] || die "build produced no jars in $LIB"
+  echo "$want" > "$STAMP"
+}
+
+# pid from the pid file if that process is alive and really is our node.
+live_pid() {
+  [ -f "$PIDFILE" ] || return 1
+  local pid; pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$pid" 2>/dev/null || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$NODE_MAIN_CLASS" || return 1
+  echo "$pid"
+}
+
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+fail_start() {
+  say "ERROR: $1"
+  say "---- last 50 lines of $LOGFILE ----"
+  tail -n 50 "$LOGFILE" >&2 || true
+  say "-----------------------------------"
+  local pid; pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDFILE"
+  exit 1
+}
+
+cmd_start() {
+  need curl "health checks"
+  if pid="$(live_pid)"; then
+    die "a node is already running for $DATA (pid $pid, port $PORT); run: $0 stop --port $PORT"
+  fi
+  port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is already in use by another process"
+  cmd_build
+
+  mkdir -p "$DATA"
+  if [ "$CLEAN" = 1 ]; then
+    if [ -n "$(ls -A "$DATA")" ] && [ ! -f "$DATA/config/log4j2.properties" ]; then
+      die "--clean refused: $DATA does not look like a node data dir of this script"
+    fi
+    say "--clean: wiping $DATA"
+    rm -rf "${DATA:?}"/*
+  fi
+  mkdir -p "$DATA/tmp"
+  rm -f "$PIDFILE"
+
+  local jvm=(
+    "-Xms$HEAP" "-Xmx$HEAP"
+    -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+HeapDumpOnOutOfMemoryError "-XX:HeapDumpPath=$DATA"
+    -Dfile.encoding=UTF-8 -Djava.awt.headless=true -Djna.nosys=true
+    -Djava.locale.providers=SPI,COMPAT
+    "-Djava.io.tmpdir=$DATA/tmp"
+    "-D$NODE_NETTY_PROPERTY=false"
+    -Dio.netty.allocator.numDirectArenas=0 -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true
+    -Dio.netty.recycler.maxCapacityPerThread=0
+    -Dlog4j2.disable.jmx=true -Dlog4j.shutdownHookEnabled=false
+  )
+  # shellcheck disable=SC2206
+  local user_opts=(${USER_JAVA_OPTS:-})
+
+  local t0; t0="$(date +%s.%N)"
+  # setsid: own session, so a Ctrl-C in the calling terminal does not hit the node.
+  setsid nohup java "${jvm[@]}" "${user_opts[@]}" -cp "$PROJ/target/classes:$LIB/*" "$NODE_MAIN_CLASS" \
+      --port "$PORT" --data "$DATA" "${EXTRA[@]}" >"$LOGFILE" 2>&1 </dev/null &
+  local pid=$!
+  echo "$pid" > "$PIDFILE"
+  say "started pid $pid (port $PORT, data $DATA, log $LOGFILE); waiting up to ${TIMEOUT}s"
+
+  local deadline=$(( $(date +%s) + TIMEOUT ))
+  while :; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      wait "$pid" 2>/dev/null && rc=0 || rc=$?
+      fail_start "node process exited during startup (exit code $rc)"
+    fi
+    if grep -q "$NODE_STARTED_MARK" "$LOGFILE" 2>/dev/null \
+       && http_get "/_cluster/health?wait_for_status=yellow&timeout=2s" 5 2>/dev/null | grep -q '"status":"\(green\|yellow\)"'; then
+      break
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || fail_start "node did not become healthy on port $PORT within ${TIMEOUT}s"
+    sleep 0.5
+  done
+  local t1; t1="$(date +%s.%N)"
+  local health; health="$(http_get "/_cluster/health" || true)"
+  local status; status="$(printf '%s' "$health" | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p')"
+  local version; version="$(http_get "/" | sed -n 's/.*"number" *: *"\([^"]*\)".*/\1/p')"
+  printf '[%s] %s %s up on http://127.0.0.1:%s (pid %s, status %s) in %.1fs\n' \
+    "$NODE_SCRIPT" "$NODE_PRODUCT" "$version" "$PORT" "$pid" "$status" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b-a}')"
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(live_pid)"; then
+    rm -f "$PIDFILE"
+    say "no node running for $DATA (port $PORT)"
+    return 0
+  fi
+  say "stopping pid $pid (SIGTERM)"
+  kill -TERM "$pid" 2>/dev/null || true
+  local i
+  for i in $(seq 1 300); do   # 30 s
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "pid $pid still alive after 30s, sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
+  fi
+  rm -f "$PIDFILE"
+  say "stopped"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(live_pid)"; then
+    local health; health="$(http_get "/_cluster/health" 2>&1)" || { echo "running (pid $pid) but HTTP on port $PORT not answering: $health"; return 1; }
+    echo "running (pid $pid, port $PORT, data $DATA): $health"
+    return 0
+  fi
+  echo "not running (port $PORT, data $DATA)"
+  return 3
+}
+
+sub="${1:-}"
+[ $# -gt 0 ] && shift
+case "$sub" in
+  build)  parse_args "$@"; cmd_build ;;
+  start)  parse_args "$@"; cmd_start ;;
+  stop)   parse_args "$@"; cmd_stop ;;
+  status) parse_args "$@"; cmd_status ;;
+  -h|--help|help|"") usage ;;
+  *) die "unknown command '$sub' (build|start|stop|status)" ;;
+esac
