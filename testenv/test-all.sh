@@ -65,15 +65,31 @@ LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -timeout 30
 cleanup_es7
 
 step "fuzz, $FUZZTIME per target"
+fuzz_log=$(mktemp)
 for pkg in $(go list ./...); do
   for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >/dev/null
+    # Quiet when it passes; on a failure, the fuzzer's report and the
+    # failing input it wrote under testdata/fuzz/ (commit it as a seed
+    # once fixed).
+    if ! go test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "$pkg" >"$fuzz_log" 2>&1; then
+      echo "FAIL: fuzz target $target in $pkg:" >&2
+      tail -n 60 "$fuzz_log" >&2
+      git status --porcelain --untracked-files=all -- '*/testdata/fuzz/*' | while read -r _ f; do
+        echo "--- $f" >&2; head -c 4096 "$f" >&2; echo >&2
+      done
+      exit 1
+    fi
   done
 done
 
 step "benchmarks, one iteration each"
-go test -count=1 -run '^$' -bench . -benchtime 1x ./... >/dev/null
+bench_log=$(mktemp)
+if ! go test -count=1 -run '^$' -bench . -benchtime 1x ./... >"$bench_log" 2>&1; then
+  echo "FAIL: a benchmark failed:" >&2
+  grep -v -E '^(Benchmark|goos|goarch|pkg|cpu|PASS|ok )' "$bench_log" | tail -n 60 >&2
+  exit 1
+fi
 
 echo
 echo "ALL CHECKS PASSED"
