@@ -180,6 +180,10 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if idle == 0 {
 		idle = syslog.NoIdleTimeout
 	}
+	drain := cfg.Shutdown.DrainTimeout
+	if drain == 0 {
+		drain = syslog.NoDrain
+	}
 	srv, err := syslog.New(syslog.Config{
 		Listen:         cfg.Listen,
 		MaxMessageSize: cfg.MaxMessageSize,
@@ -187,6 +191,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		UDPReaders:     cfg.UDP.Readers,
 		MaxConnections: cfg.MaxConnections,
 		IdleTimeout:    idle,
+		DrainTimeout:   drain,
 		TLS:            cfg.TLS,
 		Parse:          inputParse,
 		Now:            time.Now,
@@ -242,7 +247,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	sig := <-sigs
 	close(statsDone)
 	log.Info().Str("signal", sig.String()).Dur("grace_period", cfg.Shutdown.GracePeriod).
-		Msg("shutting down: no new connections, flushing what was read")
+		Msg("shutting down: no new connections; draining open ones, then flushing what was read")
 	grace, cancel := context.WithTimeout(ctx, cfg.Shutdown.GracePeriod)
 	defer cancel()
 	go func() {

@@ -118,17 +118,24 @@ func (s *Server) refuse(c *net.TCPConn, transport string) {
 // stopDeadline is the deadline Stop sets to end every read at once.
 var stopDeadline = time.Unix(1, 0)
 
-// setDeadline sets c's read and write deadline to t, unless Stop has begun:
-// then Stop's deadline in the past must stay, or a reader that set its
-// deadline just after Stop set its own would block until t.
+// setDeadline sets c's read and write deadline to t (zero: none), but no
+// later than the cutoff Stop has set (the end of the drain, or
+// stopDeadline): a reader that moved its deadline just after Stop set its
+// own must not read past Stop's.
 //
-// Stop stores s.stopping before it sets the deadlines, so either this
+// Stop stores the cutoff before it sets the deadlines, so either this
 // call's deadline came first and Stop's overwrote it, or this call sees
-// s.stopping and restores Stop's.
+// the cutoff and applies it. The cutoff only ever moves earlier; the loop
+// catches it moving while this call applies the previous one.
 func (s *Server) setDeadline(c *net.TCPConn, t time.Time) {
 	c.SetDeadline(t)
-	if s.stopping.Load() {
-		c.SetDeadline(stopDeadline)
+	for {
+		cut := s.cutoff.Load()
+		if cut == 0 || (!t.IsZero() && t.UnixNano() <= cut) {
+			return
+		}
+		t = time.Unix(0, cut)
+		c.SetDeadline(t)
 	}
 }
 

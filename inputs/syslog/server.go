@@ -124,6 +124,10 @@ type Config struct {
 	// this long (default 5 min; NoIdleTimeout, or any negative value,
 	// never closes it).
 	IdleTimeout time.Duration
+	// DrainTimeout bounds how long Stop keeps reading connections after
+	// it has sent their senders the end of stream (default 5 s; NoDrain,
+	// or any negative value, ends reads at once). See drain.go.
+	DrainTimeout time.Duration
 	// TLS is the optional TLS listener (off unless TLS.Listen is set).
 	TLS TLSConfig
 
@@ -158,10 +162,17 @@ type Server struct {
 	udpConn  *net.UDPConn
 	conns    map[*net.TCPConn]struct{} // TCP and TLS; TLS ones by their TCP connection
 	stopping atomic.Bool
-	ready    atomic.Bool
-	quit     chan struct{} // closed by Stop: wakes the accept back-off
-	done     chan struct{} // closed when every goroutine has returned
-	wg       sync.WaitGroup
+	// cutoff is the latest read deadline any connection may have, in
+	// Unix nanoseconds (0: none): the drain's end, then stopDeadline.
+	cutoff atomic.Int64
+	// drained is closed when the last connection ends during the drain
+	// (nil outside the drain); drainStats counts how they ended.
+	drained    chan struct{}
+	drainStats drainStats
+	ready      atomic.Bool
+	quit       chan struct{} // closed by Stop: wakes the accept back-off
+	done       chan struct{} // closed when every goroutine has returned
+	wg         sync.WaitGroup
 
 	shutdownDrops atomic.Uint64 // events read but not handed over at Stop
 	kernelDrops   atomic.Uint64 // highest SO_RXQ_OVFL count seen
@@ -204,6 +215,9 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 			cfg.UDPReaders, maxUDPReaders, DefaultUDPReaders)
 	}
 	if err := checkLimits(&cfg); err != nil {
+		return nil, err
+	}
+	if err := checkDrain(&cfg); err != nil {
 		return nil, err
 	}
 	tlsConfig, err := checkTLS(&cfg.TLS, cfg.Listen, time.Now())
@@ -408,42 +422,51 @@ func (s *Server) Ready() bool { return s.ready.Load() }
 // The kernel reports it only with the next datagram it does deliver.
 func (s *Server) UDPKernelDrops() uint64 { return s.kernelDrops.Load() }
 
-// Stop stops accepting connections and reading from the sockets, hands
-// every complete frame already read (and a trailing partial frame) to the
-// sink, closes the connections and waits for every goroutine.
+// Stop stops accepting connections, drains the open ones (see drain.go),
+// stops reading from the sockets, hands every complete frame already read
+// (and a trailing partial frame) to the sink, closes the connections and
+// waits for every goroutine.
 //
-// ctx bounds the whole: Put calls use it, so when it is done, events not
-// yet accepted by the sink are dropped (counted as
-// logshipper_events_dropped_total{reason="shutdown"}) and Stop returns an
-// error saying how many. Stop relies on the sink honouring ctx.
+// ctx bounds the whole: the drain ends at its deadline at the latest, and
+// Put calls use it, so when it is done, events not yet accepted by the
+// sink are dropped (counted as logshipper_events_dropped_total{reason=
+// "shutdown"}) and Stop returns an error saying how many. Stop relies on
+// the sink honouring ctx.
 //
 // Reading stops by setting every socket's read deadline in the past: a
 // blocked Read returns at once, yet the bytes already in each connection's
-// buffer are still framed and delivered. Data still in kernel buffers was
-// never read by logshipper and is not waited for: a sender that keeps
-// writing would otherwise hold shutdown open forever.
+// buffer are still framed and delivered. Data still in kernel buffers
+// then was never read by logshipper and is not waited for: a sender that
+// keeps writing would otherwise hold shutdown open forever. The drain is
+// what gives senders the chance to stop writing first.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if !s.started {
 		s.mu.Unlock()
 		return nil
 	}
-	if !s.stopping.Swap(true) {
+	first := !s.stopping.Swap(true)
+	var drained chan struct{}
+	var drainEnd time.Time
+	if first {
 		s.ready.Store(false)
 		close(s.quit)
 		s.tcpLn.Close()
 		if s.tlsLn != nil {
 			s.tlsLn.Close()
 		}
-		s.udpConn.SetReadDeadline(stopDeadline)
-		// The write deadline too: a TLS connection may be writing an
-		// alert or a key update inside Read.
-		for c := range s.conns {
-			c.SetDeadline(stopDeadline)
-		}
-		s.log.Info().Int("connections", len(s.conns)).Msg("syslog input stopping; delivering what was read")
+		drained, drainEnd = s.beginDrain(ctx)
 	}
 	s.mu.Unlock()
+
+	if drained != nil {
+		s.awaitDrain(ctx, drained, drainEnd)
+	}
+	if first {
+		s.mu.Lock()
+		s.cutReads()
+		s.mu.Unlock()
+	}
 
 	stopCancel := context.AfterFunc(ctx, s.cancelPut)
 	defer stopCancel()
@@ -460,6 +483,21 @@ func (s *Server) Stop(ctx context.Context) error {
 	}
 	s.log.Info().Msg("syslog input stopped")
 	return nil
+}
+
+// cutReads ends every read at once: the cutoff first, so that no reader
+// moves its deadline past it (setDeadline), then the deadlines. The write
+// deadline too: a TLS connection may be writing an alert or a key update
+// inside Read. Called with s.mu held.
+func (s *Server) cutReads() {
+	s.cutoff.Store(stopDeadline.UnixNano())
+	s.udpConn.SetReadDeadline(stopDeadline)
+	for c := range s.conns {
+		c.SetDeadline(stopDeadline)
+	}
+	if n := len(s.conns); n > 0 {
+		s.log.Info().Int("connections", n).Msg("syslog input stopping reads; delivering what was read")
+	}
 }
 
 // Cached counters: WithLabelValues hashes its labels on every call.

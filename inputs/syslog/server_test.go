@@ -394,7 +394,9 @@ func TestStopDeliversBufferedFrames(t *testing.T) {
 	sk.gate = make(chan struct{})
 	var readBytes atomic.Int64
 	readSignal := make(chan struct{}, 1)
-	s, err := New(testConfig(nil), sk)
+	cfg := testConfig(nil)
+	cfg.DrainTimeout = NoDrain // the sender never closes: reads end at once
+	s, err := New(cfg, sk)
 	if err != nil {
 		t.Fatal(err)
 	}

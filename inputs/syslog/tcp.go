@@ -51,16 +51,18 @@ func (s *Server) acceptLoop(ln *net.TCPListener, transport string) {
 // serveConn frames one connection (after the TLS handshake, for "tls") and
 // hands each message to the sink. It returns when the sender closes, on a
 // read error, after IdleTimeout without data, or when Stop's deadline
-// makes the read fail, after delivering what was buffered (a partial last
+// (the drain's end, or at once) makes the read fail, after delivering what was buffered (a partial last
 // frame included).
 func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	defer s.wg.Done()
 	metrics.Connections.Inc()
 	defer metrics.Connections.Dec()
 	var conn net.Conn = c
+	senderClosed := false
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.noteDrained(senderClosed)
 		s.mu.Unlock()
 		conn.Close() // for TLS, sends close_notify (bounded by a 5 s write deadline)
 	}()
@@ -100,6 +102,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
 		if err != nil {
+			senderClosed = err == io.EOF
 			s.connEnded(c, transport, ip, frames, err)
 			return
 		}

@@ -225,6 +225,7 @@ func TestTLSStopDoesNotWaitForTimeouts(t *testing.T) {
 	cfg := tlsTestConfig(nil, ca)
 	cfg.TLS.HandshakeTimeout = time.Hour
 	cfg.IdleTimeout = time.Hour
+	cfg.DrainTimeout = NoDrain // drain_test.go covers the drain
 	sk := newSink()
 	handshakes, idle := value(errTLSHandshake), value(errIdleTimeout)
 	s, err := New(cfg, sk)
