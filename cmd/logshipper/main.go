@@ -147,6 +147,15 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	// output installs the template before its first bulk request.
 	tctx, cancelT := context.WithTimeout(ctx, 5*time.Second)
 	if err := out.InstallTemplate(tctx); err != nil {
+		// A setting this cluster cannot honour (a lifecycle policy without
+		// ILM/ISM, a data stream without composable templates) stops the
+		// start; anything else may pass and is tried again later.
+		var ce *elasticsearch.ClusterError
+		if errors.As(err, &ce) {
+			cancelT()
+			out.Close(ctx)
+			return err
+		}
 		log.Warn().Err(err).Msg("index template not installed yet; retrying before the first bulk request")
 	}
 	cancelT()

@@ -50,7 +50,17 @@ const (
 // drainStats counts how the connections open at Stop ended.
 type drainStats struct {
 	closedBySender atomic.Int64 // the sender closed during the drain (EOF)
+	cut            atomic.Int64 // the drain's deadline ended the read
 }
+
+// connEnd is how a connection ended, as far as the drain is concerned.
+type connEnd int
+
+const (
+	endOther        connEnd = iota // an error, a failed handshake, ...
+	endSenderClosed                // EOF from the sender
+	endCut                         // a deadline set by Stop
+)
 
 func checkDrain(cfg *Config) error {
 	switch {
@@ -103,33 +113,32 @@ func (s *Server) awaitDrain(ctx context.Context, drained <-chan struct{}, end ti
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
-	left := len(s.conns)
+	// Those still open are cut next (cutReads); those the drain's
+	// deadline ended on its own already were.
+	cut := int64(len(s.conns)) + s.drainStats.cut.Load()
 	s.drained = nil
 	s.mu.Unlock()
 	ev := s.log.Info()
-	if left > 0 {
+	msg := "syslog input drained: every sender closed its connection"
+	if cut > 0 {
 		ev = s.log.Warn()
+		msg = "syslog input drain ended with connections still open; cutting them: what their senders had in flight is lost (raise shutdown.drain_timeout, or use senders that reconnect on end of stream)"
 	}
-	ev.Int64("closed_by_sender", s.drainStats.closedBySender.Load()).Int("still_open", left).
-		Msg(drainMessage(left))
-}
-
-func drainMessage(left int) string {
-	if left == 0 {
-		return "syslog input drained: every sender closed its connection"
-	}
-	return "syslog input drain ended with connections still open; cutting them: what their senders had in flight is lost (raise shutdown.drain_timeout, or use senders that reconnect on end of stream)"
+	ev.Int64("closed_by_sender", s.drainStats.closedBySender.Load()).Int64("cut", cut).Msg(msg)
 }
 
 // noteDrained is called for each connection that ends, after it left
-// s.conns: during the drain, it counts the sender's close and closes
-// s.drained after the last connection. Called with s.mu held.
-func (s *Server) noteDrained(senderClosed bool) {
+// s.conns: during the drain, it counts how it ended and closes s.drained
+// after the last connection. Called with s.mu held.
+func (s *Server) noteDrained(end connEnd) {
 	if s.drained == nil {
 		return
 	}
-	if senderClosed {
+	switch end {
+	case endSenderClosed:
 		s.drainStats.closedBySender.Add(1)
+	case endCut:
+		s.drainStats.cut.Add(1)
 	}
 	if len(s.conns) == 0 {
 		close(s.drained)

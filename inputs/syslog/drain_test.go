@@ -113,7 +113,7 @@ func TestDrainEndsAtTimeout(t *testing.T) {
 	if s.openConns() != 0 {
 		t.Errorf("%d connections open after Stop", s.openConns())
 	}
-	if !strings.Contains(logs.String(), `"still_open":1`) {
+	if !strings.Contains(logs.String(), `"cut":1`) {
 		t.Errorf("the cut connection is not in the log:\n%s", logs.String())
 	}
 }

@@ -58,11 +58,11 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	metrics.Connections.Inc()
 	defer metrics.Connections.Dec()
 	var conn net.Conn = c
-	senderClosed := false
+	end := endOther
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
-		s.noteDrained(senderClosed)
+		s.noteDrained(end)
 		s.mu.Unlock()
 		conn.Close() // for TLS, sends close_notify (bounded by a 5 s write deadline)
 	}()
@@ -102,7 +102,12 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
 		if err != nil {
-			senderClosed = err == io.EOF
+			switch {
+			case err == io.EOF:
+				end = endSenderClosed
+			case s.stopping.Load() && errors.Is(err, os.ErrDeadlineExceeded):
+				end = endCut
+			}
 			s.connEnded(c, transport, ip, frames, err)
 			return
 		}

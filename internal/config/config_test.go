@@ -151,3 +151,36 @@ func TestSecretsFromFiles(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestLifecycleAndDataStreamKeys(t *testing.T) {
+	c, err := load(t, nil, map[string]string{
+		"LOGSHIPPER_ELASTICSEARCH_INDEX":                  "syslog-msg",
+		"LOGSHIPPER_ELASTICSEARCH_DATA_STREAM":            "true",
+		"LOGSHIPPER_ELASTICSEARCH_LIFECYCLE_POLICY":       "logshipper-30d",
+		"LOGSHIPPER_ELASTICSEARCH_LIFECYCLE_DELETE_AFTER": "14d",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := c.Elasticsearch
+	if !es.DataStream || es.Lifecycle.Policy != "logshipper-30d" || es.Lifecycle.DeleteAfter != "14d" {
+		t.Errorf("elasticsearch = %v", es)
+	}
+	if d, _ := load(t, nil, nil); d.Elasticsearch.DataStream || d.Elasticsearch.Lifecycle.Policy != "" || d.Elasticsearch.Lifecycle.DeleteAfter != "30d" {
+		t.Errorf("defaults: %v", d.Elasticsearch)
+	}
+	for _, tc := range []struct{ env, value, want string }{
+		{"LOGSHIPPER_ELASTICSEARCH_LIFECYCLE_DELETE_AFTER", "1 month",
+			`elasticsearch.lifecycle.delete_after: "1 month" is not a positive whole number of days or hours; use e.g. "30d" or "12h"`},
+		{"LOGSHIPPER_ELASTICSEARCH_DATA_STREAM", "yes please", `elasticsearch.data_stream: "yes please" is not true or false`},
+	} {
+		_, err := load(t, nil, map[string]string{tc.env: tc.value})
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%q: err = %v, want one line starting %q", tc.env, tc.value, err, tc.want)
+		}
+	}
+	_, err = load(t, []string{"--elasticsearch.data_stream", "--elasticsearch.index", "syslog-msg-%{+yyyy.MM.dd}"}, nil)
+	if want := `elasticsearch.data_stream: true with the date pattern "syslog-msg-%{+yyyy.MM.dd}" in elasticsearch.index; a data stream rolls over by itself, so give it a plain name such as "syslog-msg", or set elasticsearch.data_stream to false to keep daily indices`; err == nil || err.Error() != want {
+		t.Errorf("data stream with a date: %v", err)
+	}
+}

@@ -144,17 +144,23 @@ func (r *bodyReader) Close() error {
 // actionLine is the cached action line for one index name.
 type actionLine struct {
 	index  string
-	line   []byte // {"index":{"_index":"<index>"}}\n
+	line   []byte // {"index":{"_index":"<index>"}}\n ("create" for a data stream)
 	create []byte // {"create":{"_index":"<index>","_id":   (the ID and "}}\n" follow)
 }
 
 // action returns the action lines for index, from a one-entry cache: the
-// index changes at most once a day (an hour with HH) in steady state.
+// index changes at most once a day (an hour with HH) in steady state. A
+// data stream takes only op_type create, so there even an event without
+// an ID goes as create (without _id: the data stream picks one).
 func (o *Output) action(index string) *actionLine {
 	if a := o.lastAction.Load(); a != nil && a.index == index {
 		return a
 	}
-	line := appendString([]byte(`{"index":{"_index":`), index)
+	op := `{"index":{"_index":`
+	if o.cfg.DataStream {
+		op = `{"create":{"_index":`
+	}
+	line := appendString([]byte(op), index)
 	line = append(line, "}}\n"...)
 	create := appendString([]byte(`{"create":{"_index":`), index)
 	create = append(create, `,"_id":`...)

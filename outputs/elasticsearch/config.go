@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,25 @@ type Config struct {
 	// dropped. They exclude Password and APIKey.
 	PasswordFile string `mapstructure:"password_file"`
 	APIKeyFile   string `mapstructure:"api_key_file"`
+
+	// DataStream makes Index the name of a data stream: the template
+	// declares it ("data_stream": {}) and every document goes with op_type
+	// create, the only one a data stream takes. The stream rolls over by
+	// itself, so Index must be a plain name, not a date pattern.
+	DataStream bool `mapstructure:"data_stream"`
+
+	Lifecycle LifecycleConfig `mapstructure:"lifecycle"`
+}
+
+// LifecycleConfig is the example retention policy logshipper installs
+// (ILM on Elasticsearch, ISM on OpenSearch) and attaches to new indices
+// through the index template. See lifecycle.go.
+type LifecycleConfig struct {
+	// Policy names the policy; empty (the default) installs none.
+	Policy string `mapstructure:"policy"`
+	// DeleteAfter is how long an index lives: after its creation (daily
+	// indices) or after its rollover (data streams). "30d" or "12h".
+	DeleteAfter string `mapstructure:"delete_after"`
 }
 
 // Document ID modes.
@@ -102,6 +122,7 @@ func DefaultConfig() Config {
 		Timeout:    30 * time.Second,
 		Schema:     SchemaNameLogstash,
 		DocumentID: DocumentIDEvent,
+		Lifecycle:  LifecycleConfig{DeleteAfter: "30d"},
 		Template: TemplateConfig{
 			Enabled:  true,
 			Name:     "logshipper",
@@ -167,7 +188,91 @@ func (c *Config) Validate() error {
 			add(cfgErr("template.priority", "%d must be 0 or more", c.Template.Priority))
 		}
 	}
+	add(c.validateDataStream())
+	add(c.validateLifecycle())
 	return errors.Join(errs...)
+}
+
+// validateDataStream: a data stream rolls over by itself, so a date in its
+// name would only make a new stream every day, each with its own backing
+// indices and template match, which defeats it.
+func (c *Config) validateDataStream() error {
+	if !c.DataStream {
+		return nil
+	}
+	ix, err := ParseIndex(c.Index)
+	if err != nil {
+		return nil // reported for elasticsearch.index
+	}
+	if !ix.Static() {
+		return cfgErr("data_stream", "true with the date pattern %q in elasticsearch.index; a data stream rolls over by itself, "+
+			"so give it a plain name such as %q, or set elasticsearch.data_stream to false to keep daily indices", c.Index, ix.plainPrefix())
+	}
+	if strings.HasPrefix(c.Index, ".") {
+		return cfgErr("data_stream", "true with elasticsearch.index %q; data stream names must not start with '.' (backing indices are named .ds-<name>-000001); use e.g. \"syslog-msg\"", c.Index)
+	}
+	return nil
+}
+
+// validateLifecycle checks elasticsearch.lifecycle.*. delete_after is
+// checked even without a policy, so a typo does not wait for the day the
+// policy is turned on.
+func (c *Config) validateLifecycle() error {
+	var errs []error
+	if _, err := parseRetention(c.Lifecycle.DeleteAfter); err != nil {
+		errs = append(errs, cfgErr("lifecycle.delete_after", "%q %v", c.Lifecycle.DeleteAfter, err))
+	}
+	p := c.Lifecycle.Policy
+	if p == "" {
+		return errors.Join(errs...)
+	}
+	ix, ixErr := ParseIndex(c.Index)
+	nameErr := checkPolicyName(p)
+	switch {
+	case nameErr != nil:
+		errs = append(errs, cfgErr("lifecycle.policy", "%q %v", p, nameErr))
+	case !c.Template.Enabled:
+		errs = append(errs, cfgErr("lifecycle.policy", "%q is set but elasticsearch.template.enabled is false; the policy reaches new indices "+
+			"through the index template, so enable the template or unset the policy", p))
+	case ixErr == nil && ix.Static() && !c.DataStream:
+		// One plain index, deleted whole delete_after after its creation,
+		// would take every log with it: refuse rather than surprise.
+		errs = append(errs, cfgErr("lifecycle.policy", "%q with the plain index name %q would delete that one index, with all its documents, "+
+			"%s after its creation; use a date pattern such as %q, or elasticsearch.data_stream: true", p, c.Index, c.Lifecycle.DeleteAfter, c.Index+"-%{+yyyy.MM.dd}"))
+	}
+	return errors.Join(errs...)
+}
+
+// parseRetention accepts a positive whole number of days or hours ("30d",
+// "12h"): units both Elasticsearch's ILM and OpenSearch's ISM read the
+// same way. It returns the value as the policies carry it.
+func parseRetention(s string) (string, error) {
+	bad := errors.New(`is not a positive whole number of days or hours; use e.g. "30d" or "12h"`)
+	if len(s) < 2 || (s[len(s)-1] != 'd' && s[len(s)-1] != 'h') {
+		return "", bad
+	}
+	n, err := strconv.ParseUint(s[:len(s)-1], 10, 31)
+	if err != nil || n == 0 || s[0] == '0' || s[0] == '+' {
+		return "", bad
+	}
+	return s, nil
+}
+
+// checkPolicyName keeps policy names to what both ILM and ISM accept and
+// what needs no escaping in a URL path.
+func checkPolicyName(name string) error {
+	if len(name) > 255 {
+		return errors.New("is longer than 255 bytes")
+	}
+	if strings.HasPrefix(name, "_") || strings.HasPrefix(name, "-") {
+		return errors.New("must not start with '_' or '-'")
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return errors.New(`may hold only letters, digits, '-', '_' and '.'; e.g. "logshipper-30d"`)
+		}
+	}
+	return nil
 }
 
 func validateURL(s string) error {
@@ -225,9 +330,11 @@ func (c Config) String() string {
 		urls[i] = redactURL(u)
 	}
 	return fmt.Sprintf("urls=%v index=%q username=%q password=%q api_key=%q ca_file=%q insecure_skip_verify=%t gzip=%t sniff=%t timeout=%s schema=%q "+
-		"template.enabled=%t template.name=%q template.shards=%d template.replicas=%d template.priority=%d template.overwrite=%t",
+		"template.enabled=%t template.name=%q template.shards=%d template.replicas=%d template.priority=%d template.overwrite=%t "+
+		"data_stream=%t lifecycle.policy=%q lifecycle.delete_after=%q",
 		urls, c.Index, c.Username, redact(c.Password), redact(c.APIKey), c.CAFile, c.InsecureSkipVerify, c.Gzip, c.Sniff, c.Timeout, c.Schema,
-		c.Template.Enabled, c.Template.Name, c.Template.Shards, c.Template.Replicas, c.Template.Priority, c.Template.Overwrite)
+		c.Template.Enabled, c.Template.Name, c.Template.Shards, c.Template.Replicas, c.Template.Priority, c.Template.Overwrite,
+		c.DataStream, c.Lifecycle.Policy, c.Lifecycle.DeleteAfter)
 }
 
 // GoString keeps %#v from printing the secrets too.
@@ -257,5 +364,9 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 			Int("shards", c.Template.Shards).
 			Int("replicas", c.Template.Replicas).
 			Int("priority", c.Template.Priority).
-			Bool("overwrite", c.Template.Overwrite))
+			Bool("overwrite", c.Template.Overwrite)).
+		Bool("data_stream", c.DataStream).
+		Dict("lifecycle", zerolog.Dict().
+			Str("policy", c.Lifecycle.Policy).
+			Str("delete_after", c.Lifecycle.DeleteAfter))
 }

@@ -170,6 +170,19 @@ func checkIndexChars(s string, first bool) error {
 	return nil
 }
 
+// plainPrefix is the fixed text before the first date, without trailing
+// separators (syslog-msg-%{+yyyy.MM.dd} → syslog-msg): the name to
+// suggest when a plain name is needed.
+func (ix *IndexName) plainPrefix() string {
+	if len(ix.parts) == 0 || ix.parts[0].kind != partLiteral {
+		return "syslog-msg"
+	}
+	if p := strings.TrimRight(ix.parts[0].text, "-_.+"); p != "" {
+		return p
+	}
+	return "syslog-msg"
+}
+
 // Static reports whether the name does not depend on time.
 func (ix *IndexName) Static() bool { return ix.static }
 

@@ -12,13 +12,17 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/metrics"
 
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/internal/testes"
@@ -484,4 +488,139 @@ func TestIntegrationGzip(t *testing.T) {
 		t.Errorf("%d documents, want 4", c)
 	}
 	n.must(http.MethodGet, "/_index_template/"+name, nil)
+}
+
+// distribution is "opensearch" or "" (Elasticsearch), from GET /.
+func (n osNode) distribution() (dist, version string) {
+	v, _ := n.must(http.MethodGet, "/", nil)["version"].(map[string]any)
+	dist, _ = v["distribution"].(string)
+	version, _ = v["number"].(string)
+	return dist, version
+}
+
+func alreadyIndexed() float64 {
+	var m dto.Metric
+	metrics.EventsAlreadyIndexed.Write(&m)
+	return m.GetCounter().GetValue()
+}
+
+// TestIntegrationDataStream: data-stream mode end to end. The template
+// declares the stream, the first write creates it with a .ds- backing
+// index, every event lands once, a re-send of the same events (own ids)
+// adds nothing, and with document_id auto the create goes without _id.
+// The Elasticsearch 7 test node (no x-pack) has no data streams: there the
+// start must fail with one line saying so.
+func TestIntegrationDataStream(t *testing.T) {
+	n, name := setup(t)
+	t.Cleanup(func() { n.do(http.MethodDelete, "/_data_stream/"+name, nil) }) // before setup's: a template in use cannot go
+	cfg := integrationConfig(n.url, name)
+	cfg.Index, cfg.DataStream = name, true
+	o := integrationOutput(t, cfg)
+	err := o.InstallTemplate(context.Background())
+	if dist, version := n.distribution(); dist != "opensearch" {
+		var ce *ClusterError
+		if !errors.As(err, &ce) || ce.Key != "elasticsearch.data_stream" || !strings.Contains(err.Error(), "cannot declare a data stream") {
+			t.Fatalf("Elasticsearch %s without data streams: InstallTemplate = %v", version, err)
+		}
+		t.Logf("Elasticsearch %s: %v", version, err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	evs := testEvents(50)
+	for i, ev := range evs {
+		ev.ID = name + "-" + itoa(i)
+		ev.Timestamp = ev.Timestamp.Add(time.Duration(i) * time.Second)
+	}
+	for i, r := range writeAll(t, o, evs) {
+		if r.Status != pipeline.Delivered {
+			t.Fatalf("event %d: %+v", i, r)
+		}
+	}
+	ds := n.must(http.MethodGet, "/_data_stream/"+name, nil)["data_streams"].([]any)
+	if len(ds) != 1 {
+		t.Fatalf("data streams %v", ds)
+	}
+	stream := ds[0].(map[string]any)
+	backing := stream["indices"].([]any)[0].(map[string]any)["index_name"].(string)
+	if stream["name"] != name || stream["template"] != name || !strings.HasPrefix(backing, ".ds-"+name+"-") ||
+		stream["timestamp_field"].(map[string]any)["name"] != "@timestamp" {
+		t.Errorf("data stream %v", stream)
+	}
+	t.Logf("data stream %s, backing index %s", name, backing)
+	if c := n.count(name); c != 50 {
+		t.Errorf("%d documents, want 50", c)
+	}
+	for field, want := range map[string]string{"@timestamp": "date", "host": "keyword", "priority": "integer"} {
+		if got := n.fieldType(backing, field); got != want {
+			t.Errorf("mapping of %s in %s: %q, want %q", field, backing, got, want)
+		}
+	}
+
+	// The same events again (a retry whose answer was lost, a replay from
+	// the disk buffer): 409 for each, counted as indexed, none twice.
+	before := alreadyIndexed()
+	for i, r := range writeAll(t, o, evs) {
+		if r.Status != pipeline.Delivered {
+			t.Fatalf("re-sent event %d: %+v", i, r)
+		}
+	}
+	if got := alreadyIndexed() - before; got != 50 {
+		t.Errorf("already indexed +%v, want 50", got)
+	}
+	if c := n.count(name); c != 50 {
+		t.Errorf("%d documents after the re-send, want 50", c)
+	}
+
+	// document_id auto: create without _id.
+	cfg.DocumentID = DocumentIDAuto
+	for i, r := range writeAll(t, integrationOutput(t, cfg), testEvents(3)) {
+		if r.Status != pipeline.Delivered {
+			t.Fatalf("auto-id event %d: %+v", i, r)
+		}
+	}
+	if c := n.count(name); c != 53 {
+		t.Errorf("%d documents, want 53", c)
+	}
+}
+
+// TestIntegrationLifecycleWithoutAPI: the test nodes have no lifecycle API
+// (OpenSearch without the index-management plugin, Elasticsearch 7 without
+// x-pack; see README.md, "Index lifecycle"). A configured policy must stop
+// the start with one line naming the setting and the cluster, before any
+// template is put; found at the first batch instead, it is logged and the
+// events are indexed without the template.
+func TestIntegrationLifecycleWithoutAPI(t *testing.T) {
+	n, name := setup(t)
+	cfg := integrationConfig(n.url, name)
+	cfg.Lifecycle.Policy = name + "-policy"
+	o := integrationOutput(t, cfg)
+	err := o.InstallTemplate(context.Background())
+	dist, version := n.distribution()
+	if err == nil {
+		t.Skipf("this node (%s %s) has a lifecycle API; the request bodies are checked in TestLifecycle*, this test is for a node without one", dist, version)
+	}
+	cluster := "Elasticsearch " + version
+	if dist == "opensearch" {
+		cluster = "OpenSearch " + version
+	}
+	want := `elasticsearch.lifecycle.policy: "` + cfg.Lifecycle.Policy + `": this cluster (` + cluster + `) has no index lifecycle API (`
+	var ce *ClusterError
+	if !errors.As(err, &ce) || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("InstallTemplate = %v\nwant a line starting %s", err, want)
+	}
+	t.Logf("%v", err)
+	if status, _ := n.do(http.MethodGet, "/_index_template/"+name, nil); status != http.StatusNotFound {
+		t.Errorf("template after the failed policy: HTTP %d", status)
+	}
+	for i, r := range writeAll(t, o, goldenBatch()) {
+		if r.Status != pipeline.Delivered {
+			t.Errorf("event %d: %+v", i, r)
+		}
+	}
+	if c := n.count(name + "-2026.11.26"); c != 4 {
+		t.Errorf("%d documents, want 4", c)
+	}
 }

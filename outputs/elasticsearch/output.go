@@ -40,6 +40,7 @@ type Output struct {
 
 	tmplMu   sync.Mutex
 	tmplDone atomic.Bool
+	cluster  *clusterInfo // from GET /, read when a lifecycle policy needs it; under tmplMu
 
 	batches     sync.Pool // *batch: one request's buffers
 	gzipWriters sync.Pool // *gzip.Writer at gzipLevel
@@ -186,20 +187,30 @@ func (o *Output) Close(context.Context) error {
 
 // ensureTemplate installs the template before the first bulk request. A
 // transient failure fails the batch (so that no index is created without
-// its mappings); a permanent one (403, a conflicting template, ...) is
-// logged once and shipping goes on without it, as Logstash does.
+// its mappings); a permanent one (403, a conflicting template, a policy
+// the cluster refuses, a *ClusterError found only now because the cluster
+// was down at start, ...) is logged once and shipping goes on without it,
+// as Logstash does: logs are not held back for a template.
 func (o *Output) ensureTemplate(ctx context.Context) error {
 	if !o.cfg.Template.Enabled || o.tmplDone.Load() {
 		return nil
 	}
 	err := o.InstallTemplate(ctx)
-	var te *TemplateError
-	if err != nil && errors.As(err, &te) && te.Permanent() {
+	if err != nil && permanentSetupError(err) {
 		o.log.Error().Err(err).Msg("elasticsearch index template not installed; indexing without it (indices get dynamic mappings)")
 		o.tmplDone.Store(true)
 		return nil
 	}
 	return err
+}
+
+// permanentSetupError: template or policy installation failed in a way
+// no retry fixes.
+func permanentSetupError(err error) bool {
+	var te *TemplateError
+	var le *LifecycleError
+	var ce *ClusterError
+	return errors.As(err, &ce) || (errors.As(err, &te) && te.Permanent()) || (errors.As(err, &le) && le.Permanent())
 }
 
 // WriteBatch sends events in one bulk request and returns one Result per

@@ -101,16 +101,26 @@ func Mappings(s Schema) map[string]any {
 	}
 }
 
+// templateSettings: shards and replicas, and on Elasticsearch the ILM
+// policy (index.lifecycle.name) when one is configured. OpenSearch's ISM
+// attaches its policy through the policy's own ism_template instead, so
+// nothing goes into the settings there.
 func (o *Output) templateSettings() map[string]any {
-	return map[string]any{"index": map[string]any{
+	index := map[string]any{
 		"number_of_shards":   o.cfg.Template.Shards,
 		"number_of_replicas": o.cfg.Template.Replicas,
-	}}
+	}
+	if c := o.cluster; o.cfg.Lifecycle.Policy != "" && c != nil && !c.OpenSearch {
+		index["lifecycle"] = map[string]any{"name": o.cfg.Lifecycle.Policy}
+	}
+	return map[string]any{"index": index}
 }
 
-// ComposableTemplate is the body of PUT _index_template/<name>.
+// ComposableTemplate is the body of PUT _index_template/<name>. With
+// DataStream it declares the data stream ("data_stream": {}, whose
+// timestamp field is @timestamp, mapped as a date below).
 func (o *Output) ComposableTemplate() map[string]any {
-	return map[string]any{
+	t := map[string]any{
 		"index_patterns": []string{o.index.TemplatePattern()},
 		"priority":       o.cfg.Template.Priority,
 		"version":        templateVersion,
@@ -120,6 +130,10 @@ func (o *Output) ComposableTemplate() map[string]any {
 			"mappings": Mappings(o.schema),
 		},
 	}
+	if o.cfg.DataStream {
+		t["data_stream"] = map[string]any{}
+	}
+	return t
 }
 
 // LegacyTemplate is the body of PUT _template/<name>, for Elasticsearch
@@ -138,6 +152,8 @@ func (o *Output) LegacyTemplate() map[string]any {
 // false. It uses the composable API (Elasticsearch ≥ 7.8, OpenSearch) and
 // falls back to the legacy one when the composable API does not exist.
 // Without Template.Overwrite an existing template of that name is kept.
+// With Lifecycle.Policy it installs the policy first (lifecycle.go). A
+// setting the cluster cannot honour is a *ClusterError.
 //
 // WriteBatch calls it before the first bulk request, so no index is
 // created before its template; calling it at start only reports problems
@@ -153,13 +169,32 @@ func (o *Output) InstallTemplate(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 	defer cancel()
+	policy := ""
+	if o.cfg.Lifecycle.Policy != "" {
+		if o.cluster == nil {
+			c, err := o.detectCluster(ctx)
+			if err != nil {
+				return err
+			}
+			o.cluster = &c
+		}
+		var err error
+		if policy, err = o.installPolicy(ctx, *o.cluster); err != nil {
+			return err
+		}
+	}
 	api, err := o.installTemplate(ctx)
 	if err != nil {
 		return err
 	}
 	o.tmplDone.Store(true)
-	o.log.Info().Str("template", o.cfg.Template.Name).Str("api", api).
-		Str("index_pattern", o.index.TemplatePattern()).Msg("elasticsearch index template in place")
+	ev := o.log.Info().Str("template", o.cfg.Template.Name).Str("api", api).
+		Str("index_pattern", o.index.TemplatePattern()).Bool("data_stream", o.cfg.DataStream)
+	if policy != "" {
+		ev = ev.Str("lifecycle_policy", o.cfg.Lifecycle.Policy).Str("lifecycle", policy).
+			Str("delete_after", o.cfg.Lifecycle.DeleteAfter).Str("cluster", o.cluster.String())
+	}
+	ev.Msg("elasticsearch index template in place")
 	return nil
 }
 
@@ -183,8 +218,27 @@ func (o *Output) installTemplate(ctx context.Context) (string, error) {
 	if err == nil || o.alreadyExists(err) {
 		return "composable", nil
 	}
+	if o.cfg.DataStream && errStatus(err) == http.StatusBadRequest && strings.Contains(errText(err), "unknown field [data_stream]") {
+		return "", &ClusterError{
+			Key:   keyPrefix + "data_stream",
+			Value: "true",
+			Problem: fmt.Sprintf("this cluster's index templates cannot declare a data stream (PUT %s answered %s; "+
+				"Elasticsearch OSS and Elasticsearch without x-pack have no data streams)", composable, describeErr(err)),
+			Fix: "set elasticsearch.data_stream to false (a date pattern in elasticsearch.index gives daily indices), " +
+				"or use a cluster with data streams (Elasticsearch ≥ 7.9, default distribution; OpenSearch)",
+		}
+	}
 	if !isFallbackStatus(err) {
 		return "", templateErr(composable, err)
+	}
+	if o.cfg.DataStream {
+		return "", &ClusterError{
+			Key:   keyPrefix + "data_stream",
+			Value: "true",
+			Problem: fmt.Sprintf("this cluster has no composable index templates (PUT %s answered %s), "+
+				"and a legacy _template cannot declare a data stream (Elasticsearch ≥ 7.9 and OpenSearch can)", composable, describeErr(err)),
+			Fix: "set elasticsearch.data_stream to false (a date pattern in elasticsearch.index gives daily indices), or upgrade the cluster",
+		}
 	}
 
 	o.log.Info().Err(err).Msg("elasticsearch has no composable index templates (before 7.8); using the legacy _template API")
@@ -257,15 +311,32 @@ func isFallbackStatus(err error) bool {
 // request performs one call and returns its HTTP status; non-2xx is an
 // *elastic.Error.
 func (o *Output) request(ctx context.Context, method, path string, body any) (int, error) {
-	opt := elastic.PerformRequestOptions{Method: method, Path: path}
+	status, _, err := o.call(ctx, method, path, body)
+	return status, err
+}
+
+// errorStatuses makes olivere hand every answer back unread, so that call
+// can read error bodies olivere cannot (see answerError).
+var errorStatuses = func() []int {
+	s := make([]int, 0, 300)
+	for code := 300; code < 600; code++ {
+		s = append(s, code)
+	}
+	return s
+}()
+
+// call performs one request and returns the status and body of the answer;
+// a non-2xx answer is also returned as an *elastic.Error.
+func (o *Output) call(ctx context.Context, method, path string, body any) (int, json.RawMessage, error) {
+	opt := elastic.PerformRequestOptions{Method: method, Path: path, IgnoreErrors: errorStatuses}
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 		if o.cfg.Gzip {
 			if b, err = o.gzipBytes(b); err != nil {
-				return 0, err
+				return 0, nil, err
 			}
 			opt.Headers = http.Header{"Content-Encoding": {"gzip"}}
 		}
@@ -274,9 +345,35 @@ func (o *Output) request(ctx context.Context, method, path string, body any) (in
 	}
 	res, err := o.client.PerformRequest(ctx, opt)
 	if err != nil {
-		return errStatus(err), err
+		return errStatus(err), nil, err
 	}
-	return res.StatusCode, nil
+	if res.StatusCode < 200 || res.StatusCode > 299 {
+		return res.StatusCode, res.Body, answerError(res.StatusCode, res.Body)
+	}
+	return res.StatusCode, res.Body, nil
+}
+
+// answerError reads an error answer: {"error":{"type":…,"reason":…},
+// "status":N} as olivere does, and also the {"error":"no handler found for
+// uri …"} that a node answers for an API it does not have, which olivere
+// reduces to the bare status.
+func answerError(status int, body []byte) error {
+	e := &elastic.Error{Status: status}
+	var answer struct {
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &answer) != nil || len(answer.Error) == 0 {
+		return e
+	}
+	var d elastic.ErrorDetails
+	var text string
+	switch {
+	case json.Unmarshal(answer.Error, &d) == nil && (d.Type != "" || d.Reason != ""):
+		e.Details = &d
+	case json.Unmarshal(answer.Error, &text) == nil && text != "":
+		e.Details = &elastic.ErrorDetails{Reason: text}
+	}
+	return e
 }
 
 // errStatus is the HTTP status of an Elasticsearch error, 0 if the
@@ -292,7 +389,7 @@ func errStatus(err error) int {
 func errText(err error) string {
 	var e *elastic.Error
 	if errors.As(err, &e) && e.Details != nil {
-		return e.Details.Type + ": " + e.Details.Reason
+		return detailsReason(e.Details)
 	}
 	return err.Error()
 }
@@ -310,7 +407,11 @@ func describeErr(err error) string {
 	return err.Error()
 }
 
-// detailsReason is "type: reason (caused by: type: reason)".
+// detailsReason is "type: reason (caused by: type: reason)", or the bare
+// reason of an answer that gave only a text.
 func detailsReason(d *elastic.ErrorDetails) string {
+	if d.Type == "" && d.CausedBy == nil {
+		return d.Reason
+	}
 	return formatDetails(d.Type, d.Reason, d.CausedBy)
 }
