@@ -124,6 +124,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "outage" {
 		os.Exit(outageMain(os.Args[2:])) // bench/outage.sh, see outage.go
 	}
+	if len(os.Args) > 1 && os.Args[1] == "rolling" {
+		os.Exit(rollingMain(os.Args[2:])) // bench/rolling.sh, see rolling.go
+	}
 	bench := flag.String("bench-dir", "bench", "the bench/ directory (peers/ configs, .peers/ unpacked peers)")
 	binDir := flag.String("bin-dir", "bench/.bin", "directory holding logshipper, loadgen and sink binaries")
 	out := flag.String("out", "bench/results", "results directory (a timestamped sub-directory is made)")
