@@ -606,11 +606,15 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 					name, median(rate), median(cpu), median(rss), lost, dup, ok, n)
 			}
 		}
-		if ls, ok := aggs["logshipper"]; ok && len(aggs) > 1 {
+		for _, ours := range []string{"logshipper", "logshipper-disk"} {
+			ls, ok := aggs[ours]
+			if !ok {
+				continue
+			}
 			bestRate, bestCPU := 0.0, 0.0
 			bestRateName, bestCPUName := "", ""
 			for name, a := range aggs {
-				if name == "logshipper" {
+				if strings.HasPrefix(name, "logshipper") {
 					continue
 				}
 				if a.rate > bestRate {
@@ -623,12 +627,12 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 			if udp {
 				// The send rate is fixed: compare loss (above) and CPU only.
 				if bestCPU > 0 && ls.cpu > 0 {
-					fmt.Fprintf(&b, "\nlogshipper vs the better peer: %.2fx the CPU per message of %s (msgs/s is the delivered rate at a fixed send rate; compare lost).\n",
-						ls.cpu/bestCPU, bestCPUName)
+					fmt.Fprintf(&b, "\n%s vs the better peer: %.2fx the CPU per message of %s (msgs/s is the delivered rate at a fixed send rate; compare lost).\n",
+						ours, ls.cpu/bestCPU, bestCPUName)
 				}
 			} else if bestRate > 0 && bestCPU > 0 && ls.cpu > 0 {
-				fmt.Fprintf(&b, "\nlogshipper vs the better peer: %.2fx the msgs/s of %s, %.2fx the CPU per message of %s.\n",
-					ls.rate/bestRate, bestRateName, ls.cpu/bestCPU, bestCPUName)
+				fmt.Fprintf(&b, "\n%s vs the better peer: %.2fx the msgs/s of %s, %.2fx the CPU per message of %s.\n",
+					ours, ls.rate/bestRate, bestRateName, ls.cpu/bestCPU, bestCPUName)
 			}
 		}
 		fmt.Fprintln(&b)

@@ -23,15 +23,28 @@ func (r *Runner) shipperByName(name string) (*shipper, error) {
 	switch name {
 	case "logshipper":
 		return &shipper{name: name, start: startLogshipper}, nil
+	case "logshipper-disk":
+		return &shipper{name: name, start: startLogshipperDisk}, nil
 	case "rsyslog":
 		return &shipper{name: name, start: startRsyslog}, nil
 	case "syslog-ng":
 		return &shipper{name: name, start: startSyslogNG}, nil
 	}
-	return nil, fmt.Errorf("unknown shipper %q (logshipper, rsyslog, syslog-ng)", name)
+	return nil, fmt.Errorf("unknown shipper %q (logshipper, logshipper-disk, rsyslog, syslog-ng)", name)
 }
 
 func startLogshipper(r *Runner, work string, port int, esURL string, _ bool) (*proc, error) {
+	return launchLogshipper(r, work, port, esURL)
+}
+
+// startLogshipperDisk is logshipper with the disk buffer (buffer.type disk,
+// default fsync policy) in the run's work directory: what durability costs.
+func startLogshipperDisk(r *Runner, work string, port int, esURL string, _ bool) (*proc, error) {
+	return launchLogshipper(r, work, port, esURL,
+		"LOGSHIPPER_BUFFER_TYPE=disk", "LOGSHIPPER_BUFFER_PATH="+filepath.Join(work, "buffer"))
+}
+
+func launchLogshipper(r *Runner, work string, port int, esURL string, extraEnv ...string) (*proc, error) {
 	httpPort, err := freePort()
 	if err != nil {
 		return nil, err
@@ -45,6 +58,7 @@ func startLogshipper(r *Runner, work string, port int, esURL string, _ bool) (*p
 		fmt.Sprintf("LOGSHIPPER_HTTP_LISTEN=127.0.0.1:%d", httpPort),
 		"LOGSHIPPER_DEAD_LETTER_PATH="+filepath.Join(work, "dead-letter.ndjson"),
 	)
+	cmd.Env = append(cmd.Env, extraEnv...)
 	r.currentMetrics = fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)
 	return startProc("logshipper", cmd, filepath.Join(work, "logshipper.log"))
 }
