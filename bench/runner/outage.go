@@ -264,42 +264,57 @@ func fillOutageConf(in, out string, vars map[string]string) error {
 }
 
 func startRsyslogOutage(r *Runner, work string, port int, esURL, index string) (*proc, string, error) {
-	root := filepath.Join(r.PeersDir, "rsyslog")
-	bin := filepath.Join(root, "usr/sbin/rsyslogd")
-	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("rsyslog not unpacked (run bench/peers/install.sh): %w", err)
-	}
 	_, esPort := hostPort(esURL)
-	conf := filepath.Join(work, "rsyslog.conf")
-	if err := fillOutageConf(filepath.Join(r.ConfDir, "rsyslog-outage.conf.in"), conf, map[string]string{
+	p, err := r.startRsyslogConf(work, "rsyslog-outage.conf.in", map[string]string{
 		"WORKDIR": work, "ESPORT": esPort, "PORT": fmt.Sprint(port), "INDEX": index,
-	}); err != nil {
-		return nil, "", err
-	}
-	cmd := exec.Command(bin, "-n", "-f", conf, "-M", filepath.Join(root, "usr/lib/x86_64-linux-gnu/rsyslog"), "-i", filepath.Join(work, "rsyslogd.pid"))
-	cmd.Dir = work
-	cmd.Env = cleanEnv()
-	p, err := startProc("rsyslog", cmd, filepath.Join(work, "rsyslog.log"))
+	})
 	return p, "", err
 }
 
 func startSyslogNGOutage(r *Runner, work string, port int, esURL, index string) (*proc, string, error) {
+	_, esPort := hostPort(esURL)
+	p, err := r.startSyslogNGConf(work, "syslog-ng-outage.conf.in", map[string]string{
+		"ESPORT": esPort, "PORT": fmt.Sprint(port), "INDEX": index,
+	})
+	return p, "", err
+}
+
+// startRsyslogConf runs the unpacked rsyslogd in the foreground on the
+// template confIn (in r.ConfDir) filled with vars, logging to
+// work/rsyslog.log.
+func (r *Runner) startRsyslogConf(work, confIn string, vars map[string]string) (*proc, error) {
+	root := filepath.Join(r.PeersDir, "rsyslog")
+	bin := filepath.Join(root, "usr/sbin/rsyslogd")
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("rsyslog not unpacked (run bench/peers/install.sh): %w", err)
+	}
+	conf := filepath.Join(work, "rsyslog.conf")
+	if err := fillOutageConf(filepath.Join(r.ConfDir, confIn), conf, vars); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "-n", "-f", conf, "-M", filepath.Join(root, "usr/lib/x86_64-linux-gnu/rsyslog"), "-i", filepath.Join(work, "rsyslogd.pid"))
+	cmd.Dir = work
+	cmd.Env = cleanEnv()
+	return startProc("rsyslog", cmd, filepath.Join(work, "rsyslog.log"))
+}
+
+// startSyslogNGConf runs the unpacked syslog-ng in the foreground on the
+// template confIn (in r.ConfDir) filled with vars plus SCLDIR, logging to
+// work/syslog-ng.log.
+func (r *Runner) startSyslogNGConf(work, confIn string, vars map[string]string) (*proc, error) {
 	root := filepath.Join(r.PeersDir, "syslog-ng")
 	bin := filepath.Join(root, "usr/sbin/syslog-ng")
 	if _, err := os.Stat(bin); err != nil {
-		return nil, "", fmt.Errorf("syslog-ng not unpacked (run bench/peers/install.sh): %w", err)
+		return nil, fmt.Errorf("syslog-ng not unpacked (run bench/peers/install.sh): %w", err)
 	}
 	modDirs, _ := filepath.Glob(filepath.Join(root, "usr/lib/syslog-ng/3.*"))
 	if len(modDirs) == 0 {
-		return nil, "", fmt.Errorf("syslog-ng: no module directory under %s/usr/lib/syslog-ng", root)
+		return nil, fmt.Errorf("syslog-ng: no module directory under %s/usr/lib/syslog-ng", root)
 	}
-	_, esPort := hostPort(esURL)
+	vars["SCLDIR"] = filepath.Join(root, "etc/syslog-ng") + ":" + filepath.Join(root, "usr/share/syslog-ng/include")
 	conf := filepath.Join(work, "syslog-ng.conf")
-	if err := fillOutageConf(filepath.Join(r.ConfDir, "syslog-ng-outage.conf.in"), conf, map[string]string{
-		"SCLDIR": filepath.Join(root, "etc/syslog-ng") + ":" + filepath.Join(root, "usr/share/syslog-ng/include"),
-		"ESPORT": esPort, "PORT": fmt.Sprint(port), "INDEX": index,
-	}); err != nil {
-		return nil, "", err
+	if err := fillOutageConf(filepath.Join(r.ConfDir, confIn), conf, vars); err != nil {
+		return nil, err
 	}
 	// -e: its own messages (errors, suspensions) to stderr, i.e. the log file.
 	cmd := exec.Command(bin, "-F", "-e", "-f", conf, "--module-path="+modDirs[0],
@@ -307,8 +322,7 @@ func startSyslogNGOutage(r *Runner, work string, port int, esURL, index string) 
 		"-c", filepath.Join(work, "syslog-ng.ctl"))
 	cmd.Dir = work
 	cmd.Env = append(cleanEnv(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/syslog-ng"))
-	p, err := startProc("syslog-ng", cmd, filepath.Join(work, "syslog-ng.log"))
-	return p, "", err
+	return startProc("syslog-ng", cmd, filepath.Join(work, "syslog-ng.log"))
 }
 
 // --- the shippers' own counters -------------------------------------------
@@ -351,10 +365,13 @@ func sumPrefix(m map[string]float64, prefix string) float64 {
 
 // rsyslogOutageStats reads the last impstats values of the action, the
 // main queue and omelasticsearch.
-func rsyslogOutageStats(_ *Runner, work, _ string) string {
+// readImpstats reads work/impstats.log, rsyslog's counters
+// ("Thu Nov 26 20:41:00 2026: NAME: origin=... k=v k=v"), and returns the
+// last values per counter set NAME.
+func readImpstats(work string) map[string]map[string]string {
 	f, err := os.Open(filepath.Join(work, "impstats.log"))
 	if err != nil {
-		return ""
+		return nil
 	}
 	defer f.Close()
 	last := map[string]map[string]string{}
@@ -362,7 +379,6 @@ func rsyslogOutageStats(_ *Runner, work, _ string) string {
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
-		// "Thu Nov 26 20:41:00 2026: NAME: origin=... k=v k=v"
 		i := strings.Index(line, ": ")
 		if i < 0 {
 			continue
@@ -372,15 +388,19 @@ func rsyslogOutageStats(_ *Runner, work, _ string) string {
 		if j < 0 {
 			continue
 		}
-		name := rest[:j]
 		kv := map[string]string{}
 		for _, f := range strings.Fields(rest[j+2:]) {
 			if k, v, ok := strings.Cut(f, "="); ok {
 				kv[k] = v
 			}
 		}
-		last[name] = kv
+		last[rest[:j]] = kv
 	}
+	return last
+}
+
+func rsyslogOutageStats(_ *Runner, work, _ string) string {
+	last := readImpstats(work)
 	var parts []string
 	if a, ok := last["to_opensearch"]; ok {
 		parts = append(parts, fmt.Sprintf("action: processed %s, failed %s, suspended %s times (%s s), resumed %s",
@@ -833,20 +853,29 @@ func (r *Runner) outageRun(o outageOpts, sh outageShipper, seq int) (res OutageR
 	res.Lost = o.messages - sc.distinct
 	res.AfterStop = sc.docs - before
 	res.MissingRanges = len(sc.ranges)
+	res.Missing = formatRanges(sc.ranges, 3, false)
+	return res
+}
+
+// formatRanges lists the first max ranges of missing sequence numbers,
+// "12–40, 77, …", with each range's length if withLen.
+func formatRanges(ranges [][2]int64, max int, withLen bool) string {
 	var rs []string
-	for i, rg := range sc.ranges {
-		if i == 3 {
+	for i, rg := range ranges {
+		if i == max {
 			rs = append(rs, "…")
 			break
 		}
-		if rg[0] == rg[1] {
+		switch {
+		case rg[0] == rg[1]:
 			rs = append(rs, fmtInt(rg[0]))
-		} else {
+		case withLen:
+			rs = append(rs, fmt.Sprintf("%s–%s (%d)", fmtInt(rg[0]), fmtInt(rg[1]), rg[1]-rg[0]+1))
+		default:
 			rs = append(rs, fmtInt(rg[0])+"–"+fmtInt(rg[1]))
 		}
 	}
-	res.Missing = strings.Join(rs, ", ")
-	return res
+	return strings.Join(rs, ", ")
 }
 
 // fmtInt writes 1234567 as 1,234,567.

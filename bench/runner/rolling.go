@@ -438,32 +438,11 @@ func nginxCounts(work string) (int, int) {
 func (r *Runner) startRollingPeer(o rollingOpts, sender, work string, port, lbPort int) (*proc, string, error) {
 	switch sender {
 	case "rsyslog":
-		root := filepath.Join(r.PeersDir, "rsyslog")
-		bin := filepath.Join(root, "usr/sbin/rsyslogd")
-		if _, err := os.Stat(bin); err != nil {
-			return nil, "", fmt.Errorf("rsyslog not unpacked (run bench/peers/install.sh): %w", err)
-		}
-		conf := filepath.Join(work, "rsyslog.conf")
-		if err := fillOutageConf(filepath.Join(r.ConfDir, "rsyslog-rolling.conf.in"), conf, map[string]string{
+		p, err := r.startRsyslogConf(work, "rsyslog-rolling.conf.in", map[string]string{
 			"WORKDIR": work, "PORT": fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort),
-		}); err != nil {
-			return nil, "", err
-		}
-		cmd := exec.Command(bin, "-n", "-f", conf, "-M", filepath.Join(root, "usr/lib/x86_64-linux-gnu/rsyslog"), "-i", filepath.Join(work, "rsyslogd.pid"))
-		cmd.Dir = work
-		cmd.Env = cleanEnv()
-		p, err := startProc("rsyslog", cmd, filepath.Join(work, "rsyslog.log"))
+		})
 		return track(p), "defaults (peers/rsyslog-rolling.conf.in): `omfwd` protocol tcp, action queue Direct (none: the main queue's worker sends; main queue FixedArray 100,000 msgs in memory), `action.resumeRetryCount` 0, `action.resumeInterval` 30 s", err
 	case "syslog-ng":
-		root := filepath.Join(r.PeersDir, "syslog-ng")
-		bin := filepath.Join(root, "usr/sbin/syslog-ng")
-		if _, err := os.Stat(bin); err != nil {
-			return nil, "", fmt.Errorf("syslog-ng not unpacked (run bench/peers/install.sh): %w", err)
-		}
-		modDirs, _ := filepath.Glob(filepath.Join(root, "usr/lib/syslog-ng/3.*"))
-		if len(modDirs) == 0 {
-			return nil, "", fmt.Errorf("syslog-ng: no module directory under %s/usr/lib/syslog-ng", root)
-		}
 		reopen, desc := "", "time-reopen 60 s (default)"
 		if o.timeReopen != "" {
 			reopen, desc = fmt.Sprintf("time-reopen(%s);", o.timeReopen), fmt.Sprintf("`time-reopen(%s)`", o.timeReopen)
@@ -472,19 +451,9 @@ func (r *Runner) startRollingPeer(o rollingOpts, sender, work string, port, lbPo
 		if o.noFlowCtl {
 			flags, fdesc = "", "no `flags(flow-control)` (its default: a message that finds the queue full is dropped)"
 		}
-		conf := filepath.Join(work, "syslog-ng.conf")
-		if err := fillOutageConf(filepath.Join(r.ConfDir, "syslog-ng-rolling.conf.in"), conf, map[string]string{
-			"SCLDIR": filepath.Join(root, "etc/syslog-ng") + ":" + filepath.Join(root, "usr/share/syslog-ng/include"),
-			"PORT":   fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort), "TIMEREOPEN": reopen, "FLOWCONTROL": flags,
-		}); err != nil {
-			return nil, "", err
-		}
-		cmd := exec.Command(bin, "-F", "-e", "-f", conf, "--module-path="+modDirs[0],
-			"-R", filepath.Join(work, "syslog-ng.persist"), "-p", filepath.Join(work, "syslog-ng.pid"),
-			"-c", filepath.Join(work, "syslog-ng.ctl"))
-		cmd.Dir = work
-		cmd.Env = append(cleanEnv(), "LD_LIBRARY_PATH="+filepath.Join(root, "usr/lib/syslog-ng"))
-		p, err := startProc("syslog-ng", cmd, filepath.Join(work, "syslog-ng.log"))
+		p, err := r.startSyslogNGConf(work, "syslog-ng-rolling.conf.in", map[string]string{
+			"PORT": fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort), "TIMEREOPEN": reopen, "FLOWCONTROL": flags,
+		})
 		return track(p), "defaults (peers/syslog-ng-rolling.conf.in): `network()` destination, transport tcp, memory queue `log-fifo-size(10000)`, " + desc + ", " + fdesc, err
 	}
 	return nil, "", fmt.Errorf("unknown sender %q", sender)
@@ -557,29 +526,7 @@ func peerReconnects(sender, work string) (string, []string) {
 
 // rsyslogFwdStats reads the last impstats values of the forwarding action.
 func rsyslogFwdStats(work string) string {
-	b, err := os.ReadFile(filepath.Join(work, "impstats.log"))
-	if err != nil {
-		return ""
-	}
-	last := map[string]map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		i := strings.Index(line, ": ")
-		if i < 0 {
-			continue
-		}
-		rest := line[i+2:]
-		j := strings.Index(rest, ": origin=")
-		if j < 0 {
-			continue
-		}
-		kv := map[string]string{}
-		for _, f := range strings.Fields(rest[j+2:]) {
-			if k, v, ok := strings.Cut(f, "="); ok {
-				kv[k] = v
-			}
-		}
-		last[rest[:j]] = kv
-	}
+	last := readImpstats(work)
 	var parts []string
 	if a, ok := last["fwd"]; ok {
 		parts = append(parts, fmt.Sprintf("action: processed %s, failed %s, suspended %s, resumed %s",
@@ -796,19 +743,7 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 	res.Docs, res.Distinct, res.Duplicated, res.NoSeq = sc.docs, sc.distinct, sc.dup, sc.noSeq
 	res.Lost = o.messages - sc.distinct
 	res.MissingRanges = len(sc.ranges)
-	var rs []string
-	for i, rg := range sc.ranges {
-		if i == 6 {
-			rs = append(rs, "…")
-			break
-		}
-		if rg[0] == rg[1] {
-			rs = append(rs, fmtInt(rg[0]))
-		} else {
-			rs = append(rs, fmt.Sprintf("%s–%s (%d)", fmtInt(rg[0]), fmtInt(rg[1]), rg[1]-rg[0]+1))
-		}
-	}
-	res.Missing = strings.Join(rs, ", ")
+	res.Missing = formatRanges(sc.ranges, 6, true)
 	return res
 }
 
