@@ -667,6 +667,22 @@ func (a *asyncLoadgen) finished() (bool, time.Time) {
 	}
 }
 
+// finish ends the load generator: if it has finished, it reports when and
+// how many messages it sent (0 when its report cannot be read); if not, it
+// is killed and done is false.
+func (a *asyncLoadgen) finish() (end time.Time, sent int64, done bool) {
+	done, end = a.finished()
+	if !done {
+		a.kill()
+		return end, 0, false
+	}
+	var lr loadResult
+	if err := json.Unmarshal(bytes.TrimSpace(a.stdout.Bytes()), &lr); err == nil {
+		sent = lr.Sent
+	}
+	return end, sent, true
+}
+
 func (a *asyncLoadgen) kill() {
 	if ok, _ := a.finished(); ok {
 		return
@@ -825,15 +841,10 @@ func (r *Runner) outageRun(o outageOpts, sh outageShipper, seq int) (res OutageR
 		}
 		time.Sleep(time.Second)
 	}
-	if done, end := lg.finished(); done {
+	if end, sent, done := lg.finish(); done {
 		res.SenderDoneS = end.Sub(t0).Seconds()
 		res.SenderDoneAfterUpS = end.Sub(tUp).Seconds()
-		var lr loadResult
-		if err := json.Unmarshal(bytes.TrimSpace(lg.stdout.Bytes()), &lr); err == nil {
-			res.Sent = lr.Sent
-		}
-	} else {
-		lg.kill()
+		res.Sent = sent
 	}
 	logf("settled (%s): _count %d, sender done: %v", res.Settled, last, res.SenderDoneS >= 0)
 

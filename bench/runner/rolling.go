@@ -20,7 +20,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -702,14 +701,9 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		}
 		time.Sleep(time.Second)
 	}
-	if done, end := lg.finished(); done {
+	if end, sent, done := lg.finish(); done {
 		res.SenderDoneS = end.Sub(t0).Seconds()
-		var lr loadResult
-		if err := json.Unmarshal(bytes.TrimSpace(lg.stdout.Bytes()), &lr); err == nil {
-			res.Sent = lr.Sent
-		}
-	} else {
-		lg.kill()
+		res.Sent = sent
 	}
 	logf("settled (%s): _count %d, sender done after %.1f s", res.Settled, last, res.SenderDoneS)
 
