@@ -114,15 +114,8 @@ func outageMain(args []string) int {
 	o.osURL = "http://127.0.0.1:" + o.osPort
 	logshipperDesc = *lsDesc
 
-	r := &Runner{
-		LogshipperBin: abs(filepath.Join(*binDir, "logshipper")),
-		LoadgenBin:    abs(filepath.Join(*binDir, "loadgen")),
-		PeersDir:      abs(filepath.Join(*bench, ".peers")),
-		ConfDir:       abs(filepath.Join(*bench, "peers")),
-	}
-	r.OutDir = abs(filepath.Join(*out, time.Now().UTC().Format("20060102-150405")+"-outage"))
-	r.WorkDir = filepath.Join(r.OutDir, "work")
-	if err := os.MkdirAll(r.WorkDir, 0o755); err != nil {
+	r, err := newOpenSearchRunner("outage", *binDir, *bench, *out)
+	if err != nil {
 		log.Print(err)
 		return 1
 	}
@@ -135,8 +128,8 @@ func outageMain(args []string) int {
 		}
 		list = append(list, sh)
 	}
-	if code, b, err := osDo("GET", o.osURL+"/", nil); err != nil || code != 200 {
-		log.Printf("outage: OpenSearch at %s does not answer: %v %s", o.osURL, err, b)
+	if err := checkOpenSearch("outage", o.osURL); err != nil {
+		log.Print(err)
 		return 1
 	}
 	raw, err := os.Create(filepath.Join(r.OutDir, "outage.jsonl"))
@@ -159,13 +152,44 @@ func outageMain(args []string) int {
 			break // OpenSearch would not come back: the other shippers cannot run
 		}
 	}
-	md := outageMarkdown(o, env, results, time.Since(start))
-	if err := os.WriteFile(filepath.Join(r.OutDir, "outage.md"), []byte(md), 0o644); err != nil {
+	return r.report("outage", *out, *latest, outageMarkdown(o, env, results, time.Since(start)))
+}
+
+// newOpenSearchRunner is the Runner of a bench against a real OpenSearch
+// (outage, rolling): binaries from binDir, peers under bench, results in a
+// new out/<time>-<kind>/ with its work/ folder.
+func newOpenSearchRunner(kind, binDir, bench, out string) (*Runner, error) {
+	r := &Runner{
+		LogshipperBin: abs(filepath.Join(binDir, "logshipper")),
+		LoadgenBin:    abs(filepath.Join(binDir, "loadgen")),
+		PeersDir:      abs(filepath.Join(bench, ".peers")),
+		ConfDir:       abs(filepath.Join(bench, "peers")),
+	}
+	r.OutDir = abs(filepath.Join(out, time.Now().UTC().Format("20060102-150405")+"-"+kind))
+	r.WorkDir = filepath.Join(r.OutDir, "work")
+	if err := os.MkdirAll(r.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// checkOpenSearch fails when OpenSearch at osURL does not answer.
+func checkOpenSearch(kind, osURL string) error {
+	if code, b, err := osDo("GET", osURL+"/", nil); err != nil || code != 200 {
+		return fmt.Errorf("%s: OpenSearch at %s does not answer: %v %s", kind, osURL, err, b)
+	}
+	return nil
+}
+
+// report writes md to OUT/<time>-<kind>/<kind>.md (and OUT/latest-<kind>.md
+// if latest) and prints it.
+func (r *Runner) report(kind, out string, latest bool, md string) int {
+	if err := os.WriteFile(filepath.Join(r.OutDir, kind+".md"), []byte(md), 0o644); err != nil {
 		log.Print(err)
 		return 1
 	}
-	if *latest {
-		_ = os.WriteFile(filepath.Join(abs(*out), "latest-outage.md"), []byte(md), 0o644)
+	if latest {
+		_ = os.WriteFile(filepath.Join(abs(out), "latest-"+kind+".md"), []byte(md), 0o644)
 	}
 	fmt.Println(md)
 	return 0

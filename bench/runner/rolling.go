@@ -175,20 +175,13 @@ func rollingMain(args []string) int {
 		return 2
 	}
 
-	r := &Runner{
-		LogshipperBin: abs(filepath.Join(*binDir, "logshipper")),
-		LoadgenBin:    abs(filepath.Join(*binDir, "loadgen")),
-		PeersDir:      abs(filepath.Join(*bench, ".peers")),
-		ConfDir:       abs(filepath.Join(*bench, "peers")),
-	}
-	r.OutDir = abs(filepath.Join(*out, time.Now().UTC().Format("20060102-150405")+"-rolling"))
-	r.WorkDir = filepath.Join(r.OutDir, "work")
-	if err := os.MkdirAll(r.WorkDir, 0o755); err != nil {
+	r, err := newOpenSearchRunner("rolling", *binDir, *bench, *out)
+	if err != nil {
 		log.Print(err)
 		return 1
 	}
-	if code, b, err := osDo("GET", o.osURL+"/", nil); err != nil || code != 200 {
-		log.Printf("rolling: OpenSearch at %s does not answer: %v %s", o.osURL, err, b)
+	if err := checkOpenSearch("rolling", o.osURL); err != nil {
+		log.Print(err)
 		return 1
 	}
 	raw, err := os.Create(filepath.Join(r.OutDir, "rolling.jsonl"))
@@ -224,16 +217,7 @@ func rollingMain(args []string) int {
 				s, d, res.Sent, res.Distinct, res.Lost, res.Duplicated, res.PeerReconnects, res.Error)
 		}
 	}
-	md := rollingMarkdown(o, env, results, time.Since(start))
-	if err := os.WriteFile(filepath.Join(r.OutDir, "rolling.md"), []byte(md), 0o644); err != nil {
-		log.Print(err)
-		return 1
-	}
-	if *latest {
-		_ = os.WriteFile(filepath.Join(abs(*out), "latest-rolling.md"), []byte(md), 0o644)
-	}
-	fmt.Println(md)
-	return 0
+	return r.report("rolling", *out, *latest, rollingMarkdown(o, env, results, time.Since(start)))
 }
 
 // --- the pieces ---------------------------------------------------------------
