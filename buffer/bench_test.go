@@ -2,11 +2,11 @@ package buffer
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 // benchEvent is a typical 150-byte syslog line as an input hands it over.
@@ -93,7 +93,7 @@ func BenchmarkAppendCommitBatch1000(b *testing.B) {
 		fsyncs   int
 		fsyncNs  time.Duration
 	)
-	timed := func(f *os.File) error {
+	timed := func(f diskio.File) error {
 		t0 := time.Now()
 		err := f.Sync()
 		if inCommit {

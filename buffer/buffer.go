@@ -27,6 +27,16 @@
 //     create, it turns at-least-once into exactly-once.
 //   - Bounded: at most Options.MaxBytes of unacknowledged records; beyond it
 //     Append blocks (TCP back-pressure) and TryAppend fails with ErrFull (UDP).
+//   - A sick disk is back-pressure, not an end: when a write, an fsync or a
+//     file creation fails (no space left, a read-only or broken file
+//     system, the directory deleted), the WAL keeps what it has not written
+//     in memory, Append waits and TryAppend fails with a *FaultError, and
+//     reading, delivering and acknowledging go on. A monitor goroutine
+//     retries (at once when an Ack has freed space) and ends the fault by
+//     itself once the disk takes the writes again. Acknowledging never
+//     needs free space: the ack file is preallocated and written in place,
+//     and fully delivered segments are deleted even when it cannot be
+//     written.
 //   - Damage never panics: Open truncates a torn tail of the last segment (a
 //     crash mid-write), skips and reports a damaged record in an older
 //     segment (the rest of that segment is lost; see Recovery), and falls
@@ -42,10 +52,11 @@ package buffer
 import (
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strconv"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 // FsyncPolicy says when appended records are forced to stable storage.
@@ -128,9 +139,17 @@ type Options struct {
 	// Fsync is the durability policy; the zero value is FsyncBatch.
 	Fsync FsyncPolicy
 
-	// syncFile replaces (*os.File).Sync in tests: a seam to count fsyncs and
+	// OnFault, if set, is called when the WAL's disk starts failing (with a
+	// *FaultError), when the failure changes, and with nil when the WAL has
+	// recovered. It is called from one goroutine, never concurrently, and
+	// must not call the WAL.
+	OnFault func(err error)
+
+	// syncFile replaces File.Sync in tests: a seam to count fsyncs and
 	// to hold them while concurrent committers pile up.
-	syncFile func(*os.File) error
+	syncFile func(diskio.File) error
+	// fs replaces the real file system in tests (fault injection).
+	fs diskio.FS
 }
 
 // ErrFull is returned by TryAppend when the events do not fit under
@@ -139,6 +158,44 @@ var ErrFull = errors.New("buffer: full")
 
 // ErrClosed is returned by Append, TryAppend and Commit after Close.
 var ErrClosed = errors.New("buffer: closed")
+
+// FaultError is a failure of the buffer's disk: TryAppend returns it while
+// the WAL cannot write (Append and Commit wait instead), and Fault reports
+// it. Its message is one line saying what failed and what to do.
+type FaultError struct {
+	// Kind names the failure: diskio.KindFull, KindReadOnly, KindMissing
+	// (the directory was deleted or replaced) or KindIO.
+	Kind diskio.Kind
+	// Op is what failed ("write", "fsync", "create", "write ack", ...) and
+	// Path the file or directory.
+	Op, Path string
+	Err      error
+}
+
+func (e *FaultError) Unwrap() error { return e.Err }
+
+func (e *FaultError) Error() string {
+	what := fmt.Sprintf("buffer: %s %s: %v", e.Op, e.Path, e.Err)
+	var pe *fs.PathError
+	if errors.As(e.Err, &pe) && pe.Path == e.Path {
+		what = fmt.Sprintf("buffer: %s %s: %v", e.Op, e.Path, pe.Err)
+	}
+	if e.ack() {
+		return what + "; delivered events stay acknowledged in memory and their segments are still deleted, but after a restart some may be sent again (their IDs keep Elasticsearch free of duplicates)"
+	}
+	const paused = "; TCP reads pause and UDP datagrams are dropped"
+	switch e.Kind {
+	case diskio.KindFull:
+		return what + paused + " until space is free: delivered segments are deleted as Elasticsearch confirms them; free space on the file system, or set buffer.max_bytes below its size"
+	case diskio.KindReadOnly:
+		return what + paused + " until the file system is writable again: remount it read-write, or mount a repaired one at buffer.path (logshipper writes its files there again)"
+	case diskio.KindMissing:
+		return what + paused + " until logshipper has written its files into buffer.path again (from the copies it holds open)"
+	}
+	return what + paused + " until writing works again; check the disk (dmesg) and the permissions of buffer.path"
+}
+
+func (e *FaultError) ack() bool { return e.Op == opWriteAck }
 
 // Entry is one record returned by Read.
 type Entry struct {

@@ -36,7 +36,8 @@ import (
 //	   uvarint length of SourceIP, SourceIP
 //	   Raw (the rest)
 //
-// Ack file "ack": magic "LSWA", version, 3 zero bytes, the watermark
+// Ack file "ack", format 1 (read, and replaced by format 2 at Open; see
+// ackfile.go): magic "LSWA", version, 3 zero bytes, the watermark
 // (segment number uint64, offset uint64: every record that ends at or
 // before it is acknowledged), the number n of ranges (uint32), n ranges of
 // records acknowledged beyond the watermark (from segment, from offset, to
@@ -314,13 +315,18 @@ func encodeAck(seg uint64, off int64, ranges []posRange) []byte {
 	b = binary.LittleEndian.AppendUint64(b, seg)
 	b = binary.LittleEndian.AppendUint64(b, uint64(off))
 	b = binary.LittleEndian.AppendUint32(b, uint32(len(ranges)))
+	b = appendRanges(b, ranges)
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+func appendRanges(b []byte, ranges []posRange) []byte {
 	for _, r := range ranges {
 		b = binary.LittleEndian.AppendUint64(b, r.fromSeg)
 		b = binary.LittleEndian.AppendUint64(b, uint64(r.fromOff))
 		b = binary.LittleEndian.AppendUint64(b, r.toSeg)
 		b = binary.LittleEndian.AppendUint64(b, uint64(r.toOff))
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	return b
 }
 
 func decodeAck(b []byte) (seg uint64, off int64, ranges []posRange, err error) {
@@ -349,24 +355,35 @@ func decodeAck(b []byte) (seg uint64, off int64, ranges []posRange, err error) {
 	if off64 > maxAckOffset {
 		return 0, 0, nil, fmt.Errorf("offset %d out of range", off64)
 	}
-	prevSeg, prevOff := seg, int64(off64)
-	for p := body[ackHeaderSize:]; len(p) > 0; p = p[ackRangeSize:] {
+	ranges, err = decodeRanges(seg, int64(off64), body[ackHeaderSize:])
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return seg, int64(off64), ranges, nil
+}
+
+// decodeRanges reads the ranges of an ack file (p holds whole ranges),
+// checking that they are in order and beyond the watermark (seg, off).
+func decodeRanges(seg uint64, off int64, p []byte) ([]posRange, error) {
+	var ranges []posRange
+	prevSeg, prevOff := seg, off
+	for ; len(p) >= ackRangeSize; p = p[ackRangeSize:] {
 		r := posRange{
 			fromSeg: binary.LittleEndian.Uint64(p),
 			toSeg:   binary.LittleEndian.Uint64(p[16:]),
 		}
 		fo, to := binary.LittleEndian.Uint64(p[8:]), binary.LittleEndian.Uint64(p[24:])
 		if fo > maxAckOffset || to > maxAckOffset {
-			return 0, 0, nil, fmt.Errorf("range offset out of range")
+			return nil, fmt.Errorf("range offset out of range")
 		}
 		r.fromOff, r.toOff = int64(fo), int64(to)
 		if cmpPos(r.fromSeg, r.fromOff, prevSeg, prevOff) < 0 || cmpPos(r.fromSeg, r.fromOff, r.toSeg, r.toOff) >= 0 {
-			return 0, 0, nil, errors.New("ranges out of order")
+			return nil, errors.New("ranges out of order")
 		}
 		prevSeg, prevOff = r.toSeg, r.toOff
 		ranges = append(ranges, r)
 	}
-	return seg, int64(off64), ranges, nil
+	return ranges, nil
 }
 
 // appendID appends the 20-character ID of the record at off in the segment

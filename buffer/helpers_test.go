@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 var testBase = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -198,7 +199,7 @@ type syncCounter struct {
 	files, dirs, acks int
 }
 
-func (c *syncCounter) sync(f *os.File) error {
+func (c *syncCounter) sync(f diskio.File) error {
 	fi, err := f.Stat()
 	if err != nil {
 		return err

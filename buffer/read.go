@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 const (
@@ -47,31 +48,26 @@ func (w *WAL) Read(ctx context.Context, max int) ([]Entry, error) {
 
 	w.mu.Lock()
 	for {
-		if w.err != nil {
-			err := w.err
-			w.mu.Unlock()
-			return nil, err
-		}
 		w.advanceReaderLocked()
 		if s := w.rseg; s != nil && w.roff < s.end {
-			if s.flushed < s.end {
-				if err := w.flushLocked(); err != nil {
-					w.mu.Unlock()
-					return nil, err
+			if s.flushed <= w.roff && s == w.active && w.fault == nil {
+				w.flushLocked() // deliver early what is not committed yet
+			}
+			if w.roff < s.flushed {
+				entries, err := w.readLocked(s, max)
+				if len(entries) > 0 || err != nil {
+					return entries, err
 				}
+				// Only records acknowledged before a restart, or damage,
+				// were found and passed over: look again.
+				w.mu.Lock()
+				continue
 			}
-			entries, err := w.readLocked(s, max)
-			if len(entries) > 0 || err != nil {
-				return entries, err
-			}
-			// Only records acknowledged before a restart, or damage,
-			// were found and passed over: look again.
-			w.mu.Lock()
-			continue
-		}
-		if w.closed {
+			// The next records are not written yet (the disk fails): the
+			// repair wakes us.
+		} else if w.finished {
+			w.closeFilesLocked()
 			w.mu.Unlock()
-			w.closeReadFile()
 			return nil, io.EOF
 		}
 		if w.readWait == nil {
@@ -108,6 +104,8 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	off, end := w.roff, s.flushed
 	ord, bord := w.nextOrd, w.nextBord
 	skips := w.skips // pruned by reslicing only: the elements stay valid
+	f := s.f
+	w.reading = true
 	w.mu.Unlock()
 	k := skipIndex(skips, s.seq, off)
 	var skipped int64
@@ -128,7 +126,7 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 			bad = errors.New("record cut short")
 			break
 		}
-		b, err := w.bytesAt(s, cur, end, recHeaderSize)
+		b, err := w.bytesAt(s, f, cur, end, recHeaderSize)
 		if err != nil {
 			ioErr = err
 			break
@@ -143,7 +141,7 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 			break
 		}
 		if len(b) < size {
-			if b, err = w.bytesAt(s, cur, end, size); err != nil {
+			if b, err = w.bytesAt(s, f, cur, end, size); err != nil {
 				ioErr = err
 				break
 			}
@@ -206,6 +204,7 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	}
 
 	w.mu.Lock()
+	w.reading = false
 	w.roff = cur
 	w.rrecs += int64(len(entries))
 	w.rbytes += cur - off - skipped
@@ -213,11 +212,8 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	if bad != nil {
 		w.skipLocked(s, cur, bad)
 	}
-	closed := w.closed
+	w.closeRetiredLocked()
 	w.mu.Unlock()
-	if closed {
-		w.closeReadFile()
-	}
 	if len(entries) == 0 && ioErr != nil {
 		return nil, ioErr
 	}
@@ -234,8 +230,11 @@ func (w *WAL) skipLocked(s *segment, off int64, why error) {
 	}
 	lostN, lostB := s.records-w.rrecs, s.bytes-w.rbytes
 	s.records, s.bytes, s.end = w.rrecs, w.rbytes, off
+	s.flushed, s.synced = min(s.flushed, off), min(s.synced, off)
+	w.dropPendLocked(s)
 	w.events -= lostN
 	w.bytes -= lostB
+	w.lost += lostN
 	w.wakeSpaceLocked()
 	w.roff = off
 }
@@ -248,8 +247,8 @@ func (w *WAL) wakeSpaceLocked() {
 }
 
 // bytesAt returns the file bytes of s from off on, at least n of them
-// (off+n <= end), from the read buffer or read into it.
-func (w *WAL) bytesAt(s *segment, off, end int64, n int) ([]byte, error) {
+// (off+n <= end), from the read buffer or read from f into it.
+func (w *WAL) bytesAt(s *segment, f diskio.File, off, end int64, n int) ([]byte, error) {
 	if w.rbufSeq == s.seq && off >= w.rbufOff && off+int64(n) <= w.rbufOff+int64(w.rbufLen) {
 		return w.rbuf[off-w.rbufOff : w.rbufLen], nil
 	}
@@ -260,16 +259,8 @@ func (w *WAL) bytesAt(s *segment, off, end int64, n int) ([]byte, error) {
 	if cap(w.rbuf) < size {
 		w.rbuf = make([]byte, max(size, readChunk))
 	}
-	if w.rfile == nil || w.rfileSeq != s.seq {
-		w.closeReadFile()
-		f, err := os.Open(s.path)
-		if err != nil {
-			return nil, fmt.Errorf("buffer: %w", err)
-		}
-		w.rfile, w.rfileSeq = f, s.seq
-	}
 	w.rbufLen = 0
-	k, err := w.rfile.ReadAt(w.rbuf[:size], off)
+	k, err := f.ReadAt(w.rbuf[:size], off)
 	if k < n {
 		if err == nil || err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -280,10 +271,12 @@ func (w *WAL) bytesAt(s *segment, off, end int64, n int) ([]byte, error) {
 	return w.rbuf[:k], nil
 }
 
-func (w *WAL) closeReadFile() {
-	if w.rfile != nil {
-		w.rfile.Close()
-		w.rfile = nil
+// closeFilesLocked closes the segment files once Read has returned
+// everything after Close; Ack still deletes them by name.
+func (w *WAL) closeFilesLocked() {
+	for _, s := range w.segs {
+		w.retireLocked(s.f)
+		s.f = nil
 	}
 	w.rbufLen = 0
 }
@@ -369,14 +362,19 @@ func (w *WAL) Ack(first, last Pos) error {
 
 // persist writes the acknowledgements (the latest state, at least gen) to
 // the ack file: the watermark and the runs acknowledged beyond it. Then it
-// deletes the segments below the watermark. Concurrent callers coalesce.
+// deletes the segments below the watermark, also when the ack file could
+// not be written: space must come free even then, and a restart that finds
+// an older watermark only sends some delivered records again, with their
+// IDs. A failed write sets the WAL's ack fault, which the monitor retries.
+// Concurrent callers coalesce.
 func (w *WAL) persist(gen uint64) error {
 	w.ackMu.Lock()
 	defer w.ackMu.Unlock()
-	if w.persistedGen >= gen {
+	w.mu.Lock()
+	if w.persistedGen >= gen && !w.ackDirty {
+		w.mu.Unlock()
 		return nil
 	}
-	w.mu.Lock()
 	gen = w.wmGen
 	seg, off := w.wmSeg, w.wmOff
 	ranges := make([]posRange, 0, len(w.acked)+len(w.skips))
@@ -384,23 +382,43 @@ func (w *WAL) persist(gen uint64) error {
 		ranges = append(ranges, posRange{r.fromSeg, r.fromOff, r.seg, r.end})
 	}
 	ranges = append(ranges, w.skips...)
-	w.doomed = append(w.doomed, w.takeDoomedLocked()...)
+	doomed := w.takeDoomedLocked()
+	recreate := w.ackRecreate
+	w.ackRecreate = false
+	w.ackDirty = false // this write takes care of it; a failure sets it again
 	w.mu.Unlock()
 	ranges = unionRanges(ranges)
 	ranges = ranges[:min(len(ranges), maxAckRanges)]
 
-	if err := w.writeAck(seg, off, ranges); err != nil {
-		return fmt.Errorf("buffer: writing %s: %w", filepath.Join(w.dir, ackName), err)
+	if recreate && w.ackF != nil {
+		w.ackF.Close()
+		w.ackF = nil
 	}
-	w.persistedGen = gen
+	ackPath := filepath.Join(w.dir, ackName)
+	err := w.writeAck(seg, off, ranges)
 	var errs []error
-	for _, s := range w.doomed {
-		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	w.mu.Lock()
+	if err != nil {
+		w.ackDirty = true
+		w.ackFault = &FaultError{Kind: diskio.Classify(err), Op: opWriteAck, Path: ackPath, Err: err}
+		errs = append(errs, w.ackFault) // the monitor retries within checkInterval
+	} else {
+		w.persistedGen = max(w.persistedGen, gen)
+		w.ackFault = nil
+	}
+	for _, s := range doomed {
+		w.retireLocked(s.f)
+		s.f = nil
+	}
+	w.mu.Unlock()
+	for _, s := range doomed {
+		if err := w.fs.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("buffer: deleting an acknowledged segment: %w", err))
 		}
 	}
-	clear(w.doomed)
-	w.doomed = w.doomed[:0]
+	if len(doomed) > 0 {
+		w.kickMonitor() // space was freed: a fault may clear now
+	}
 	return errors.Join(errs...)
 }
 
@@ -419,26 +437,4 @@ func unionRanges(ranges []posRange) []posRange {
 		out = append(out, r)
 	}
 	return out
-}
-
-func (w *WAL) writeAck(seg uint64, off int64, ranges []posRange) error {
-	tmp := filepath.Join(w.dir, ackTmpName)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(encodeAck(seg, off, ranges))
-	if err == nil && w.opts.Fsync != FsyncNever {
-		err = w.syncFile(f)
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(w.dir, ackName))
-	}
-	if err == nil && w.opts.Fsync != FsyncNever {
-		err = w.syncDir()
-	}
-	return err
 }

@@ -548,8 +548,14 @@ func TestNewerFormatRefused(t *testing.T) {
 		}},
 		{"ack", func(d string) {
 			b := encodeAck(1, 28, nil)
-			b[4] = 2
+			b[4] = 3
 			os.WriteFile(filepath.Join(d, ackName), withCRC(b[:len(b)-4]), 0o640)
+		}},
+		{"ack slot", func(d string) {
+			b := make([]byte, ackFileSize)
+			copy(b, encodeAckSlot(nil, 1, 1, 28, nil))
+			b[4] = 3
+			os.WriteFile(filepath.Join(d, ackName), b, 0o640)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -557,7 +563,7 @@ func TestNewerFormatRefused(t *testing.T) {
 			tc.damage(d)
 			before := fileSize(t, filepath.Join(d, filepath.Base(path)))
 			_, err := Open(Options{Dir: d})
-			if err == nil || !strings.Contains(err.Error(), "newer format version 2") {
+			if err == nil || !strings.Contains(err.Error(), "newer format version") {
 				t.Fatalf("Open: %v", err)
 			}
 			if fileSize(t, filepath.Join(d, filepath.Base(path))) != before {

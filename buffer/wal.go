@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 const (
@@ -21,8 +24,12 @@ const (
 	lockName   = "lock"
 	segSuffix  = ".seg"
 
-	flushAt      = 256 << 10 // write the append buffer to the file from this size on
-	wbufKeep     = 4 << 20   // drop a larger append buffer after a flush
+	flushAt  = 256 << 10 // write the append buffer to the file from this size on
+	wbufKeep = 4 << 20   // drop a larger append buffer once it is written
+	// maxPending bounds the bytes written but not yet fsynced that are kept
+	// in memory for a rewrite (FsyncBatch): an Append that finds more
+	// commits itself, as UDP alone never commits.
+	maxPending   = 8 << 20
 	maxProblems  = 64
 	scanBufBytes = 256 << 10
 	// maxScanOffset: a record must start below 4 GiB (Pos and ID hold the
@@ -36,27 +43,36 @@ type segment struct {
 	seq   uint64
 	nonce [8]byte
 	path  string
+	// f is open (read-write) from the segment's creation, or Open, until it
+	// is deleted: reading goes through it, and so does writing the file
+	// again should its directory be deleted or replaced.
+	f diskio.File
 	// start is where reading begins: after the header, or for the segment
 	// holding the watermark at Open, at the first unacknowledged record.
 	start int64
-	// end is the end of the valid records: for the active segment it
-	// includes bytes still in the append buffer.
+	// end is the end of the records, including those not yet written.
 	end int64
-	// flushed is how much of the file has been handed to the OS.
+	// flushed is how much of the file has been handed to the OS; writes
+	// are all or nothing, so it is always at a record boundary.
 	flushed int64
+	// synced is how much of it is fsynced (equal to flushed under
+	// FsyncNever and for segments found by Open).
+	synced int64
+	// pend holds the file's bytes [pendOff, end): those not written yet,
+	// and with an fsync policy also those written but not yet fsynced,
+	// kept to write them again should the fsync fail (Linux may drop the
+	// pages of a failed writeback).
+	pend    []byte
+	pendOff int64
+	// rewrite: an fsync of the file failed, so [synced, flushed) must be
+	// written again from pend before the next fsync.
+	rewrite bool
 	// sealed: no more records will be appended (every segment but the
 	// active one).
 	sealed bool
 	// records and bytes in [start, end).
 	records int64
 	bytes   int64
-}
-
-// unsyncedFile is a sealed segment file whose last bytes (ending at lsn) may
-// not have been fsynced yet.
-type unsyncedFile struct {
-	f   *os.File
-	lsn uint64
 }
 
 // ackRange is an acknowledged run of records, by read ordinal, not yet
@@ -74,34 +90,67 @@ type recSpan struct {
 	off, size int64
 }
 
+// syncItem is a file a group commit fsyncs, and how far.
+type syncItem struct {
+	s    *segment
+	f    diskio.File
+	upto int64
+}
+
 // WAL is the write-ahead log. Its methods are safe for concurrent use.
 type WAL struct {
 	opts     Options
 	dir      string
+	fs       diskio.FS
 	session  uint64
-	syncFile func(*os.File) error
+	syncFile func(diskio.File) error
 	lockFile *os.File
+	dirInfo  fs.FileInfo // the directory as Open found it: deleted or replaced is a fault
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// closed: Close has begun, no more appends. finished: Close has
+	// written what it could, and closedCh is closed; then Read may return
+	// io.EOF.
 	closed   bool
+	finished bool
 	closedCh chan struct{}
-	err      error // sticky: a failed write or fsync stops appends and reads
+	stopCh   chan struct{} // closed by Close first: ends the monitor
+
+	// fault is set while the disk refuses writes: appends wait (TryAppend
+	// fails), and the monitor retries until the writes go through.
+	fault        *FaultError
+	faultCleared chan struct{} // closed when the fault ends
+	dirGone      bool          // the directory was deleted or replaced: write the files again
+	repairing    bool          // the monitor is retrying: its own failures do not wake it again
+	// ackFault is set while the ack file cannot be written (reported only:
+	// appends go on, acknowledgements live in memory until it works).
+	ackFault *FaultError
+	ackDirty bool // the ack file is behind the acknowledgements in memory
+	// ackRecreate: the directory was restored; persist writes a new ack file.
+	ackRecreate bool
+	kick        chan struct{}
+	monitorDone chan struct{}
 
 	segs    []*segment // oldest first; the last one is active unless sealed
 	active  *segment
-	f       *os.File // the active segment's file
 	nextSeq uint64
+	// carry holds records cut from a segment sealed when the disk was full
+	// (they were not written yet); the next segment starts with them.
+	carry     []byte
+	carryRecs int64
 
-	wbuf     []byte // appended, not yet written to f
-	appended uint64 // bytes appended (segment headers included) since Open
-	written  uint64 // of them, handed to the OS
-	synced   uint64 // of them, fsynced
-	syncing  bool   // a group commit leader is in fsync
-	syncDone chan struct{}
-	unsynced []unsyncedFile
-	dirDirty bool // a segment file was created since the last directory fsync
+	appended  uint64 // bytes appended (segment headers included) since Open
+	synced    uint64 // of them, durable per the policy
+	pendBytes int64  // bytes held in memory in pend buffers
+	syncing   bool   // a group commit leader is in fsync
+	syncDone  chan struct{}
+	dirDirty  bool // a segment file was created since the last directory fsync
+	reading   bool // a reader does file I/O without the lock
+	// retired files are closed once no reader or fsync can be using them.
+	retired []diskio.File
 
 	events, bytes int64 // unacknowledged records
+	lost          int64 // records lost: damage found by Read, or not written by Close
 	spaceWait     chan struct{}
 	readWait      chan struct{}
 
@@ -126,19 +175,19 @@ type WAL struct {
 	scan   []recSpan // recovery scratch
 
 	// Reader state, owned by whoever holds readSem.
-	readSem  chan struct{}
-	rfile    *os.File
-	rfileSeq uint64
-	rbuf     []byte
-	rbufSeq  uint64
-	rbufOff  int64
-	rbufLen  int
-	idbuf    []byte
+	readSem chan struct{}
+	rbuf    []byte
+	rbufSeq uint64
+	rbufOff int64
+	rbufLen int
+	idbuf   []byte
 
 	// Ack file writing, serialised by ackMu.
 	ackMu        sync.Mutex
+	ackF         diskio.File // the preallocated ack file; nil until it exists
+	ackGen       uint64      // generation of the newest slot written
+	ackBuf       []byte
 	persistedGen uint64
-	doomed       []*segment // to delete once the watermark is on disk
 }
 
 func segName(seq uint64) string {
@@ -173,7 +222,9 @@ func parseSegName(name string) (uint64, bool) {
 //
 // New records always go to a new segment, never after recovered data.
 // Open fails only on I/O errors, on data written by a newer format version
-// and when another process has the directory open.
+// and when another process has the directory open. A full disk does not
+// stop it: what cannot be written yet (the preallocated ack file, a new
+// segment) waits for space like any other write.
 func Open(opts Options) (*WAL, error) {
 	switch {
 	case opts.Dir == "":
@@ -191,7 +242,15 @@ func Open(opts Options) (*WAL, error) {
 	if opts.SegmentBytes == 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
-	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+	fsys := opts.fs
+	if fsys == nil {
+		fsys = diskio.OS
+	}
+	if err := fsys.MkdirAll(opts.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("buffer.path: %w", err)
+	}
+	dirInfo, err := fsys.Stat(opts.Dir)
+	if err != nil {
 		return nil, fmt.Errorf("buffer.path: %w", err)
 	}
 	lock, err := lockDir(opts.Dir)
@@ -199,26 +258,34 @@ func Open(opts Options) (*WAL, error) {
 		return nil, err
 	}
 	w := &WAL{
-		opts:     opts,
-		dir:      opts.Dir,
-		syncFile: opts.syncFile,
-		lockFile: lock,
-		closedCh: make(chan struct{}),
-		readSem:  make(chan struct{}, 1),
-		nextOrd:  1,
-		wmOrd:    1,
-		wbuf:     make([]byte, 0, flushAt+64<<10),
+		opts:        opts,
+		dir:         opts.Dir,
+		fs:          fsys,
+		syncFile:    opts.syncFile,
+		lockFile:    lock,
+		dirInfo:     dirInfo,
+		closedCh:    make(chan struct{}),
+		stopCh:      make(chan struct{}),
+		kick:        make(chan struct{}, 1),
+		monitorDone: make(chan struct{}),
+		readSem:     make(chan struct{}, 1),
+		nextOrd:     1,
+		wmOrd:       1,
 	}
 	if w.syncFile == nil {
-		w.syncFile = (*os.File).Sync
+		w.syncFile = diskio.File.Sync
 	}
 	var sess [8]byte
 	rand.Read(sess[:])
 	w.session = binary.LittleEndian.Uint64(sess[:]) | 1
 	if err := w.recover(); err != nil {
+		for _, s := range w.segs {
+			s.f.Close()
+		}
 		unlockDir(lock)
 		return nil, err
 	}
+	go w.monitor()
 	return w, nil
 }
 
@@ -231,28 +298,30 @@ func (w *WAL) problem(format string, args ...any) {
 
 // recover rebuilds the in-memory state from the directory (see Open).
 func (w *WAL) recover() error {
-	if err := os.Remove(filepath.Join(w.dir, ackTmpName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := w.fs.Remove(filepath.Join(w.dir, ackTmpName)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("buffer: %w", err)
 	}
 	ackPath := filepath.Join(w.dir, ackName)
-	b, err := os.ReadFile(ackPath)
+	b, err := w.readFile(ackPath)
+	var ack ackState
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 	case err != nil:
 		return fmt.Errorf("buffer: %w", err)
 	default:
-		seg, off, ranges, err := decodeAck(b)
+		ack, err = decodeAckFile(b)
 		switch {
 		case errors.Is(err, errNewerFormat):
 			return fmt.Errorf("buffer: %s: %w; use the logshipper version that wrote it", ackPath, err)
 		case err != nil:
 			w.problem("%s: damaged (%v); reading every segment from its start again", ackPath, err)
+			ack = ackState{}
 		default:
-			w.wmSeg, w.wmOff, w.skips = seg, off, ranges
+			w.wmSeg, w.wmOff, w.skips = ack.seg, ack.off, ack.ranges
 		}
 	}
 
-	des, err := os.ReadDir(w.dir)
+	des, err := w.fs.ReadDir(w.dir)
 	if err != nil {
 		return fmt.Errorf("buffer: %w", err)
 	}
@@ -272,14 +341,14 @@ func (w *WAL) recover() error {
 	// (and its torn tail as such, not as damage).
 	for len(seqs) > 0 && seqs[len(seqs)-1] >= w.wmSeg {
 		path := filepath.Join(w.dir, segName(seqs[len(seqs)-1]))
-		size, torn, err := tornNewSegment(path)
+		size, torn, err := w.tornNewSegment(path)
 		if err != nil {
 			return err
 		}
 		if !torn {
 			break
 		}
-		if err := os.Remove(path); err != nil {
+		if err := w.fs.Remove(path); err != nil {
 			return fmt.Errorf("buffer: %w", err)
 		}
 		w.report.TruncatedBytes += size
@@ -288,7 +357,7 @@ func (w *WAL) recover() error {
 	for i, seq := range seqs {
 		path := filepath.Join(w.dir, segName(seq))
 		if seq < w.wmSeg {
-			if err := os.Remove(path); err != nil {
+			if err := w.fs.Remove(path); err != nil {
 				return fmt.Errorf("buffer: %w", err)
 			}
 			continue
@@ -308,7 +377,8 @@ func (w *WAL) recover() error {
 	// Delete what is wholly acknowledged (the segment holding the watermark
 	// when its last record is acknowledged).
 	for _, s := range w.takeDoomedLocked() {
-		if err := os.Remove(s.path); err != nil {
+		s.f.Close()
+		if err := w.fs.Remove(s.path); err != nil {
 			return fmt.Errorf("buffer: %w", err)
 		}
 	}
@@ -322,24 +392,58 @@ func (w *WAL) recover() error {
 	w.scan = nil
 	w.report.Segments = len(w.segs)
 	w.report.Events, w.report.Bytes = w.events, w.bytes
+
+	// The ack file must be preallocated, so that acknowledging never needs
+	// free space. A file of the old format, a damaged one or none at all
+	// is replaced now, after the deletions above freed what they could; if
+	// even that finds no space, the monitor tries again.
+	if ack.v2 {
+		if w.ackF, err = w.fs.OpenFile(ackPath, os.O_RDWR, 0); err != nil {
+			return fmt.Errorf("buffer: %w", err)
+		}
+		w.ackGen = ack.gen
+		return nil
+	}
+	if err := w.createAckFile(w.wmSeg, w.wmOff, w.skips); err != nil {
+		w.ackFault = &FaultError{Kind: diskio.Classify(err), Op: opWriteAck, Path: ackPath, Err: err}
+		w.ackDirty = true
+	}
 	return nil
+}
+
+// readFile reads a whole file through w.fs.
+func (w *WAL) readFile(path string) ([]byte, error) {
+	f, err := w.fs.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // recoverSegment scans one segment file from its header, checking every
 // record, and returns it sealed with reading positioned at the first record
-// at or after from. It returns nil for a torn last segment it deleted.
+// at or after from, its file open. It returns nil for a torn last segment
+// it deleted.
 func (w *WAL) recoverSegment(path string, seq uint64, from int64, last bool) (*segment, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := w.fs.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, fmt.Errorf("buffer: %w", err)
 	}
-	defer f.Close()
+	s, err := w.scanSegment(f, path, seq, from, last)
+	if s == nil {
+		f.Close()
+	}
+	return s, err
+}
+
+func (w *WAL) scanSegment(f diskio.File, path string, seq uint64, from int64, last bool) (*segment, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return nil, fmt.Errorf("buffer: %w", err)
 	}
 	size := fi.Size()
-	s := &segment{seq: seq, path: path, start: segHeaderSize, end: segHeaderSize, sealed: true}
+	s := &segment{seq: seq, path: path, f: f, start: segHeaderSize, end: segHeaderSize, sealed: true}
 
 	r := bufio.NewReaderSize(f, scanBufBytes)
 	hdr := make([]byte, segHeaderSize)
@@ -354,14 +458,14 @@ func (w *WAL) recoverSegment(path string, seq uint64, from int64, last bool) (*s
 		}
 		if last && (n < segHeaderSize || allZero(hdr)) {
 			// Created just before a crash: nothing in it was committed.
-			if err := os.Remove(path); err != nil {
+			if err := w.fs.Remove(path); err != nil {
 				return nil, fmt.Errorf("buffer: %w", err)
 			}
 			w.report.TruncatedBytes += size
 			return nil, nil
 		}
 		w.problem("%s: %v; skipped the whole segment (%d bytes)", path, err, size)
-		s.flushed = s.end
+		s.flushed, s.synced, s.pendOff = s.end, s.end, s.end
 		return s, nil
 	}
 
@@ -410,7 +514,7 @@ func (w *WAL) recoverSegment(path string, seq uint64, from int64, last bool) (*s
 		off += int64(rl)
 	}
 	w.scan = spans
-	s.end, s.flushed = off, off
+	s.end, s.flushed, s.synced, s.pendOff = off, off, off, off
 	if damage != nil {
 		if last {
 			// A torn tail: cut it off, so that it is not mistaken for damage
@@ -477,8 +581,8 @@ func (w *WAL) skippedLocked(seg uint64, off int64) bool {
 // tornNewSegment reports whether the segment file at path is shorter than a
 // header or starts with a zeroed one: created, but its first write never
 // reached the disk.
-func tornNewSegment(path string) (size int64, torn bool, err error) {
-	f, err := os.Open(path)
+func (w *WAL) tornNewSegment(path string) (size int64, torn bool, err error) {
+	f, err := w.fs.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return 0, false, fmt.Errorf("buffer: %w", err)
 	}
@@ -524,6 +628,9 @@ func (w *WAL) takeDoomedLocked() []*segment {
 	}
 	doomed := slices.Clone(w.segs[:n])
 	w.segs = slices.Delete(w.segs, 0, n)
+	for _, s := range doomed {
+		w.dropPendLocked(s)
+	}
 	return doomed
 }
 
@@ -544,32 +651,34 @@ func (w *WAL) segAfter(seq uint64) *segment {
 	return nil
 }
 
-// fail makes err sticky: after a failed write or fsync the state of the
-// file is unknown (and Linux may have dropped the dirty pages), so the WAL
-// stops taking events; a restart recovers what is on disk.
-func (w *WAL) fail(err error) {
-	if w.err == nil {
-		w.err = fmt.Errorf("%w; the buffer takes no more events until restarted", err)
-	}
-}
-
 // newSegmentLocked starts a new active segment. The header goes through the
-// append buffer like a record.
+// pend buffer like a record; records carried over from a segment sealed on
+// a full disk follow it.
 func (w *WAL) newSegmentLocked() error {
 	seq := w.nextSeq
+	w.nextSeq++ // a failed attempt leaves a gap in the numbers, which is fine
 	path := filepath.Join(w.dir, segName(seq))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := w.fs.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		w.fail(fmt.Errorf("buffer: %w", err))
-		return w.err
+		return w.setFaultLocked("create", path, err)
 	}
-	w.nextSeq++
-	s := &segment{seq: seq, path: path, start: segHeaderSize, end: segHeaderSize}
+	s := &segment{seq: seq, path: path, f: f, start: segHeaderSize, end: segHeaderSize}
 	rand.Read(s.nonce[:])
-	w.wbuf = appendSegHeader(w.wbuf, seq, s.nonce)
+	s.pend = appendSegHeader(make([]byte, 0, flushAt+64<<10), seq, s.nonce)
+	w.pendBytes += segHeaderSize
 	w.appended += segHeaderSize
+	if len(w.carry) > 0 {
+		s.pend = append(s.pend, w.carry...)
+		n := int64(len(w.carry))
+		s.end += n
+		s.records += w.carryRecs
+		s.bytes += n
+		w.pendBytes += n
+		w.appended += uint64(n)
+		w.carry, w.carryRecs = nil, 0
+	}
 	w.segs = append(w.segs, s)
-	w.active, w.f = s, f
+	w.active = s
 	w.dirDirty = true
 	if w.rseg == nil {
 		w.rseg, w.roff, w.rrecs, w.rbytes = s, s.start, 0, 0
@@ -577,7 +686,8 @@ func (w *WAL) newSegmentLocked() error {
 	return nil
 }
 
-// rollLocked seals the active segment.
+// rollLocked seals the active segment once its records are written. Its
+// file stays open; what is not fsynced yet is fsynced by the next commit.
 func (w *WAL) rollLocked() error {
 	if w.active == nil {
 		return nil
@@ -585,48 +695,140 @@ func (w *WAL) rollLocked() error {
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
-	w.active.sealed = true
-	w.active = nil
-	if w.synced >= w.written || w.opts.Fsync == FsyncNever {
-		if err := w.f.Close(); err != nil {
-			w.fail(fmt.Errorf("buffer: %w", err))
-		}
-	} else {
-		w.unsynced = append(w.unsynced, unsyncedFile{w.f, w.written})
-	}
-	w.f = nil
-	return w.err
+	w.sealLocked(w.active)
+	return nil
 }
 
-// flushLocked hands the append buffer to the OS.
-func (w *WAL) flushLocked() error {
-	if w.err != nil {
-		return w.err
+// sealLocked makes s, the active segment, a sealed one. If the watermark
+// has already passed its last record (everything read was delivered
+// before it was sealed), no later Ack would delete it: the monitor's
+// persist does.
+func (w *WAL) sealLocked(s *segment) {
+	s.sealed = true
+	if w.opts.Fsync == FsyncNever || s.synced == s.flushed {
+		w.dropPendLocked(s)
 	}
-	if len(w.wbuf) == 0 {
+	w.active = nil
+	if s.seq < w.wmSeg || (s.seq == w.wmSeg && w.wmOff >= s.end) {
+		w.ackDirty = true
+		if !w.repairing {
+			w.kickMonitor()
+		}
+	}
+}
+
+// flushLocked hands the active segment's unwritten records to the OS.
+func (w *WAL) flushLocked() error {
+	if w.fault != nil {
+		return w.fault
+	}
+	if w.active == nil {
 		return nil
 	}
-	if w.f == nil {
-		w.fail(errors.New("buffer: internal error: records buffered without a segment file"))
-		return w.err
+	return w.writePendLocked(w.active)
+}
+
+// writePendLocked writes s's unwritten bytes, all or nothing: after a
+// failure (also a short write) flushed stays where it was, at a record
+// boundary, and the next attempt writes from there again.
+func (w *WAL) writePendLocked(s *segment) error {
+	if s.flushed >= s.end {
+		return nil
 	}
-	n, err := w.f.Write(w.wbuf)
-	w.active.flushed += int64(n)
-	w.written += uint64(n)
+	b := s.pend[s.flushed-s.pendOff:]
+	n, err := s.f.WriteAt(b, s.flushed)
 	if err != nil {
-		w.fail(fmt.Errorf("buffer: write %s: %w", w.active.path, err))
-		return w.err
-	}
-	if cap(w.wbuf) > wbufKeep {
-		w.wbuf = make([]byte, 0, flushAt+64<<10)
+		// The whole records of a short write (a nearly full disk) count:
+		// records trickle out as space comes free.
+		s.flushed += int64(wholePrefix(b[:n], s.flushed == 0))
 	} else {
-		w.wbuf = w.wbuf[:0]
+		s.flushed = s.end
+	}
+	if w.opts.Fsync == FsyncNever {
+		s.synced = s.flushed
+		w.dropSyncedLocked(s)
+	}
+	if err != nil {
+		return w.setFaultLocked("write", s.path, err)
 	}
 	return nil
 }
 
+// wholePrefix is the length of the segment header (if header) and the
+// whole records at the start of b.
+func wholePrefix(b []byte, header bool) int {
+	k := 0
+	if header {
+		if len(b) < segHeaderSize {
+			return 0
+		}
+		k = segHeaderSize
+	}
+	for len(b)-k >= recHeaderSize {
+		size := recHeaderSize + int(binary.LittleEndian.Uint32(b[k:]))
+		if size > len(b)-k {
+			break
+		}
+		k += size
+	}
+	return k
+}
+
+// markSyncedLocked records that s is fsynced up to upto and lets go of the
+// bytes kept for a rewrite.
+func (w *WAL) markSyncedLocked(s *segment, upto int64) {
+	if upto <= s.synced {
+		return
+	}
+	s.synced = upto
+	w.dropSyncedLocked(s)
+}
+
+// dropSyncedLocked drops the bytes of s's pend buffer before s.synced.
+func (w *WAL) dropSyncedLocked(s *segment) {
+	k := int(s.synced - s.pendOff)
+	if k <= 0 {
+		return
+	}
+	n := copy(s.pend, s.pend[k:])
+	s.pend = s.pend[:n]
+	if cap(s.pend) > wbufKeep && n < flushAt {
+		s.pend = append(make([]byte, 0, flushAt+64<<10), s.pend...)
+	}
+	s.pendOff = s.synced
+	w.pendBytes -= int64(k)
+	if s.sealed && n == 0 {
+		s.pend = nil
+	}
+}
+
+// dropPendLocked forgets s's pend buffer: s is fully synced, or deleted.
+func (w *WAL) dropPendLocked(s *segment) {
+	w.pendBytes -= int64(len(s.pend))
+	s.pend, s.pendOff = nil, s.end
+}
+
+// retireLocked closes f once no reader or fsync can be using it.
+func (w *WAL) retireLocked(f diskio.File) {
+	if f != nil {
+		w.retired = append(w.retired, f)
+		w.closeRetiredLocked()
+	}
+}
+
+func (w *WAL) closeRetiredLocked() {
+	if w.reading || w.syncing || len(w.retired) == 0 {
+		return
+	}
+	for _, f := range w.retired {
+		f.Close()
+	}
+	clear(w.retired)
+	w.retired = w.retired[:0]
+}
+
 func (w *WAL) syncDir() error {
-	d, err := os.Open(w.dir)
+	d, err := w.fs.OpenFile(w.dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
@@ -646,6 +848,15 @@ func (w *WAL) Stats() (events int64, bytes int64) {
 	return w.events, w.bytes
 }
 
+// Lost is the number of appended records the WAL had to give up: damage
+// Read found (see Recovery), and records Close could not write because the
+// disk still failed. They are no longer in Stats.
+func (w *WAL) Lost() int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lost
+}
+
 // Recovery reports what Open found and repaired, and damage Read found
 // since (see Recovery). Callers log it after Open.
 func (w *WAL) Recovery() Recovery {
@@ -657,9 +868,11 @@ func (w *WAL) Recovery() Recovery {
 }
 
 // Close stops appends and waiting readers and makes everything appended
-// durable: it writes the append buffer and, unless the policy is
-// FsyncNever, fsyncs the segment files and the directory. Then it closes the
-// files and releases the directory lock.
+// durable: it writes the pending records and, unless the policy is
+// FsyncNever, fsyncs the segment files and the directory. If the disk still
+// fails, the records it could not write are lost: Close returns an error
+// saying how many, and Lost counts them. Then it releases the directory
+// lock.
 //
 // After Close, Append, TryAppend and Commit return ErrClosed. Read goes on
 // returning the records that were appended and not yet read, then io.EOF.
@@ -673,59 +886,32 @@ func (w *WAL) Close() error {
 		return nil
 	}
 	w.closed = true
-	close(w.closedCh)
-	for w.syncing {
-		ch := w.syncDone
-		w.mu.Unlock()
-		<-ch
-		w.mu.Lock()
-	}
+	close(w.stopCh)
+	w.mu.Unlock()
+	<-w.monitorDone
+
+	w.mu.Lock()
+	w.waitSyncLocked()
 	var errs []error
-	if err := w.flushLocked(); err != nil {
-		errs = append(errs, err)
+	// One last attempt at everything pending, fault or not.
+	if w.dirGone && w.restoreDirLocked() == nil {
+		w.dirGone = false
 	}
-	if w.opts.Fsync != FsyncNever && w.err == nil && (w.synced < w.written || w.dirDirty) {
-		for _, u := range w.unsynced {
-			if err := w.syncFile(u.f); err != nil {
-				errs = append(errs, fmt.Errorf("buffer: fsync %s: %w", u.f.Name(), err))
-			}
-		}
-		if w.f != nil {
-			if err := w.syncFile(w.f); err != nil {
-				errs = append(errs, fmt.Errorf("buffer: fsync %s: %w", w.f.Name(), err))
-			}
-		}
-		if w.dirDirty {
-			if err := w.syncDir(); err != nil {
-				errs = append(errs, fmt.Errorf("buffer: fsync %s: %w", w.dir, err))
-			}
-		}
-		if len(errs) == 0 {
-			w.synced = w.written
-			w.dirDirty = false
-		}
-	}
-	for _, u := range w.unsynced {
-		u.f.Close()
-	}
-	w.unsynced = nil
-	if w.f != nil {
-		if err := w.f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("buffer: %w", err))
-		}
-		w.f = nil
+	if err := w.writeOutLocked(); err != nil {
+		n, b := w.loseUnwrittenLocked()
+		errs = append(errs, fmt.Errorf("%w; %d events (%d bytes) not yet written to disk are lost", err, n, b))
 	}
 	if w.active != nil {
 		w.active.sealed = true
+		w.dropPendLocked(w.active)
 		w.active = nil
 	}
-	if len(errs) > 0 {
-		w.fail(errors.Join(errs...))
-	}
+	w.finished = true
+	close(w.closedCh) // wakes waiting appenders, committers and readers
 	// The segment that was active may now be wholly acknowledged: write the
 	// ack file once more and delete it.
 	var gen uint64
-	if w.wmGen > 0 {
+	if w.wmGen > 0 || w.ackDirty {
 		w.wmGen++
 		gen = w.wmGen
 	}
@@ -735,13 +921,42 @@ func (w *WAL) Close() error {
 			errs = append(errs, err)
 		}
 	}
-
-	w.readSem <- struct{}{}
-	if w.rfile != nil {
-		w.rfile.Close()
-		w.rfile = nil
+	w.ackMu.Lock()
+	if w.ackF != nil {
+		w.ackF.Close()
+		w.ackF = nil
 	}
-	<-w.readSem
+	w.ackMu.Unlock()
 	unlockDir(w.lockFile)
 	return errors.Join(errs...)
+}
+
+// loseUnwrittenLocked gives up the records that are in memory only (Close
+// could not write them) and returns how many.
+func (w *WAL) loseUnwrittenLocked() (events, bytes int64) {
+	if s := w.active; s != nil && s.flushed < s.end {
+		b := s.pend[s.flushed-s.pendOff:]
+		n := countRecords(b)
+		if s.flushed < segHeaderSize {
+			n = s.records
+			bytes = s.bytes
+		} else {
+			bytes = int64(len(b))
+		}
+		events += n
+		s.records -= n
+		s.bytes -= bytes
+		w.pendBytes -= int64(len(b))
+		s.pend = s.pend[:len(s.pend)-len(b)]
+		s.end = s.flushed
+	}
+	if len(w.carry) > 0 {
+		events += w.carryRecs
+		bytes += int64(len(w.carry))
+		w.carry, w.carryRecs = nil, 0
+	}
+	w.events -= events
+	w.bytes -= bytes
+	w.lost += events
+	return events, bytes
 }

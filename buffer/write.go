@@ -3,7 +3,6 @@ package buffer
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/logshipper/logshipper/event"
 )
@@ -14,20 +13,24 @@ import (
 // the caller may reuse them and their buffers once Append returns.
 //
 // Append blocks while the group does not fit under Options.MaxBytes, until
-// Ack frees space, ctx is done (ctx.Err()) or the WAL is closed (ErrClosed).
-// A group always fits into an empty log. With FsyncBatch and FsyncNever the
-// events are durable only after the next Commit; with FsyncAlways Append
-// returns after the group is fsynced (sharing the fsync with concurrent
-// appenders), and an error from ctx then means the events are in the log
-// but perhaps not yet durable.
+// Ack frees space, and while the disk fails (see Fault), until the WAL has
+// recovered; either way also until ctx is done (ctx.Err()) or the WAL is
+// closed (ErrClosed). A group always fits into an empty log. With
+// FsyncBatch and FsyncNever the events are durable only after the next
+// Commit; with FsyncAlways Append returns after the group is fsynced
+// (sharing the fsync with concurrent appenders). Once Append has taken the
+// events it returns nil: if the disk fails right then, or ctx ends while
+// it waits for the fsync, they are kept in memory and written when the
+// disk recovers (or by Close).
 func (w *WAL) Append(ctx context.Context, evs ...*event.Event) error {
 	return w.append(ctx, true, evs)
 }
 
-// TryAppend is Append that fails with ErrFull instead of blocking when the
-// events do not fit under Options.MaxBytes: for UDP, where waiting would
-// only move the loss into the kernel. With FsyncAlways it still waits for
-// its fsync.
+// TryAppend is Append that fails instead of blocking: with ErrFull when
+// the events do not fit under Options.MaxBytes, with a *FaultError while
+// the disk fails. For UDP, where waiting would only move the loss into the
+// kernel. With FsyncAlways it still waits for its fsync, unless the disk
+// fails.
 func (w *WAL) TryAppend(evs ...*event.Event) error {
 	return w.append(context.Background(), false, evs)
 }
@@ -50,29 +53,40 @@ func (w *WAL) append(ctx context.Context, block bool, evs []*event.Event) error 
 
 	w.mu.Lock()
 	for {
-		if w.closed {
+		var wait chan struct{}
+		switch {
+		case w.closed:
 			w.mu.Unlock()
 			return ErrClosed
+		case w.fault != nil:
+			if !block {
+				err := w.fault
+				w.mu.Unlock()
+				return err
+			}
+			wait = w.faultCleared
+		case w.bytes != 0 && w.bytes+size > w.opts.MaxBytes:
+			if !block {
+				w.mu.Unlock()
+				return ErrFull
+			}
+			if w.spaceWait == nil {
+				w.spaceWait = make(chan struct{})
+			}
+			wait = w.spaceWait
+		case w.active == nil || w.active.end >= w.opts.SegmentBytes:
+			// Either may fail (the fault is set); the loop then waits.
+			if w.rollLocked() == nil {
+				w.newSegmentLocked()
+			}
+			continue
 		}
-		if w.err != nil {
-			err := w.err
-			w.mu.Unlock()
-			return err
-		}
-		if w.bytes == 0 || w.bytes+size <= w.opts.MaxBytes {
+		if wait == nil {
 			break
 		}
-		if !block {
-			w.mu.Unlock()
-			return ErrFull
-		}
-		if w.spaceWait == nil {
-			w.spaceWait = make(chan struct{})
-		}
-		ch := w.spaceWait
 		w.mu.Unlock()
 		select {
-		case <-ch:
+		case <-wait:
 		case <-w.closedCh:
 		case <-ctx.Done():
 			return ctx.Err()
@@ -80,20 +94,12 @@ func (w *WAL) append(ctx context.Context, block bool, evs []*event.Event) error 
 		w.mu.Lock()
 	}
 
-	if w.active == nil || w.active.end >= w.opts.SegmentBytes {
-		if err := w.rollLocked(); err != nil {
-			w.mu.Unlock()
-			return err
-		}
-		if err := w.newSegmentLocked(); err != nil {
-			w.mu.Unlock()
-			return err
-		}
-	}
-	for _, ev := range evs {
-		w.wbuf = appendRecord(w.wbuf, ev)
-	}
 	s := w.active
+	before := len(s.pend)
+	for _, ev := range evs {
+		s.pend = appendRecord(s.pend, ev)
+	}
+	w.pendBytes += int64(len(s.pend) - before)
 	s.end += size
 	s.records += int64(len(evs))
 	s.bytes += size
@@ -104,14 +110,13 @@ func (w *WAL) append(ctx context.Context, block bool, evs []*event.Event) error 
 		close(w.readWait)
 		w.readWait = nil
 	}
-	if len(w.wbuf) >= flushAt {
-		if err := w.flushLocked(); err != nil {
-			w.mu.Unlock()
-			return err
-		}
+	if s.end-s.flushed >= flushAt {
+		// A failure sets the fault; the events stay in pend.
+		w.flushLocked()
 	}
-	if w.opts.Fsync == FsyncAlways {
-		return w.commitLocked(ctx)
+	if w.opts.Fsync == FsyncAlways || (w.opts.Fsync == FsyncBatch && w.pendBytes > maxPending) {
+		w.commitLocked(ctx, block)
+		return nil
 	}
 	w.mu.Unlock()
 	return nil
@@ -125,31 +130,38 @@ func (w *WAL) append(ctx context.Context, block bool, evs []*event.Event) error 
 // Inputs call Commit before they read more from a socket, so that an event
 // counts as received only once it is on disk.
 //
-// It returns ctx.Err() if ctx is done while it waits for another caller's
-// fsync, ErrClosed after Close, and the error of a failed write or fsync
-// (which also stops the WAL: see Open for what a restart recovers).
+// While the disk fails, Commit waits until the WAL has recovered and
+// written everything (that is what stops TCP reads on a full disk). It
+// returns ctx.Err() if ctx is done first, and ErrClosed after Close.
 func (w *WAL) Commit(ctx context.Context) error {
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
 		return ErrClosed
 	}
-	return w.commitLocked(ctx)
+	return w.commitLocked(ctx, true)
 }
 
 // commitLocked is Commit with w.mu held; it returns with w.mu released.
-func (w *WAL) commitLocked(ctx context.Context) error {
-	if w.opts.Fsync == FsyncNever {
-		err := w.flushLocked()
-		w.mu.Unlock()
-		return err
-	}
+// With wait false it returns nil instead of waiting out a fault.
+func (w *WAL) commitLocked(ctx context.Context, wait bool) error {
 	target := w.appended
 	for w.synced < target {
-		if w.err != nil {
-			err := w.err
+		if w.fault != nil {
+			if !wait {
+				break
+			}
+			ch := w.faultCleared
 			w.mu.Unlock()
-			return err
+			select {
+			case <-ch:
+			case <-w.closedCh:
+				return ErrClosed
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			w.mu.Lock()
+			continue
 		}
 		if w.syncing {
 			ch := w.syncDone
@@ -162,38 +174,24 @@ func (w *WAL) commitLocked(ctx context.Context) error {
 			w.mu.Lock()
 			continue
 		}
-		// Lead the next group: write out everything appended by anyone and
-		// fsync it without holding the lock, so appends go on meanwhile.
-		if err := w.flushLocked(); err != nil {
-			w.mu.Unlock()
-			return err
+		if w.flushLocked() != nil {
+			continue // the fault is set
 		}
-		upto := w.written
-		files := make([]*os.File, 0, len(w.unsynced)+1)
-		for _, u := range w.unsynced {
-			files = append(files, u.f)
+		if w.opts.Fsync == FsyncNever {
+			w.synced = w.appended
+			break
 		}
-		if w.f != nil {
-			files = append(files, w.f)
-		}
+		// Lead the next group: fsync everything written by anyone without
+		// holding the lock, so appends go on meanwhile.
+		upto := w.appended
+		items := w.unsyncedLocked()
 		dir := w.dirDirty
 		w.dirDirty = false
 		w.syncing = true
 		w.syncDone = make(chan struct{})
 		w.mu.Unlock()
 
-		var err error
-		for _, f := range files {
-			if err = w.syncFile(f); err != nil {
-				err = fmt.Errorf("buffer: fsync %s: %w", f.Name(), err)
-				break
-			}
-		}
-		if err == nil && dir {
-			if err = w.syncDir(); err != nil {
-				err = fmt.Errorf("buffer: fsync %s: %w", w.dir, err)
-			}
-		}
+		failed, err := w.syncItems(items, dir)
 
 		w.mu.Lock()
 		w.syncing = false
@@ -201,21 +199,58 @@ func (w *WAL) commitLocked(ctx context.Context) error {
 		w.syncDone = nil
 		if err != nil {
 			w.dirDirty = w.dirDirty || dir
-			w.fail(err)
+			for _, it := range items {
+				if it.s.synced < it.s.flushed {
+					it.s.rewrite = true
+				}
+			}
+			w.setFaultLocked("fsync", failed, err)
 			continue
 		}
-		w.synced = max(w.synced, upto)
-		keep := w.unsynced[:0]
-		for _, u := range w.unsynced {
-			if u.lsn <= w.synced {
-				u.f.Close()
-			} else {
-				keep = append(keep, u)
-			}
+		for _, it := range items {
+			w.markSyncedLocked(it.s, it.upto)
 		}
-		clear(w.unsynced[len(keep):])
-		w.unsynced = keep
+		w.synced = max(w.synced, upto)
+		w.closeRetiredLocked()
 	}
 	w.mu.Unlock()
 	return nil
+}
+
+// unsyncedLocked lists the segment files with bytes written but not
+// fsynced.
+func (w *WAL) unsyncedLocked() []syncItem {
+	var items []syncItem
+	for _, s := range w.segs {
+		if s.synced < s.flushed {
+			items = append(items, syncItem{s, s.f, s.flushed})
+		}
+	}
+	return items
+}
+
+// syncItems fsyncs the files, then the directory if dir; on failure it
+// returns the path that failed.
+func (w *WAL) syncItems(items []syncItem, dir bool) (string, error) {
+	for _, it := range items {
+		if err := w.syncFile(it.f); err != nil {
+			return it.s.path, err
+		}
+	}
+	if dir {
+		if err := w.syncDir(); err != nil {
+			return w.dir, err
+		}
+	}
+	return "", nil
+}
+
+// waitSyncLocked waits until no group commit leader is in fsync.
+func (w *WAL) waitSyncLocked() {
+	for w.syncing {
+		ch := w.syncDone
+		w.mu.Unlock()
+		<-ch
+		w.mu.Lock()
+	}
 }
