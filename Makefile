@@ -1,7 +1,7 @@
 # logshipper: the two commands a fresh machine needs are `make run` and `make test`.
 ES_PORT ?= 9200
 
-.PHONY: build run stop-es test
+.PHONY: build run stop-es test soak
 
 build:
 	go build -trimpath -o bin/logshipper ./cmd/logshipper
@@ -25,3 +25,13 @@ stop-es:
 # The whole test suite, OpenSearch included. CI runs exactly this.
 test:
 	bash testenv/test-all.sh
+
+# The chaos soak (test/soak/README.md): senders over TCP and UDP into two
+# replicas with disk buffers and a real OpenSearch of its own, faults on a
+# seeded random schedule, invariants checked at the end; the report goes to
+# bench/results/latest-soak.md. Runs as root (it mounts tmpfs).
+#   make soak DURATION=30m [SEED=n]      (SEED unset: a random one, printed first)
+DURATION ?= 30m
+SEED ?= 0
+soak:
+	go run ./test/soak -duration $(DURATION) -seed $(SEED) -report bench/results/latest-soak.md

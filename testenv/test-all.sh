@@ -72,6 +72,21 @@ LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -timeout 30
   -skip 'TestElasticsearchOutageMidStream|TestDiskBufferSurvivesSIGKILL|TestTooManyRequestsAreRetried|TestRollingUpdateBehindLoadBalancer' ./test/e2e/
 cleanup_es7
 
+step "chaos soak, ${SOAK_DURATION:-3m} (test/soak)"
+# Two replicas with disk buffers on tmpfs mounts of their own, its own
+# OpenSearch node (no other node runs now: two cores), rsyslog-shaped TCP and
+# UDP senders; OpenSearch killed and restarted, 429s, replicas SIGKILLed and
+# SIGTERMed, a full buffer disk. Needs root (CI runs as root). The seed is
+# printed first; SOAK_SEED=n repeats a schedule. The report is printed.
+soak_report=$(mktemp -t logshipper-soak-XXXXXX.md)
+if ! go run ./test/soak -duration "${SOAK_DURATION:-3m}" -seed "${SOAK_SEED:-0}" -report "$soak_report"; then
+  [ -s "$soak_report" ] && cat "$soak_report" >&2
+  echo "FAIL: chaos soak (report above; the seed is on its first line)" >&2
+  exit 1
+fi
+cat "$soak_report"
+rm -f "$soak_report"
+
 step "fuzz, $FUZZTIME per target"
 fuzz_log=$(mktemp)
 for pkg in $(go list ./...); do
