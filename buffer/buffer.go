@@ -145,11 +145,13 @@ type Options struct {
 	// must not call the WAL.
 	OnFault func(err error)
 
+	// FS is the file system; nil means the real one (diskio.OS). Tests set
+	// a diskio.Faulty to make the disk fail.
+	FS diskio.FS
+
 	// syncFile replaces File.Sync in tests: a seam to count fsyncs and
 	// to hold them while concurrent committers pile up.
 	syncFile func(diskio.File) error
-	// fs replaces the real file system in tests (fault injection).
-	fs diskio.FS
 }
 
 // ErrFull is returned by TryAppend when the events do not fit under

@@ -54,7 +54,7 @@ func faultyWAL(t *testing.T, opts Options) (*WAL, *diskio.Faulty, *faultLog) {
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	opts.fs, opts.OnFault = fsys, log.add
+	opts.FS, opts.OnFault = fsys, log.add
 	return openT(t, opts), fsys, log
 }
 

@@ -242,7 +242,7 @@ func Open(opts Options) (*WAL, error) {
 	if opts.SegmentBytes == 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
-	fsys := opts.fs
+	fsys := opts.FS
 	if fsys == nil {
 		fsys = diskio.OS
 	}

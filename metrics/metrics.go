@@ -5,6 +5,8 @@ package metrics
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/logshipper/logshipper/internal/diskio"
 )
 
 // Registry is what the HTTP endpoint serves.
@@ -16,6 +18,19 @@ const (
 	DropShutdown   = "shutdown"    // still queued when the shutdown grace period ran out
 	DropBufferFull = "buffer_full" // UDP datagram arrived while the disk buffer was full
 	DropUDPKernel  = "udp_kernel"  // the kernel's socket buffer overflowed (SO_RXQ_OVFL); logshipper never saw them
+	DropDiskFull   = "disk_full"   // UDP datagram arrived while the disk buffer's file system was full
+	DropDiskError  = "disk_error"  // UDP datagram arrived while the disk buffer's disk failed otherwise (read-only, I/O errors, directory gone)
+	DropDeadLetter = "dead_letter" // rejected by Elasticsearch, and the dead-letter file could not be written before the shutdown deadline
+)
+
+// DropReasons lists every reason; all but DropUDPKernel count events that
+// were received.
+var DropReasons = []string{DropQueueFull, DropBufferFull, DropDiskFull, DropDiskError, DropShutdown, DropDeadLetter, DropUDPKernel}
+
+// Components that write to disk, for DiskFault and DiskErrors.
+const (
+	DiskBuffer     = "buffer"
+	DiskDeadLetter = "dead_letter"
 )
 
 // Bulk request results for BulkRequests.
@@ -79,6 +94,14 @@ var (
 		Name: "logshipper_tcp_connections_limit",
 		Help: "The most TCP syslog connections (plain and TLS) open at once (max_connections); more are refused and counted in logshipper_input_errors_total{kind=\"max_connections\"}.",
 	})
+	DiskFault = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "logshipper_disk_fault",
+		Help: "1 while a component cannot write to its disk (buffer: TCP reads paused, UDP dropped; dead_letter: rejected events wait), else 0.",
+	}, []string{"component"})
+	DiskErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "logshipper_disk_errors_total",
+		Help: "Disk failures met, by component and kind (disk_full, read_only, missing, io_error); each clears by itself once the disk takes writes again.",
+	}, []string{"component", "kind"})
 	InputErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "logshipper_input_errors_total",
 		Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read), parse_panic.",
@@ -91,15 +114,21 @@ func init() {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		EventsReceived, ParseFailures, Truncated, EventsIndexed, EventsFailed,
 		EventsRetried, EventsAlreadyIndexed, EventsDropped, QueueEvents, BulkRequests, BulkDuration,
-		Connections, ConnectionsLimit, InputErrors,
+		Connections, ConnectionsLimit, InputErrors, DiskFault, DiskErrors,
 	)
 	// Pre-create the label values operators alert on, so they read 0
 	// instead of being absent.
 	for _, t := range []string{"tcp", "udp", "tls"} {
 		EventsReceived.WithLabelValues(t)
 	}
-	for _, r := range []string{DropQueueFull, DropBufferFull, DropShutdown, DropUDPKernel} {
+	for _, r := range DropReasons {
 		EventsDropped.WithLabelValues(r)
+	}
+	for _, c := range []string{DiskBuffer, DiskDeadLetter} {
+		DiskFault.WithLabelValues(c)
+		for _, k := range diskio.Kinds {
+			DiskErrors.WithLabelValues(c, string(k))
+		}
 	}
 	for _, r := range []string{BulkOK, BulkPartial, BulkError} {
 		BulkRequests.WithLabelValues(r)

@@ -16,12 +16,13 @@ import (
 
 // Sink is what an input hands events to.
 type Sink interface {
-	// Put queues ev, blocking while the queue is full: that is how a slow
-	// Elasticsearch stops TCP reads. It fails only when ctx is done.
+	// Put queues ev, blocking while the queue is full (or the disk buffer
+	// is full or its disk failing): that is how a slow Elasticsearch, or a
+	// full disk, stops TCP reads. It fails only when ctx is done.
 	Put(ctx context.Context, ev *event.Event) error
 	// TryPut queues ev if there is room right now; otherwise it returns
-	// ErrQueueFull, ErrBufferFull or ErrClosed, which DropReason names for
-	// the drop counter. For UDP, where blocking would only move the loss
+	// ErrQueueFull, ErrBufferFull, ErrDiskFull, ErrDiskError or ErrClosed,
+	// which DropReason names for the drop counter. For UDP, where blocking would only move the loss
 	// into the kernel.
 	TryPut(ev *event.Event) error
 	// Commit returns once every event put so far is durable (disk buffer,
@@ -36,6 +37,10 @@ var (
 	ErrQueueFull  = errors.New("pipeline: queue full")
 	ErrBufferFull = errors.New("pipeline: disk buffer full")
 	ErrClosed     = errors.New("pipeline: closed")
+	// ErrDiskFull and ErrDiskError wrap the disk buffer's *buffer.FaultError:
+	// its file system is full, or failing otherwise.
+	ErrDiskFull  = errors.New("pipeline: disk buffer's file system full")
+	ErrDiskError = errors.New("pipeline: disk buffer's disk failing")
 )
 
 // DropReason is the logshipper_events_dropped_total reason for a TryPut error.
@@ -43,6 +48,10 @@ func DropReason(err error) string {
 	switch {
 	case errors.Is(err, ErrBufferFull):
 		return metrics.DropBufferFull
+	case errors.Is(err, ErrDiskFull):
+		return metrics.DropDiskFull
+	case errors.Is(err, ErrDiskError):
+		return metrics.DropDiskError
 	case errors.Is(err, ErrClosed):
 		return metrics.DropShutdown
 	default:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/diskio"
 	"github.com/logshipper/logshipper/metrics"
 )
 
@@ -142,6 +143,9 @@ type Pipeline struct {
 	gate *byteGate // memory mode: bounds the bytes held
 
 	delivered, rejected, lost, left atomic.Int64
+
+	dlqFault atomic.Pointer[error] // set while the dead-letter store fails
+	dlqWarn  zerolog.Logger        // sampled, for its retries
 }
 
 // New builds and starts a pipeline that holds events in memory. dlq may
@@ -187,6 +191,7 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 		dlq:       dlq,
 		log:       log,
 		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
+		dlqWarn:   log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
 		queue:     make(chan queued, cfg.QueueSize),
 		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
 		closing:   make(chan struct{}),
@@ -250,11 +255,16 @@ func (p *Pipeline) TryPut(ev *event.Event) error {
 	default:
 	}
 	if p.wal != nil {
+		var fault *buffer.FaultError
 		switch err := p.wal.TryAppend(ev); {
 		case errors.Is(err, buffer.ErrFull):
 			return ErrBufferFull
 		case errors.Is(err, buffer.ErrClosed):
 			return ErrClosed
+		case errors.As(err, &fault) && fault.Kind == diskio.KindFull:
+			return fmt.Errorf("%w: %w", ErrDiskFull, err)
+		case fault != nil:
+			return fmt.Errorf("%w: %w", ErrDiskError, err)
 		default:
 			return err
 		}
@@ -331,14 +341,22 @@ func (p *Pipeline) Stats() Stats {
 func (p *Pipeline) runReader() {
 	defer p.wg.Done()
 	defer close(p.queue)
-	for {
+	for attempt := 0; ; {
 		entries, err := p.wal.Read(p.runCtx, p.cfg.BatchCount)
-		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, context.Canceled) {
-				p.log.Error().Err(err).Msg("reading the disk buffer")
-			}
+		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 			return
 		}
+		if err != nil {
+			// An I/O error reading the disk: the same records are read
+			// again on the next call.
+			p.warn.Error().Err(err).Int("attempt", attempt+1).Msg("reading the disk buffer failed; retrying")
+			if !sleepCtx(p.runCtx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+				return
+			}
+			attempt++
+			continue
+		}
+		attempt = 0
 		for _, e := range entries {
 			ev := e.Event
 			ev.ID = e.ID
@@ -383,7 +401,7 @@ func (p *Pipeline) runBatcher() {
 		select {
 		case p.batches <- b:
 		case <-p.runCtx.Done():
-			p.abandon(len(b.events))
+			p.abandon(len(b.events), metrics.DropShutdown)
 			p.releaseBatch(b)
 		}
 	}
@@ -434,7 +452,9 @@ func (p *Pipeline) runWorker() {
 		p.releaseBatch(b)
 		if settled && p.wal != nil {
 			if err := p.wal.Ack(b.first, b.last); err != nil {
-				p.log.Error().Err(err).Msg("disk buffer acknowledgement failed; these events will be sent again after a restart (their IDs prevent duplicates)")
+				// The buffer reports a failing ack file itself (a fault,
+				// retried); the acknowledgement holds in memory.
+				p.warn.Warn().Err(err).Msg("disk buffer acknowledgement not written; after a restart these events may be sent again (their IDs prevent duplicates)")
 			}
 		}
 	}
@@ -465,15 +485,18 @@ func (p *Pipeline) deliver(b batch) bool {
 			p.warn.Warn().Err(err).Int("events", len(pending)).Int("attempt", attempt+1).
 				Msg("bulk request failed; retrying the whole batch")
 		} else {
-			var delivered, rejected int
+			var delivered, rejected, unsettled int
 			var firstReason string
 			for i, r := range results {
 				switch r.Status {
 				case Delivered:
 					delivered++
 				case Rejected:
-					rejected++
-					p.deadLetter(r)
+					if p.deadLetter(r) {
+						rejected++
+					} else {
+						unsettled++ // the shutdown deadline passed first
+					}
 				default:
 					if firstReason == "" {
 						firstReason = r.Reason
@@ -482,6 +505,11 @@ func (p *Pipeline) deliver(b batch) bool {
 				}
 			}
 			p.settle(delivered, rejected)
+			if unsettled > 0 {
+				p.abandon(unsettled, metrics.DropDeadLetter)
+				p.abandon(len(retry), metrics.DropShutdown)
+				return false
+			}
 			if len(retry) > 0 {
 				p.warn.Warn().Int("retrying", len(retry)).Int("of", len(pending)).Str("reason", firstReason).
 					Msg("Elasticsearch asked to retry some events")
@@ -493,7 +521,7 @@ func (p *Pipeline) deliver(b batch) bool {
 		metrics.EventsRetried.Add(float64(len(retry)))
 		pending = retry
 		if !sleepCtx(ctx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
-			p.abandon(len(pending))
+			p.abandon(len(pending), metrics.DropShutdown)
 			return false
 		}
 	}
@@ -508,29 +536,63 @@ func (p *Pipeline) settle(delivered, rejected int) {
 }
 
 // abandon accounts for events given up at the shutdown deadline: lost in
-// memory mode, left in the disk buffer for the next start in disk mode.
-func (p *Pipeline) abandon(n int) {
+// memory mode (counted under reason), left in the disk buffer for the next
+// start in disk mode.
+func (p *Pipeline) abandon(n int, reason string) {
 	metrics.QueueEvents.Sub(float64(n))
 	if p.wal != nil {
 		p.left.Add(int64(n))
 		return
 	}
 	p.lost.Add(int64(n))
-	metrics.EventsDropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+	metrics.EventsDropped.WithLabelValues(reason).Add(float64(n))
 }
 
-func (p *Pipeline) deadLetter(r Result) {
+// deadLetter writes a rejected event to the dead-letter store, retrying
+// with backoff while it fails (a full or failing disk): the batch waits,
+// and so, through the bounded queue, do the senders, rather than an event
+// Elasticsearch refused being lost. It reports false only when the
+// shutdown deadline passed first; the document is then logged whole, the
+// last place it can go.
+func (p *Pipeline) deadLetter(r Result) bool {
 	if p.dlq == nil {
 		p.log.Error().Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
 			Msg("Elasticsearch rejected an event and no dead-letter file is configured")
-		return
+		return true
 	}
-	if err := p.dlq.Write(r.Index, r.Document, r.Reason); err != nil {
-		p.log.Error().Err(err).Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
-			Msg("cannot write to the dead-letter file; the rejected event is in this log line instead")
-		return
+	for attempt := 0; ; attempt++ {
+		err := p.dlq.Write(r.Index, r.Document, r.Reason)
+		if err == nil {
+			if attempt > 0 {
+				p.dlqFault.Store(nil)
+				metrics.DiskFault.WithLabelValues(metrics.DiskDeadLetter).Set(0)
+				p.log.Info().Int("attempts", attempt+1).Msg("dead-letter file writable again")
+			}
+			p.warn.Warn().Str("index", r.Index).Str("reason", r.Reason).Msg("Elasticsearch rejected an event; written to the dead-letter file")
+			return true
+		}
+		if attempt == 0 {
+			p.dlqFault.Store(&err)
+			metrics.DiskFault.WithLabelValues(metrics.DiskDeadLetter).Set(1)
+			metrics.DiskErrors.WithLabelValues(metrics.DiskDeadLetter, string(diskio.Classify(err))).Inc()
+		}
+		p.dlqWarn.Error().Err(err).Int("attempt", attempt+1).
+			Msg("cannot write a rejected event to the dead-letter file; retrying, its batch waits (free space or fix dead_letter.path)")
+		if !sleepCtx(p.runCtx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+			p.log.Error().Err(err).Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
+				Msg("shutdown deadline passed before the dead-letter file could be written; the rejected event is in this log line instead")
+			return false
+		}
 	}
-	p.warn.Warn().Str("index", r.Index).Str("reason", r.Reason).Msg("Elasticsearch rejected an event; written to the dead-letter file")
+}
+
+// DeadLetterFault is the dead-letter store's failure while rejected
+// events wait for it, nil otherwise. For readiness checks.
+func (p *Pipeline) DeadLetterFault() error {
+	if e := p.dlqFault.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // backoff is the wait before retry number attempt+1: uniformly random in

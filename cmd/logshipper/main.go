@@ -222,6 +222,16 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 			return nil
 		}},
 		{Name: "elasticsearch", Func: out.Ping},
+		{Name: "disk", Func: func(context.Context) error {
+			// A full or failing disk: TCP reads pause and UDP drops here, so
+			// a load balancer should send the traffic elsewhere.
+			var errs []error
+			if wal != nil {
+				errs = append(errs, wal.Fault())
+			}
+			errs = append(errs, pipe.DeadLetterFault())
+			return errors.Join(errs...)
+		}},
 	})
 	if err != nil {
 		srv.Stop(ctx)
@@ -272,27 +282,37 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err := srv.Stop(grace); err != nil {
 		log.Warn().Err(err).Msg("listeners did not hand over everything they read")
 	}
-	st := pipe.Close(grace)
+	st := pipe.Close(grace) // closes the disk buffer for appends; its reader drains it
 	out.Close(ctx)
 	dlq.Close()
-	if wal != nil {
-		wal.Close()
+	var recovered, left, bufferLost int64
+	if wal != nil { // closed by pipe.Close, which logs a failure
+		recovered = wal.Recovery().Events
+		left, _ = wal.Stats()
+		bufferLost = wal.Lost()
 	}
 	shutdownCtx, cancelHTTP := context.WithTimeout(ctx, time.Second)
 	api.Shutdown(shutdownCtx)
 	cancelHTTP()
 
+	a := account(readCounters(), st, recovered, left, bufferLost)
 	lvl := log.Info()
-	if st.Lost > 0 {
+	if a.lost > 0 || !a.balanced() {
 		lvl = log.Error()
 	}
-	lvl.Int64("received", received()).
+	lvl.Int64("received", a.received).
+		Int64("recovered", a.recovered).
+		Int64("indexed", a.indexed).
+		Int64("dead_lettered", a.deadLettered).
+		Int64("left_in_buffer", a.left).
+		Int64("lost", a.lost).
+		Bool("balanced", a.balanced()).
 		Int64("flushed", st.Delivered-before.Delivered).
-		Int64("dead_lettered", st.Rejected-before.Rejected).
-		Int64("lost", st.Lost).
-		Int64("left_in_buffer", st.Left).
 		Int64("indexed_total", st.Delivered).
 		Msg("shutdown complete")
+	if !a.balanced() {
+		log.Error().Msg("the shutdown counts do not add up (received + recovered != indexed + dead_lettered + left_in_buffer + lost): a logshipper bug; please report it with this log")
+	}
 	return nil
 }
 
@@ -302,7 +322,19 @@ func openBuffer(cfg *config.Config, log zerolog.Logger) (*buffer.WAL, error) {
 	if err != nil {
 		return nil, err
 	}
-	wal, err := buffer.Open(buffer.Options{Dir: cfg.Buffer.Path, MaxBytes: int64(cfg.Buffer.MaxBytes), Fsync: fsync})
+	faults := log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
+	onFault := func(err error) {
+		var fe *buffer.FaultError
+		if !errors.As(err, &fe) {
+			metrics.DiskFault.WithLabelValues(metrics.DiskBuffer).Set(0)
+			log.Info().Str("path", cfg.Buffer.Path).Msg("disk buffer writable again: TCP reads and UDP resume")
+			return
+		}
+		metrics.DiskFault.WithLabelValues(metrics.DiskBuffer).Set(1)
+		metrics.DiskErrors.WithLabelValues(metrics.DiskBuffer, string(fe.Kind)).Inc()
+		faults.Error().Str("kind", string(fe.Kind)).Msg(fe.Error())
+	}
+	wal, err := buffer.Open(buffer.Options{Dir: cfg.Buffer.Path, MaxBytes: int64(cfg.Buffer.MaxBytes), Fsync: fsync, OnFault: onFault})
 	if err != nil {
 		return nil, fmt.Errorf("buffer.path: %q: %v", cfg.Buffer.Path, err)
 	}

@@ -8,32 +8,89 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/metrics"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 // counters is what the periodic stats line reports.
 type counters struct {
-	receivedTCP, receivedUDP, parseFailures, truncated, indexed, failed, retried, dropped, queued float64
+	receivedTCP, receivedUDP, receivedTLS, parseFailures, truncated, indexed, failed, retried, queued float64
+	// dropped by reason (metrics.DropReasons)
+	dropped map[string]float64
 }
 
 func readCounters() counters {
-	return counters{
+	c := counters{
 		receivedTCP:   value(metrics.EventsReceived.WithLabelValues("tcp")),
 		receivedUDP:   value(metrics.EventsReceived.WithLabelValues("udp")),
+		receivedTLS:   value(metrics.EventsReceived.WithLabelValues("tls")),
 		parseFailures: value(metrics.ParseFailures),
 		truncated:     value(metrics.Truncated),
 		indexed:       value(metrics.EventsIndexed),
 		failed:        value(metrics.EventsFailed),
 		retried:       value(metrics.EventsRetried),
-		dropped: value(metrics.EventsDropped.WithLabelValues(metrics.DropQueueFull)) +
-			value(metrics.EventsDropped.WithLabelValues(metrics.DropShutdown)) +
-			value(metrics.EventsDropped.WithLabelValues(metrics.DropUDPKernel)),
-		queued: value(metrics.QueueEvents),
+		queued:        value(metrics.QueueEvents),
+		dropped:       map[string]float64{},
+	}
+	for _, r := range metrics.DropReasons {
+		c.dropped[r] = value(metrics.EventsDropped.WithLabelValues(r))
+	}
+	return c
+}
+
+func (c counters) received() float64 { return c.receivedTCP + c.receivedUDP + c.receivedTLS }
+
+// droppedTotal is every event that will never reach Elasticsearch,
+// datagrams the kernel dropped included.
+func (c counters) droppedTotal() float64 {
+	var n float64
+	for _, v := range c.dropped {
+		n += v
+	}
+	return n
+}
+
+func (c counters) same(d counters) bool {
+	if c.receivedTCP != d.receivedTCP || c.receivedUDP != d.receivedUDP || c.receivedTLS != d.receivedTLS ||
+		c.parseFailures != d.parseFailures || c.truncated != d.truncated || c.indexed != d.indexed ||
+		c.failed != d.failed || c.retried != d.retried || c.queued != d.queued {
+		return false
+	}
+	return c.droppedTotal() == d.droppedTotal()
+}
+
+// accounting is the shutdown line: where every event this run saw went.
+type accounting struct {
+	received     int64 // read from the network (TCP, UDP, TLS)
+	recovered    int64 // found in the disk buffer at start, left by the last run
+	indexed      int64 // confirmed by Elasticsearch (409 "already there" included)
+	deadLettered int64 // rejected by Elasticsearch, in the dead-letter file
+	left         int64 // still in the disk buffer, sent after the next start
+	lost         int64 // dropped (counted by reason) or not writable to the disk buffer
+}
+
+// account builds the shutdown line from the counters, the pipeline's
+// stats and the disk buffer's (zero without one).
+func account(c counters, st pipeline.Stats, recovered, left, bufferLost int64) accounting {
+	lost := bufferLost
+	for r, v := range c.dropped {
+		if r != metrics.DropUDPKernel { // never received
+			lost += int64(v)
+		}
+	}
+	return accounting{
+		received:     int64(c.received()),
+		recovered:    recovered,
+		indexed:      st.Delivered,
+		deadLettered: st.Rejected,
+		left:         left,
+		lost:         lost,
 	}
 }
 
-func received() int64 {
-	c := readCounters()
-	return int64(c.receivedTCP + c.receivedUDP)
+// balanced: every event received or recovered is indexed, dead-lettered,
+// still in the buffer, or counted as lost. Anything else is a bug.
+func (a accounting) balanced() bool {
+	return a.received+a.recovered == a.indexed+a.deadLettered+a.left+a.lost
 }
 
 func value(m prometheus.Metric) float64 {
@@ -67,15 +124,16 @@ func logStats(log zerolog.Logger, interval time.Duration, done <-chan struct{}) 
 		case <-t.C:
 		}
 		c := readCounters()
-		if c == last {
+		if c.same(last) {
 			continue
 		}
 		last = c
 		log.Info().
 			Int64("received_tcp", int64(c.receivedTCP)).Int64("received_udp", int64(c.receivedUDP)).
+			Int64("received_tls", int64(c.receivedTLS)).
 			Int64("parse_failures", int64(c.parseFailures)).Int64("truncated", int64(c.truncated)).
 			Int64("indexed", int64(c.indexed)).Int64("dead_lettered", int64(c.failed)).
-			Int64("retried", int64(c.retried)).Int64("dropped", int64(c.dropped)).
+			Int64("retried", int64(c.retried)).Int64("dropped", int64(c.droppedTotal())).
 			Int64("queued", int64(c.queued)).
 			Msg("stats")
 	}

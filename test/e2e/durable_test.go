@@ -53,6 +53,10 @@ func TestDiskBufferSurvivesSIGKILL(t *testing.T) {
 	s2.waitSettled(n, settleTimeout)
 	s2.waitMetric("logshipper_buffer_events", func(v float64) bool { return v == 0 }, time.Minute)
 	checkExactlyOnce(t, node.url(), index, n)
+	s2.stop()
+	if line := checkBalanced(t, s2.logs.String()); line["recovered"].(float64) != n {
+		t.Errorf("the restart recovered %v events, want %d", line["recovered"], n)
+	}
 }
 
 // SIGTERM while Elasticsearch is slow: what the grace period cannot flush
@@ -86,7 +90,7 @@ func TestDiskBufferKeepsWhatShutdownCouldNotFlush(t *testing.T) {
 	}
 	s.waitMetric("logshipper_events_indexed_total", func(v float64) bool { return v >= 2000 }, time.Minute)
 	s.stop()
-	final := shutdownLine(t, s.logs.String())
+	final := checkBalanced(t, s.logs.String())
 	left := final["left_in_buffer"].(float64)
 	if final["lost"].(float64) != 0 {
 		t.Fatalf("shutdown lost events: %v", final)
@@ -96,6 +100,8 @@ func TestDiskBufferKeepsWhatShutdownCouldNotFlush(t *testing.T) {
 	s2 := startShipperAt(t, es, index, diskEnv(buf)...) // Elasticsearch at full speed now
 	s2.waitMetric("logshipper_buffer_events", func(v float64) bool { return v == 0 }, 3*time.Minute)
 	checkExactlyOnce(t, es, index, n)
+	s2.stop()
+	checkBalanced(t, s2.logs.String())
 }
 
 // Elasticsearch answering 429 (a write thread pool of one thread and a
@@ -117,4 +123,6 @@ func TestTooManyRequestsAreRetried(t *testing.T) {
 	}
 	t.Logf("%v event deliveries retried after 429", retried)
 	checkExactlyOnce(t, node.url(), index, n)
+	s.stop()
+	checkBalanced(t, s.logs.String())
 }

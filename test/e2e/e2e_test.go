@@ -212,6 +212,10 @@ func TestMappingConflictGoesToDeadLetterFile(t *testing.T) {
 	if lines != n/2 {
 		t.Fatalf("%d dead-letter records, want %d", lines, n/2)
 	}
+	s.stop()
+	if line := checkBalanced(t, s.logs.String()); line["dead_lettered"].(float64) != n/2 {
+		t.Errorf("shutdown line: %v dead-lettered, want %d", line["dead_lettered"], n/2)
+	}
 }
 
 // SIGTERM in the middle of a flood: everything logshipper read is indexed
@@ -253,7 +257,7 @@ func TestSIGTERMDuringFloodLosesNothingRead(t *testing.T) {
 	if s.exitErr != nil {
 		t.Fatalf("exit: %v", s.exitErr)
 	}
-	final := shutdownLine(t, s.logs.String())
+	final := checkBalanced(t, s.logs.String())
 	received := int(final["received"].(float64))
 	if lost := final["lost"].(float64); lost != 0 {
 		t.Fatalf("shutdown reported %v lost: %v", lost, final)

@@ -122,7 +122,7 @@ func TestRollingUpdateBehindLoadBalancer(t *testing.T) {
 		t0 := time.Now()
 		r.s.stop() // SIGTERM; fails unless it exits 0 within 30 s
 		exited := time.Since(t0)
-		fin := shutdownLine(t, r.s.logs.String())
+		fin := checkBalanced(t, r.s.logs.String())
 		finals = append(finals, fin)
 		t.Logf("replica %s: SIGTERM at %d/%d TCP messages sent; exited 0 after %s: received=%v flushed=%v lost=%v%s",
 			r.name, at, total, exited.Round(time.Millisecond), fin["received"], fin["flushed"], fin["lost"], drainLines(r.s.logs.String()))
@@ -147,7 +147,7 @@ func TestRollingUpdateBehindLoadBalancer(t *testing.T) {
 	settleReplicas(t, es, index, replicas, time.Minute)
 	for _, r := range replicas {
 		r.s.stop()
-		finals = append(finals, shutdownLine(t, r.s.logs.String()))
+		finals = append(finals, checkBalanced(t, r.s.logs.String()))
 	}
 	// Four processes ran, A and B before and after their restart: what
 	// they read adds up to what the index holds.

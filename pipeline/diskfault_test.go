@@ -1,0 +1,244 @@
+package pipeline
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/logshipper/logshipper/buffer"
+	"github.com/logshipper/logshipper/internal/diskio"
+	"github.com/logshipper/logshipper/metrics"
+)
+
+// readDeadLetters returns the messages of the records in the file, failing
+// on a line that is not a whole record.
+func readDeadLetters(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var msgs []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r deadLetterRecord
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
+		}
+		var doc struct{ Message string }
+		json.Unmarshal(r.Document, &doc)
+		msgs = append(msgs, doc.Message)
+	}
+	return msgs
+}
+
+// A dead-letter write that fails leaves nothing of itself in the file (a
+// short write on a full disk, a failed fsync), and a file deleted or
+// replaced under the running process is opened again at its path.
+func TestDeadLetterFileStaysWholeAndFollowsItsPath(t *testing.T) {
+	fsys := diskio.NewFaulty(diskio.OS)
+	path := filepath.Join(t.TempDir(), "dlq.ndjson")
+	d, err := newFileDeadLetter(path, nil, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	write := func(msg string) error {
+		return d.Write("idx", json.RawMessage(fmt.Sprintf(`{"message":%q}`, msg)), "mapper_parsing_exception")
+	}
+	if err := write("one"); err != nil {
+		t.Fatal(err)
+	}
+	fsys.SetSpace(fsys.Used() + 30) // room for part of the next line only
+	if err := write("two"); err == nil || !strings.Contains(err.Error(), "no space left") {
+		t.Fatalf("Write on a full disk: %v", err)
+	}
+	if d.Fault() == nil {
+		t.Error("Fault() = nil after a failed write")
+	}
+	fsys.SetSpace(-1)
+	heal := fsys.Fail(diskio.OpSync, "dlq", syscall.EIO)
+	if err := write("three"); err == nil {
+		t.Fatal("Write with a failing fsync returned nil")
+	}
+	heal()
+	if err := write("two"); err != nil {
+		t.Fatal(err)
+	}
+	if d.Fault() != nil {
+		t.Errorf("Fault() = %v after a good write", d.Fault())
+	}
+	if got := readDeadLetters(t, path); strings.Join(got, ",") != "one,two" {
+		t.Fatalf("records %q, want one,two", got)
+	}
+
+	os.Remove(path) // rotated away, or its directory cleaned up
+	if err := write("four"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readDeadLetters(t, path); strings.Join(got, ",") != "four" {
+		t.Fatalf("after the file was deleted: records %q, want four in a new file", got)
+	}
+}
+
+// While the dead-letter file cannot be written, the batch holding the
+// rejected event waits (nothing is acknowledged, nothing lost), the
+// pipeline reports the fault for /readyz, and once the disk works the
+// event is written and the batch settles.
+func TestDeadLetterFailureHoldsTheBatch(t *testing.T) {
+	fsys := diskio.NewFaulty(diskio.OS)
+	path := filepath.Join(t.TempDir(), "dlq.ndjson")
+	dlq, err := newFileDeadLetter(path, nil, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close()
+	heal := fsys.Fail(diskio.OpWrite, "dlq", syscall.EROFS)
+	out := newFakeOutput()
+	out.decide = func(_ int, m string) Status {
+		if m == "m3" {
+			return Rejected
+		}
+		return Delivered
+	}
+	cfg := testConfig()
+	cfg.BatchCount = 5
+	cfg.Workers = 1
+	p := mustNew(t, cfg, out, dlq)
+	putN(t, p, 5)
+	deadline := time.Now().Add(10 * time.Second)
+	for p.DeadLetterFault() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead-letter fault reported")
+		}
+		time.Sleep(time.Millisecond) // the worker runs on its own
+	}
+	if !strings.Contains(p.DeadLetterFault().Error(), "read-only file system") {
+		t.Errorf("DeadLetterFault() = %v", p.DeadLetterFault())
+	}
+	if st := p.Stats(); st.Rejected != 0 {
+		t.Fatalf("rejected event settled while the dead-letter file fails: %+v", st)
+	}
+	heal()
+	st := p.Close(context.Background())
+	if st.Delivered != 4 || st.Rejected != 1 || st.Lost != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if p.DeadLetterFault() != nil {
+		t.Errorf("DeadLetterFault() = %v after it worked", p.DeadLetterFault())
+	}
+	if got := readDeadLetters(t, path); len(got) != 1 || got[0] != "m3" {
+		t.Fatalf("dead letters %q", got)
+	}
+}
+
+// The shutdown deadline while the dead-letter file still fails: the
+// rejected event is lost and counted as such (memory mode), never silently.
+func TestDeadLetterFailureAtShutdownIsCounted(t *testing.T) {
+	fsys := diskio.NewFaulty(diskio.OS)
+	dlq, err := newFileDeadLetter(filepath.Join(t.TempDir(), "dlq.ndjson"), nil, fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dlq.Close()
+	fsys.Fail(diskio.OpWrite, "dlq", syscall.EIO)
+	out := newFakeOutput()
+	out.decide = func(_ int, m string) Status {
+		if m == "m1" {
+			return Rejected
+		}
+		return Delivered
+	}
+	cfg := testConfig()
+	cfg.BatchCount = 3
+	cfg.Workers = 1
+	p := mustNew(t, cfg, out, dlq)
+	before := counterValue(metrics.EventsDropped.WithLabelValues(metrics.DropDeadLetter))
+	putN(t, p, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	st := p.Close(ctx)
+	if st.Delivered != 2 || st.Rejected != 0 || st.Lost != 1 {
+		t.Fatalf("stats %+v, want 2 delivered and 1 lost", st)
+	}
+	if d := counterValue(metrics.EventsDropped.WithLabelValues(metrics.DropDeadLetter)) - before; d != 1 {
+		t.Errorf("dropped{reason=dead_letter} grew by %v, want 1", d)
+	}
+}
+
+// UDP into a disk buffer whose disk fails: TryPut names the fault, and
+// DropReason tells a full disk from a failing one.
+func TestDurableTryPutOnAFailingDisk(t *testing.T) {
+	for _, tc := range []struct {
+		err    error
+		sentry error
+		reason string
+	}{
+		{syscall.ENOSPC, ErrDiskFull, metrics.DropDiskFull},
+		{syscall.EROFS, ErrDiskError, metrics.DropDiskError},
+	} {
+		t.Run(tc.reason, func(t *testing.T) {
+			fsys := diskio.NewFaulty(diskio.OS)
+			w, err := buffer.Open(buffer.Options{Dir: t.TempDir(), FS: fsys, Fsync: buffer.FsyncNever})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := mustDurable(t, testConfig(), w, newFakeOutput())
+			defer p.Close(context.Background())
+			fsys.Fail(diskio.OpCreate, ".seg", tc.err) // no segment file can be created
+			err = p.TryPut(ev("x"))
+			if !errors.Is(err, tc.sentry) || DropReason(err) != tc.reason {
+				t.Fatalf("TryPut = %v (reason %q), want %v", err, DropReason(err), tc.sentry)
+			}
+		})
+	}
+}
+
+// A disk buffer that cannot be read for a while (EIO): the reader retries
+// and every event is delivered once the disk answers again.
+func TestDurableReaderRetriesReadErrors(t *testing.T) {
+	fsys := diskio.NewFaulty(diskio.OS)
+	w, err := buffer.Open(buffer.Options{Dir: t.TempDir(), FS: fsys, Fsync: buffer.FsyncNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heal := fsys.Fail(diskio.OpRead, ".seg", syscall.EIO)
+	out := newFakeOutput()
+	out.called = make(chan int, 100)
+	p := mustDurable(t, testConfig(), w, out)
+	putN(t, p, 50)
+	if err := p.Commit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for reads := fsys.Calls(diskio.OpRead); fsys.Calls(diskio.OpRead) < reads+3; {
+		time.Sleep(time.Millisecond) // until the reader has retried a few times
+	}
+	select {
+	case n := <-out.called:
+		t.Fatalf("delivered %d events the disk could not read", n)
+	default:
+	}
+	heal()
+	st := p.Close(context.Background())
+	if st.Delivered != 50 {
+		t.Fatalf("stats %+v, want 50 delivered", st)
+	}
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	c.Write(&m)
+	return m.GetCounter().GetValue()
+}
