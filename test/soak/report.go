@@ -312,8 +312,8 @@ func (s *soak) writeReport(path string) error {
 	}
 
 	w("\n## Shutdown lines\n\n")
-	w("Every SIGTERMed process's `shutdown complete` line: received + recovered = indexed + dead_lettered + left_in_buffer + lost. A field not in the line counts 0 and is listed; the sum is checked only when all are there.\n\n")
-	w("| process | why | received | recovered | indexed | dead_lettered | left_in_buffer | lost | adds up |\n|---|---|---:|---:|---:|---:|---:|---:|---|\n")
+	w("Every SIGTERMed process's `shutdown complete` line: received + recovered = indexed + dead_lettered + left_in_buffer + lost. A field not in the line counts 0 and is listed; the sum is checked only when all are there. *lost* may only be UDP datagrams the process read and dropped (counted: `queue_full`, `buffer_full`, `disk_full`, `disk_error`).\n\n")
+	w("| process | why | received | recovered | indexed | dead_lettered | left_in_buffer | lost | UDP drops counted | adds up |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	for _, sr := range s.shut {
 		cell := func(k string) string {
 			for _, m := range sr.missing {
@@ -330,8 +330,8 @@ func (s *soak) writeReport(path string) error {
 		case sr.lhs != sr.rhs:
 			check = fmt.Sprintf("**no**: %.0f ≠ %.0f", sr.lhs, sr.rhs)
 		}
-		w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", sr.inc.label(), sr.inc.how, cell("received"), cell("recovered"), cell("indexed"),
-			cell("dead_lettered"), cell("left_in_buffer"), cell("lost"), check)
+		w("| %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s |\n", sr.inc.label(), sr.inc.how, cell("received"), cell("recovered"), cell("indexed"),
+			cell("dead_lettered"), cell("left_in_buffer"), cell("lost"), sr.udpDrops, check)
 	}
 
 	w("\n## Processes\n\n| process | started | ready | ended | how |\n|---|---|---|---|---|\n")
