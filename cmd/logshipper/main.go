@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -54,11 +55,13 @@ func main() {
 	fs.SortFlags = false
 	config.Flags(fs)
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	ready := fs.Bool("ready", false, "with health: ask /readyz (listeners, Elasticsearch, disk) instead of /healthz, for load balancers' checks")
 	fs.Usage = func() {
 		fmt.Fprintf(os.Stderr, "logshipper %s: syslog (TCP and UDP, RFC3164 and RFC5424) into Elasticsearch.\n\n", version)
 		fmt.Fprintf(os.Stderr, "Usage: logshipper [run] [flags]      receive and ship (the default)\n"+
 			"       logshipper check-config [flags]  validate the configuration: exit 0, or 1 with the error\n"+
-			"       logshipper health [flags]        exit 0 when /healthz on http.listen answers (Docker HEALTHCHECK)\n"+
+			"       logshipper health [flags]        exit 0 when /healthz on http.listen answers (Docker HEALTHCHECK);\n"+
+			"                                        with --ready, when /readyz says ready (else 1, with the reason)\n"+
 			"       logshipper version\n\n"+
 			"Every flag is also a key of the YAML file (--config) and an environment\nvariable: --elasticsearch.urls is LOGSHIPPER_ELASTICSEARCH_URLS.\nPrecedence: defaults < file < environment < flags.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -88,7 +91,11 @@ func main() {
 		fmt.Println("logshipper: configuration is valid")
 		return
 	case "health":
-		if err := checkHealth(cfg.HTTP.Listen); err != nil {
+		path := "/healthz"
+		if *ready {
+			path = "/readyz"
+		}
+		if err := checkHealth(cfg.HTTP.Listen, path); err != nil {
 			fmt.Fprintln(os.Stderr, "logshipper: unhealthy:", err)
 			os.Exit(1)
 		}
@@ -101,9 +108,10 @@ func main() {
 	}
 }
 
-// checkHealth asks the running process's /healthz, on the address it
-// listens on (a wildcard host means this host).
-func checkHealth(listen string) error {
+// checkHealth asks the running process's /healthz or /readyz, on the
+// address it listens on (a wildcard host means this host); a refusal
+// carries the endpoint's reason.
+func checkHealth(listen, path string) error {
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return err
@@ -111,14 +119,15 @@ func checkHealth(listen string) error {
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}
-	client := http.Client{Timeout: 3 * time.Second}
-	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	client := http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + net.JoinHostPort(host, port) + path)
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("/healthz answered %s", resp.Status)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("%s answered %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
 }
@@ -347,6 +356,13 @@ func openBuffer(cfg *config.Config, log zerolog.Logger) (*buffer.WAL, error) {
 	ev.Str("path", cfg.Buffer.Path).Int64("events", r.Events).Int64("bytes", r.Bytes).
 		Int64("torn_tail_bytes", r.TruncatedBytes).Int("corrupt_records", r.Corrupt).
 		Msg("disk buffer opened; events left from the last run are sent first")
+	if size, avail, ok := fsSpace(cfg.Buffer.Path); ok && int64(cfg.Buffer.MaxBytes) > avail+r.Bytes {
+		// Not an error: a full disk is back-pressure too. But the operator
+		// most likely meant the limit to be reached first.
+		log.Warn().Str("path", cfg.Buffer.Path).Int("max_bytes", cfg.Buffer.MaxBytes).
+			Int64("filesystem_bytes", size).Int64("available_bytes", avail).
+			Msg("buffer.max_bytes is more than the file system has free: it will fill before the buffer does (TCP waits, UDP drops as disk_full until delivered events free space); set buffer.max_bytes below the free space")
+	}
 	return wal, nil
 }
 

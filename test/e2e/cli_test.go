@@ -64,4 +64,13 @@ func TestHealthSubcommandAgainstRunningProcess(t *testing.T) {
 	if out, err := exec.Command(binary, "health", "--http.listen", s.httpAddr).CombinedOutput(); err != nil {
 		t.Fatalf("health: %v %q", err, out)
 	}
+	if out, err := exec.Command(binary, "health", "--ready", "--http.listen", s.httpAddr).CombinedOutput(); err != nil {
+		t.Fatalf("health --ready: %v %q", err, out)
+	}
+	// Not ready (Elasticsearch unreachable): exit 1 with the reason.
+	down := launch(t, "http://127.0.0.1:1", uniqueIndex(t, esURL(t)), "/healthz")
+	out, err := exec.Command(binary, "health", "--ready", "--http.listen", down.httpAddr).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "/readyz answered 503") || !strings.Contains(string(out), "elasticsearch") {
+		t.Fatalf("health --ready with Elasticsearch down: %v %q", err, out)
+	}
 }

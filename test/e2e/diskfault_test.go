@@ -151,6 +151,9 @@ func TestDiskFullIsBackPressure(t *testing.T) {
 	if after := s.metric(`logshipper_events_received_total{transport="tcp"}`); after != received || received >= n {
 		t.Fatalf("went on reading (%v, then %v of %d messages) while the disk was full", received, after, n)
 	}
+	if !strings.Contains(s.logs.String(), "buffer.max_bytes is more than the file system has free") {
+		t.Errorf("no warning at start that the 1 GiB buffer does not fit an 8 MB file system")
+	}
 	if !strings.Contains(s.logs.String(), `"kind":"disk_full"`) {
 		t.Errorf("no disk_full log line:\n%s", tail(s.logs.String(), 10))
 	}
