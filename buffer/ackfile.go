@@ -94,6 +94,9 @@ func decodeAckSlot(b []byte) (ackState, error) {
 		}
 		return st, fmt.Errorf("format version %d in a format 2 slot", b[4])
 	}
+	if b[5]|b[6]|b[7] != 0 {
+		return st, errors.New("reserved bytes not zero")
+	}
 	n := binary.LittleEndian.Uint32(b[32:])
 	if n > maxAckRanges {
 		return st, fmt.Errorf("%d ranges, at most %d", n, maxAckRanges)

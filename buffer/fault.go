@@ -112,20 +112,12 @@ func (w *WAL) kickMonitor() {
 // carries its unwritten records over to the next segment (see above).
 func (w *WAL) sealOnFullLocked() {
 	s := w.active
-	w.active = nil
 	if s.flushed < segHeaderSize {
-		// Not even its header reached the disk: forget the file.
-		w.carry = append(w.carry[:0], s.pend[segHeaderSize-s.pendOff:]...)
-		w.carryRecs = s.records
-		w.dropPendLocked(s)
-		w.segs = w.segs[:len(w.segs)-1]
-		w.retireLocked(s.f)
-		w.fs.Remove(s.path) // best effort: an empty file is a torn new segment to Open
-		if w.rseg == s {
-			w.rseg, w.roff, w.rrecs, w.rbytes = nil, 0, 0, 0
-		}
+		// Not even its header reached the disk: the file holds no space,
+		// and the retry writes into it again.
 		return
 	}
+	w.active = nil
 	unwritten := s.pend[s.flushed-s.pendOff:]
 	w.carry = append(w.carry[:0], unwritten...)
 	w.carryRecs = countRecords(unwritten)
@@ -201,9 +193,14 @@ func (w *WAL) monitor() {
 		}
 		w.mu.Lock()
 		ackDirty, gen := w.ackDirty, w.wmGen
+		undeleted := w.undeleted
+		w.undeleted = nil
 		w.mu.Unlock()
 		if ackDirty {
 			w.persist(gen) // sets or clears ackFault
+		}
+		if len(undeleted) > 0 {
+			w.removeSegments(undeleted)
 		}
 		wait := checkInterval
 		if report() != nil {

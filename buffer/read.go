@@ -411,13 +411,34 @@ func (w *WAL) persist(gen uint64) error {
 		s.f = nil
 	}
 	w.mu.Unlock()
+	paths := make([]string, 0, len(doomed))
 	for _, s := range doomed {
-		if err := w.fs.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		paths = append(paths, s.path)
+	}
+	if err := w.removeSegments(paths); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// removeSegments deletes delivered segment files. What cannot be deleted
+// now (a read-only or failing disk) is tried again by the monitor.
+func (w *WAL) removeSegments(paths []string) error {
+	var errs []error
+	var left []string
+	for _, p := range paths {
+		if err := w.fs.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("buffer: deleting an acknowledged segment: %w", err))
+			left = append(left, p)
 		}
 	}
-	if len(doomed) > 0 {
+	if len(left) < len(paths) {
 		w.kickMonitor() // space was freed: a fault may clear now
+	}
+	if len(left) > 0 {
+		w.mu.Lock()
+		w.undeleted = append(w.undeleted, left...)
+		w.mu.Unlock()
 	}
 	return errors.Join(errs...)
 }

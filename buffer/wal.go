@@ -148,6 +148,9 @@ type WAL struct {
 	reading   bool // a reader does file I/O without the lock
 	// retired files are closed once no reader or fsync can be using them.
 	retired []diskio.File
+	// undeleted are delivered segment files whose deletion failed; the
+	// monitor tries again.
+	undeleted []string
 
 	events, bytes int64 // unacknowledged records
 	lost          int64 // records lost: damage found by Read, or not written by Close
