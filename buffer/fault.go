@@ -112,9 +112,10 @@ func (w *WAL) kickMonitor() {
 // carries its unwritten records over to the next segment (see above).
 func (w *WAL) sealOnFullLocked() {
 	s := w.active
-	if s.flushed < segHeaderSize {
-		// Not even its header reached the disk: the file holds no space,
-		// and the retry writes into it again.
+	if s.flushed <= segHeaderSize {
+		// None of its records reached the disk: sealing it would free
+		// nothing, and the retry writes into it again (rather than start
+		// a new file at every attempt).
 		return
 	}
 	w.active = nil
