@@ -15,14 +15,17 @@ import (
 
 // The fault kinds.
 const (
-	osKill      = "opensearch-kill"       // SIGKILL of the JVM, down a while, started again on its data
-	os429       = "opensearch-429"        // restarted with a write pool of 1 thread and a queue of 1, then with defaults
-	replicaKill = "replica-sigkill"       // SIGKILL of one replica, started again on its ports and buffer
-	replicaTerm = "replica-sigterm"       // SIGTERM (drain, flush, exit 0), started again
-	diskFill    = "disk-fill"             // the replica's buffer tmpfs filled to ENOSPC and kept full, then freed
-	recoverMax  = 10 * time.Second        // throughput must be back this long after a fault clears
-	rateWindow  = 2 * time.Second         // throughput is measured over windows this long
-	minGap      = recoverMax + rateWindow // quiet time after each fault, at least
+	osKill      = "opensearch-kill" // SIGKILL of the JVM, down a while, started again on its data
+	os429       = "opensearch-429"  // restarted with a write pool of 1 thread and a queue of 1, then with defaults
+	replicaKill = "replica-sigkill" // SIGKILL of one replica, started again on its ports and buffer
+	replicaTerm = "replica-sigterm" // SIGTERM (drain, flush, exit 0), started again
+	diskFill    = "disk-fill"       // the replica's buffer tmpfs filled to ENOSPC and kept full, then freed
+)
+
+const (
+	recoverMax = 10 * time.Second        // throughput must be back this long after a fault clears
+	rateWindow = 2 * time.Second         // throughput is measured over windows this long
+	minGap     = recoverMax + rateWindow // quiet time after each fault, at least
 )
 
 var kinds = []string{osKill, os429, replicaKill, replicaTerm, diskFill}
@@ -53,13 +56,12 @@ type fault struct {
 	tcpOpen                 int   // SIGKILL: connections open at the kill
 	udpBound                int64
 	udpBoundSet             bool
-	tcpLost                 int64 // TCP sequence numbers lost in connections this SIGKILL cut
-	udpDown                 int64 // UDP datagrams sent to the target while it was stopped, missing
-	udpKill                 int64 // UDP datagrams sent to the target ≤ 2 s before its SIGKILL, missing
-	udpOther                int64 // other UDP datagrams sent during the fault, missing
-	tcpUnexpl               int64 // TCP sequence numbers lost without a stated cause, written during the fault
-	dropsDuring             map[string]float64
-	readyFailure            string
+	tcpLost                 int64              // TCP sequence numbers lost in connections this SIGKILL cut
+	udpDown                 int64              // UDP datagrams sent to the target while it was stopped, missing
+	udpKill                 int64              // UDP datagrams sent to the target ≤ 2 s before its SIGKILL, missing
+	udpOther                int64              // other UDP datagrams sent during the fault, missing
+	tcpUnexpl               int64              // TCP sequence numbers lost without a stated cause, written during the fault
+	dropsDuring             map[string]float64 // drops counted during the fault, by reason (report)
 }
 
 func (f *fault) target() string {
