@@ -63,7 +63,7 @@ func DefaultConfig() Config {
 		FlushInterval: time.Second,
 		Workers:       2,
 		RetryInitial:  100 * time.Millisecond,
-		RetryMax:      10 * time.Second,
+		RetryMax:      5 * time.Second,
 	}
 }
 
@@ -169,6 +169,15 @@ func NewDurable(cfg Config, wal *buffer.WAL, parse func(*event.Event), out Outpu
 	if wal == nil || parse == nil {
 		return nil, errors.New("pipeline: NewDurable needs a buffer and a parser")
 	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	// The queue only decouples the disk reader from the batcher here: the
+	// events wait on disk, not in memory. Two batches per worker keep the
+	// workers busy; a queue_size sized for UDP bursts in memory mode would
+	// hold tens of thousands of parsed events (~3 KiB each with their
+	// garbage) for nothing.
+	cfg.QueueSize = min(cfg.QueueSize, durableQueue(cfg))
 	p, err := newPipeline(cfg, out, dlq, log)
 	if err != nil {
 		return nil, err
@@ -179,6 +188,10 @@ func NewDurable(cfg Config, wal *buffer.WAL, parse func(*event.Event), out Outpu
 	p.start()
 	return p, nil
 }
+
+// durableQueue is the queue of a disk-mode pipeline: two batches per
+// worker.
+func durableQueue(cfg Config) int { return 2 * cfg.Workers * cfg.BatchCount }
 
 func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {

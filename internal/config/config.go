@@ -119,7 +119,7 @@ var Settings = []Setting{
 	{"pipeline.flush_interval", time.Second, "a partial batch is sent after this long"},
 	{"pipeline.workers", 2, "bulk requests in flight at once"},
 	{"pipeline.retry_initial", 100 * time.Millisecond, "first retry wait after a 429, 5xx or unreachable Elasticsearch"},
-	{"pipeline.retry_max", 10 * time.Second, "longest retry wait (exponential backoff with full jitter)"},
+	{"pipeline.retry_max", 5 * time.Second, "longest retry wait (exponential backoff with full jitter)"},
 	{"buffer.type", "memory", "memory, or disk: a write-ahead log that keeps events through crashes, restarts and outages"},
 	{"buffer.path", "data/buffer", "directory of the disk buffer"},
 	{"buffer.max_bytes", 1 << 30, "disk buffer size limit; when full, TCP senders wait and UDP datagrams are dropped (reason buffer_full)"},
