@@ -1,7 +1,6 @@
 package buffer
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -136,15 +135,7 @@ func (w *WAL) sealOnFullLocked() {
 
 // countRecords counts the records encoded in b, which holds whole records.
 func countRecords(b []byte) int64 {
-	var n int64
-	for len(b) >= recHeaderSize {
-		size := recHeaderSize + int(binary.LittleEndian.Uint32(b))
-		if size > len(b) {
-			break
-		}
-		b = b[size:]
-		n++
-	}
+	n, _ := wholeRecords(b)
 	return n
 }
 

@@ -66,6 +66,34 @@ func faultKind(err error) diskio.Kind {
 	return ""
 }
 
+// appendAll appends testEvent(from) … testEvent(to-1) one at a time in a
+// goroutine of its own, committing after every commitEvery-th as an input
+// does, and counts them in appended (if not nil). The channel gets its
+// error, or nil once all are in.
+func appendAll(w *WAL, from, to, commitEvery int, appended *atomic.Int64) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx := context.Background()
+		for i := from; i < to; i++ {
+			if err := w.Append(ctx, testEvent(i)); err != nil {
+				done <- err
+				return
+			}
+			if (i-from)%commitEvery == 0 {
+				if err := w.Commit(ctx); err != nil {
+					done <- err
+					return
+				}
+			}
+			if appended != nil {
+				appended.Add(1)
+			}
+		}
+		done <- nil
+	}()
+	return done
+}
+
 // deliver reads n records in batches and acknowledges each batch, as the
 // pipeline does.
 func deliver(t *testing.T, w *WAL, n int) []Entry {
@@ -114,22 +142,7 @@ func TestDiskFullIsBackPressureAndClearsByItself(t *testing.T) {
 		fsys.SetSpace(fsys.Used() + 16<<10) // the ack file is preallocated; 16 KiB for segments
 		const n = 2000                      // ~160 KB
 		var appended atomic.Int64
-		done := make(chan error, 1)
-		go func() {
-			ctx := context.Background()
-			for i := range n {
-				if err := w.Append(ctx, testEvent(i)); err != nil {
-					done <- err
-					return
-				}
-				if err := w.Commit(ctx); err != nil {
-					done <- err
-					return
-				}
-				appended.Add(1)
-			}
-			done <- nil
-		}()
+		done := appendAll(w, 0, n, 1, &appended)
 		synctest.Wait()
 		if a := appended.Load(); a == 0 || a >= n {
 			t.Fatalf("%d events appended before the disk was full", a)
@@ -224,20 +237,7 @@ func TestRefusedWritesClear(t *testing.T) {
 				appendT(t, w, events(0, 5)...)
 				commitT(t, w)
 				heal := fsys.Fail(tc.op, segSuffix, tc.err)
-				done := make(chan error, 1)
-				go func() {
-					for i := 5; i < 40; i++ {
-						if err := w.Append(context.Background(), testEvent(i)); err != nil {
-							done <- err
-							return
-						}
-						if err := w.Commit(context.Background()); err != nil {
-							done <- err
-							return
-						}
-					}
-					done <- nil
-				}()
+				done := appendAll(w, 5, 40, 1, nil)
 				synctest.Wait()
 				if k := faultKind(w.Fault()); k != tc.kind {
 					t.Fatalf("Fault() = %v, want kind %s", w.Fault(), tc.kind)
@@ -405,23 +405,7 @@ func TestRandomDiskFaults(t *testing.T) {
 				policy := []FsyncPolicy{FsyncBatch, FsyncAlways, FsyncNever}[seed%3]
 				w, fsys, _ := faultyWAL(t, Options{SegmentBytes: int64(500 + rng.IntN(4000)), Fsync: policy})
 				const n = 1500
-				done := make(chan error, 1)
-				go func() {
-					ctx := context.Background()
-					for i := range n {
-						if err := w.Append(ctx, testEvent(i)); err != nil {
-							done <- err
-							return
-						}
-						if i%7 == 0 {
-							if err := w.Commit(ctx); err != nil {
-								done <- err
-								return
-							}
-						}
-					}
-					done <- nil
-				}()
+				done := appendAll(w, 0, n, 7, nil)
 				var heals []func()
 				var got, unacked []Entry
 				for len(got) < n {

@@ -760,21 +760,29 @@ func (w *WAL) writePendLocked(s *segment) error {
 // wholePrefix is the length of the segment header (if header) and the
 // whole records at the start of b.
 func wholePrefix(b []byte, header bool) int {
-	k := 0
-	if header {
-		if len(b) < segHeaderSize {
-			return 0
-		}
-		k = segHeaderSize
+	if !header {
+		_, k := wholeRecords(b)
+		return k
 	}
-	for len(b)-k >= recHeaderSize {
-		size := recHeaderSize + int(binary.LittleEndian.Uint32(b[k:]))
-		if size > len(b)-k {
+	if len(b) < segHeaderSize {
+		return 0
+	}
+	_, k := wholeRecords(b[segHeaderSize:])
+	return segHeaderSize + k
+}
+
+// wholeRecords counts the whole records at the start of b, which holds
+// records as the WAL encoded them, and returns their length.
+func wholeRecords(b []byte) (n int64, length int) {
+	for len(b)-length >= recHeaderSize {
+		size := recHeaderSize + int(binary.LittleEndian.Uint32(b[length:]))
+		if size > len(b)-length {
 			break
 		}
-		k += size
+		length += size
+		n++
 	}
-	return k
+	return n, length
 }
 
 // markSyncedLocked records that s is fsynced up to upto and lets go of the

@@ -21,22 +21,32 @@ import (
 	"github.com/logshipper/logshipper/metrics"
 )
 
-// readDeadLetters returns the messages of the records in the file, failing
-// on a line that is not a whole record.
-func readDeadLetters(t *testing.T, path string) []string {
+// readDeadLetterRecords returns the records in the file, failing on a line
+// that is not a whole record.
+func readDeadLetterRecords(t *testing.T, path string) []deadLetterRecord {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var msgs []string
+	var got []deadLetterRecord
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		var r deadLetterRecord
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("dead-letter line %q: %v", sc.Text(), err)
 		}
+		got = append(got, r)
+	}
+	return got
+}
+
+// readDeadLetters returns the message of each record in the file.
+func readDeadLetters(t *testing.T, path string) []string {
+	t.Helper()
+	var msgs []string
+	for _, r := range readDeadLetterRecords(t, path) {
 		var doc struct{ Message string }
 		json.Unmarshal(r.Document, &doc)
 		msgs = append(msgs, doc.Message)
@@ -44,17 +54,37 @@ func readDeadLetters(t *testing.T, path string) []string {
 	return msgs
 }
 
-// A dead-letter write that fails leaves nothing of itself in the file (a
-// short write on a full disk, a failed fsync), and a file deleted or
-// replaced under the running process is opened again at its path.
-func TestDeadLetterFileStaysWholeAndFollowsItsPath(t *testing.T) {
+// faultyDeadLetter is a dead-letter file on a fault-injecting file system.
+func faultyDeadLetter(t *testing.T) (*FileDeadLetter, *diskio.Faulty, string) {
+	t.Helper()
 	fsys := diskio.NewFaulty(diskio.OS)
 	path := filepath.Join(t.TempDir(), "dlq.ndjson")
 	d, err := newFileDeadLetter(path, nil, fsys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { d.Close() })
+	return d, fsys, path
+}
+
+// rejecting is an output that rejects the message reject and delivers the
+// others.
+func rejecting(reject string) *fakeOutput {
+	out := newFakeOutput()
+	out.decide = func(_ int, m string) Status {
+		if m == reject {
+			return Rejected
+		}
+		return Delivered
+	}
+	return out
+}
+
+// A dead-letter write that fails leaves nothing of itself in the file (a
+// short write on a full disk, a failed fsync), and a file deleted or
+// replaced under the running process is opened again at its path.
+func TestDeadLetterFileStaysWholeAndFollowsItsPath(t *testing.T) {
+	d, fsys, path := faultyDeadLetter(t)
 	write := func(msg string) error {
 		return d.Write("idx", json.RawMessage(fmt.Sprintf(`{"message":%q}`, msg)), "mapper_parsing_exception")
 	}
@@ -98,21 +128,9 @@ func TestDeadLetterFileStaysWholeAndFollowsItsPath(t *testing.T) {
 // pipeline reports the fault for /readyz, and once the disk works the
 // event is written and the batch settles.
 func TestDeadLetterFailureHoldsTheBatch(t *testing.T) {
-	fsys := diskio.NewFaulty(diskio.OS)
-	path := filepath.Join(t.TempDir(), "dlq.ndjson")
-	dlq, err := newFileDeadLetter(path, nil, fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dlq.Close()
+	dlq, fsys, path := faultyDeadLetter(t)
 	heal := fsys.Fail(diskio.OpWrite, "dlq", syscall.EROFS)
-	out := newFakeOutput()
-	out.decide = func(_ int, m string) Status {
-		if m == "m3" {
-			return Rejected
-		}
-		return Delivered
-	}
+	out := rejecting("m3")
 	cfg := testConfig()
 	cfg.BatchCount = 5
 	cfg.Workers = 1
@@ -147,20 +165,9 @@ func TestDeadLetterFailureHoldsTheBatch(t *testing.T) {
 // The shutdown deadline while the dead-letter file still fails: the
 // rejected event is lost and counted as such (memory mode), never silently.
 func TestDeadLetterFailureAtShutdownIsCounted(t *testing.T) {
-	fsys := diskio.NewFaulty(diskio.OS)
-	dlq, err := newFileDeadLetter(filepath.Join(t.TempDir(), "dlq.ndjson"), nil, fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dlq.Close()
+	dlq, fsys, _ := faultyDeadLetter(t)
 	fsys.Fail(diskio.OpWrite, "dlq", syscall.EIO)
-	out := newFakeOutput()
-	out.decide = func(_ int, m string) Status {
-		if m == "m1" {
-			return Rejected
-		}
-		return Delivered
-	}
+	out := rejecting("m1")
 	cfg := testConfig()
 	cfg.BatchCount = 3
 	cfg.Workers = 1

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -248,20 +247,7 @@ func TestRejectedGoToDeadLetterFile(t *testing.T) {
 	if st.Delivered != 4 || st.Rejected != 2 {
 		t.Fatalf("stats = %+v", st)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var got []deadLetterRecord
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		var r deadLetterRecord
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("line %q: %v", sc.Text(), err)
-		}
-		got = append(got, r)
-	}
+	got := readDeadLetterRecords(t, path)
 	if len(got) != 2 || got[0].Index != "idx" || got[0].Error == "" || got[0].Time != "2026-11-26T12:00:00Z" {
 		t.Fatalf("dead letters = %+v", got)
 	}
