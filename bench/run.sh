@@ -43,7 +43,7 @@ bin=bench/.bin
 LOGSHIPPER_DESC=""
 mkdir -p "$bin"
 source bench/build.sh
-if [[ ",$SHIPPERS," == *",logshipper,"* ]]; then
+if [[ ",$SHIPPERS," == *",logshipper,"* || ",$SHIPPERS," == *",logshipper-disk,"* ]]; then
 	build_logshipper "$bin/logshipper"
 fi
 build_tools "$bin"
