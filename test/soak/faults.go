@@ -223,13 +223,8 @@ func (s *soak) injectOSKill(ctx context.Context, f *fault, down time.Duration) e
 	if err := sleepFor(ctx, down); err != nil { // the outage itself
 		return err
 	}
-	took, err := s.node.start(ctx, false)
+	took, up, err := s.restartNode(ctx)
 	if err != nil {
-		return err
-	}
-	s.sawStart(took)
-	up := time.Now()
-	if err := s.node.waitIndex(ctx, s.index); err != nil {
 		return err
 	}
 	f.cleared = time.Now()
@@ -251,12 +246,8 @@ func (s *soak) injectOS429(ctx context.Context, f *fault, hold time.Duration) er
 	if err := s.node.stop(ctx); err != nil {
 		return err
 	}
-	took, err := s.node.start(ctx, false, "thread_pool.write.size=1", "thread_pool.write.queue_size=1")
+	took, _, err := s.restartNode(ctx, "thread_pool.write.size=1", "thread_pool.write.queue_size=1")
 	if err != nil {
-		return err
-	}
-	s.sawStart(took)
-	if err := s.node.waitIndex(ctx, s.index); err != nil {
 		return err
 	}
 	s.logf("fault %d: OpenSearch restarted with a write pool of 1 thread, queue 1 (in %s); for %s", f.n, took.Round(100*time.Millisecond), hold)
@@ -278,13 +269,8 @@ func (s *soak) injectOS429(ctx context.Context, f *fault, hold time.Duration) er
 	if err := s.node.stop(ctx); err != nil {
 		return err
 	}
-	took, err = s.node.start(ctx, false)
+	took, up, err := s.restartNode(ctx)
 	if err != nil {
-		return err
-	}
-	s.sawStart(took)
-	up := time.Now()
-	if err := s.node.waitIndex(ctx, s.index); err != nil {
 		return err
 	}
 	f.cleared = time.Now()
@@ -458,6 +444,19 @@ func (s *soak) sumDelta(from, to time.Time, get func(msample) float64) float64 {
 		}
 	}
 	return sum
+}
+
+// restartNode starts OpenSearch again on its data, with settings, and
+// waits until the index is usable. It returns how long the start took and
+// when it returned (before the wait for the index).
+func (s *soak) restartNode(ctx context.Context, settings ...string) (took time.Duration, up time.Time, err error) {
+	took, err = s.node.start(ctx, false, settings...)
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	s.sawStart(took)
+	up = time.Now()
+	return took, up, s.node.waitIndex(ctx, s.index)
 }
 
 // sawStart remembers the slowest OpenSearch start (under load a start
