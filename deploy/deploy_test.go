@@ -1009,7 +1009,7 @@ func TestSavedObjects(t *testing.T) {
 					case a.Type == "terms" && strings.HasPrefix(f, "program"):
 						want["programs"] = true
 					case a.Type == "filters":
-						if b, _ := json.Marshal(a.Params); bytes.Contains(b, []byte("_syslogparsefailure")) {
+						if b, _ := json.Marshal(a.Params); bytes.Contains(b, []byte("_grokparsefailure_sysloginput")) {
 							want["parse failures"] = true
 						}
 					}
@@ -1047,7 +1047,7 @@ func TestSavedObjects(t *testing.T) {
 
 func TestKQLFields(t *testing.T) {
 	for q, want := range map[string][]string{
-		`tags:"_syslogparsefailure"`:              {"tags"},
+		`tags:"_grokparsefailure_sysloginput"`:    {"tags"},
 		`tags : _truncated and not program:"a:b"`: {"tags", "program"},
 		`severity_label.keyword:Error or "x:y"`:   {"severity_label.keyword"},
 		``:                                        nil,

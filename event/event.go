@@ -30,8 +30,13 @@ func (f Format) String() string {
 // Tags logshipper sets, named as Logstash names them so dashboards and
 // alerts written for Logstash keep working.
 const (
-	TagParseFailure = "_syslogparsefailure"
+	// TagParseFailure is the tag_on_failure of Logstash's syslog input,
+	// in both of its ECS modes.
+	TagParseFailure = "_grokparsefailure_sysloginput"
 	TagTruncated    = "_truncated"
+	// TagMalformed marks RFC 5424 that breaks the grammar but was read
+	// leniently (Logstash has no RFC 5424; the name follows its style).
+	TagMalformed = "_rfc5424_malformed"
 )
 
 // Default priority of a line that is not syslog: facility 1 (user-level),
@@ -55,11 +60,12 @@ type Event struct {
 	Raw       []byte    // the message as framed: no framing, no trailing CR/LF/NUL
 	Truncated bool      // Raw was cut at the maximum message size
 
-	// Set by the parser. (Format, ParseFailed and Version share a word with
+	// Set by the parser. (Format, ParseFailed, Malformed and Version share a word with
 	// Truncated: an Event is 256 bytes, one allocator size class, see
 	// TestEventSize.)
 	Format         Format
 	ParseFailed    bool
+	Malformed      bool           // RFC5424 that breaks the grammar, read leniently (TagMalformed)
 	Version        int16          // RFC5424 only (1; at most 3 digits)
 	Priority       int            // 0..191; DefaultPriority when absent or out of range
 	Timestamp      time.Time      // header time resolved to an instant; zero if none
@@ -92,6 +98,9 @@ func (e *Event) Tags() []string {
 	var tags []string
 	if e.ParseFailed {
 		tags = append(tags, TagParseFailure)
+	}
+	if e.Malformed {
+		tags = append(tags, TagMalformed)
 	}
 	if e.Truncated {
 		tags = append(tags, TagTruncated)

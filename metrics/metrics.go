@@ -47,7 +47,7 @@ var (
 	}, []string{"transport"})
 	ParseFailures = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "logshipper_events_parse_failures_total",
-		Help: "Messages that matched no syslog grammar; indexed verbatim with tag _syslogparsefailure.",
+		Help: "Messages that matched no syslog grammar; indexed verbatim with tag _grokparsefailure_sysloginput.",
 	})
 	Truncated = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "logshipper_events_truncated_total",

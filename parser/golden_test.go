@@ -37,6 +37,7 @@ type golden struct {
 	// strings would replace the bad bytes).
 	MessageBytes []byte `json:"message_bytes,omitempty"`
 	ParseFailed  bool   `json:"parse_failed"`
+	Malformed    bool   `json:"malformed,omitempty"`
 }
 
 // goldenSD is structured data in expected.json: the object the documents
@@ -77,6 +78,7 @@ func toGolden(ev *event.Event) golden {
 		Format: ev.Format.String(), Priority: ev.Priority, TimestampRaw: ev.TimestampRaw,
 		Hostname: ev.Hostname, Program: ev.Program, PID: ev.PID, MsgID: ev.MsgID, Version: int(ev.Version),
 		StructuredData: goldenSD(ev.StructuredData), Message: ev.Message, ParseFailed: ev.ParseFailed,
+		Malformed: ev.Malformed,
 	}
 	if !ev.Timestamp.IsZero() {
 		g.Timestamp = ev.Timestamp.Format(time.RFC3339Nano)

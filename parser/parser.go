@@ -50,7 +50,7 @@ func (p *Parser) parse(ev *event.Event, s string) {
 		return
 	}
 	if looksRFC5424(s, i) {
-		if parse5424(ev, s, i) {
+		if p.parse5424(ev, s, i) {
 			ev.Priority = pri
 			return
 		}
@@ -74,6 +74,7 @@ func reset(ev *event.Event) {
 	ev.StructuredData = nil
 	ev.Message = ""
 	ev.ParseFailed = false
+	ev.Malformed = false
 }
 
 func failed(ev *event.Event, s string) {

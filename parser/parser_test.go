@@ -25,6 +25,7 @@ type exp struct {
 	sd     event.StructuredData
 	msg    string
 	failed bool
+	bad    bool // Malformed: RFC 5424 read leniently
 }
 
 type unitCase struct {
@@ -106,6 +107,9 @@ func checkEvent(t *testing.T, ev *event.Event, w exp) {
 	if !sdEqual(ev.StructuredData, w.sd) {
 		bad("StructuredData", ev.StructuredData, w.sd)
 	}
+	if ev.Malformed != w.bad {
+		bad("Malformed", ev.Malformed, w.bad)
+	}
 	if ev.Message != w.msg {
 		bad("Message", ev.Message, w.msg)
 	}
@@ -138,8 +142,9 @@ const (
 )
 
 // TestRFC5424 covers RFC 5424 §6.5 examples 1-4 and the grammar's edges.
-// "strict:" cases break the grammar and fall back to RFC 3164;
-// "lenient:" cases break a limit the parser does not enforce.
+// "malformed:" cases break the grammar (a strict parser rejects them) and
+// are read leniently, flagged Malformed; "not RFC 5424:" cases fall back to
+// RFC 3164.
 func TestRFC5424(t *testing.T) {
 	sdEx := el("exampleSDID@32473", "iut", "3", "eventSource", "Application", "eventID", "1011")
 	runCases(t, New(Options{}), []unitCase{
@@ -158,31 +163,45 @@ func TestRFC5424(t *testing.T) {
 		{"BOM kept inside msg", "<13>1 - - - - - - a\xEF\xBB\xBF", "", exp{format: f5424, pri: 13, ver: 1, msg: "a\xEF\xBB\xBF"}},
 		{"escapes", `<13>1 - h a - - [id p1="a\"b" p2="c\\d" p3="e\]f" p4="g\h" p5="i\\\"j" p6=""] m`, "",
 			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", msg: "m",
-				sd: event.StructuredData{el("id", "p1", `a"b`, "p2", `c\d`, "p3", "e]f", "p4", `g\h`, "p5", `i\"j`, "p6", "")}}},
+				sd: event.StructuredData{el("id", "p1", `a"b`, "p2", `c\d`, "p3", "e]f", "p4", `g\h`, "p5", `i\"j`, "p6", "")}}}, // \h: invalid, read as 6.3.3 says
 		{"element without params", "<13>1 - h a - - [origin] m", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("origin")}, msg: "m"}},
-		{"lenient: repeated SD-ID merges", `<13>1 - h a - - [x a="1"][x b="2"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "1", "b", "2")}, msg: "m"}},
-		{"lenient: repeated SD-ID merges into the first, last value wins", `<13>1 - h a - - [x a="1" b="2"][y c="3"][x a="4" d="5"][y] m`, "",
-			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "4", "b", "2", "d", "5"), el("y", "c", "3")}, msg: "m"}},
-		{"lenient: repeated param name, last value wins at the first place", `<13>1 - h a - - [x k="1" j="0" k="2" k="3"] m`, "",
+		{"malformed: repeated SD-ID merges", `<13>1 - h a - - [x a="1"][x b="2"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "1", "b", "2")}, msg: "m", bad: true}},
+		{"malformed: repeated SD-ID merges into the first, last value wins", `<13>1 - h a - - [x a="1" b="2"][y c="3"][x a="4" d="5"][y] m`, "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "4", "b", "2", "d", "5"), el("y", "c", "3")}, msg: "m", bad: true}},
+		{"repeated param name (allowed), last value wins at the first place", `<13>1 - h a - - [x k="1" j="0" k="2" k="3"] m`, "",
 			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "k", "3", "j", "0")}, msg: "m"}},
 		{"message order, not sorted", `<13>1 - h a - - [z@1 b="1" a="2"][a@1 y="3"] m`, "",
 			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("z@1", "b", "1", "a", "2"), el("a@1", "y", "3")}, msg: "m"}},
-		{"lenient: unescaped ] in value", `<13>1 - h a - - [x a="[1]"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "[1]")}, msg: "m"}},
-		{"lenient: 9 fraction digits", "<13>1 2024-01-05T12:34:56.123456789+05:30 h a p m - x", "",
-			exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T07:04:56.123456789Z", tsRaw: "2024-01-05T12:34:56.123456789+05:30", host: "h", prog: "a", pid: "p", msgid: "m", msg: "x"}},
-		{"lenient: APP-NAME over 48", "<13>1 - h Microsoft-Windows-Security-Auditing-Extra-Long-Name - - - x", "",
-			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "Microsoft-Windows-Security-Auditing-Extra-Long-Name", msg: "x"}},
+		{"malformed: unescaped ] in value", `<13>1 - h a - - [x a="[1]"] m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "[1]")}, msg: "m", bad: true}},
+		{"malformed: 9 fraction digits (RFC 5424 allows 6)", "<13>1 2024-01-05T12:34:56.123456789+05:30 h a p m - x", "",
+			exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T07:04:56.123456789Z", tsRaw: "2024-01-05T12:34:56.123456789+05:30", host: "h", prog: "a", pid: "p", msgid: "m", msg: "x", bad: true}},
+		{"6 fraction digits", "<13>1 2024-01-05T12:34:56.123456+05:30 h a p m - x", "",
+			exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T07:04:56.123456Z", tsRaw: "2024-01-05T12:34:56.123456+05:30", host: "h", prog: "a", pid: "p", msgid: "m", msg: "x"}},
+		{"malformed: APP-NAME over 48, kept whole", "<13>1 - h Microsoft-Windows-Security-Auditing-Extra-Long-Name - - - x", "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "Microsoft-Windows-Security-Auditing-Extra-Long-Name", msg: "x", bad: true}},
+		{"malformed: SD-ID over 32", "<13>1 - h a - - [abcdefghilmnopqrstuvzabcdefghilmX] x", "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("abcdefghilmnopqrstuvzabcdefghilmX")}, msg: "x", bad: true}},
 		{"leap second", "<13>1 2016-12-31T23:59:60Z h a - - - x", "",
 			exp{format: f5424, pri: 13, ver: 1, ts: "2017-01-01T00:00:00Z", tsRaw: "2016-12-31T23:59:60Z", host: "h", prog: "a", msg: "x"}},
 		{"msg keeps newlines and tabs", "<13>1 - h a - - - line1\nline2\tx", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", msg: "line1\nline2\tx"}},
-		{"strict: SD not closed", `<13>1 - h a - - [x a="1" m`, "", exp{format: f3164, pri: 13, msg: `1 - h a - - [x a="1" m`}},
-		{"strict: text right after SD", `<13>1 - h a - - [x a="1"]m`, "", exp{format: f3164, pri: 13, msg: `1 - h a - - [x a="1"]m`}},
-		{"strict: no SD", "<13>1 2024-01-05T12:34:56Z host app - -", "", exp{format: f3164, pri: 13, msg: "1 2024-01-05T12:34:56Z host app - -"}},
-		{"strict: timestamp without zone", "<13>1 2024-01-05T12:34:56 host app - - - x", "", exp{format: f3164, pri: 13, msg: "1 2024-01-05T12:34:56 host app - - - x"}},
-		{"strict: Feb 30", "<13>1 2024-02-30T12:34:56Z host app - - - x", "", exp{format: f3164, pri: 13, msg: "1 2024-02-30T12:34:56Z host app - - - x"}},
-		{"strict: param without quotes", "<13>1 - h a - - [x a=1] m", "", exp{format: f3164, pri: 13, msg: "1 - h a - - [x a=1] m"}},
-		{"strict: non-ASCII hostname", "<13>1 - hôte a - - - m", "", exp{format: f3164, pri: 13, msg: "1 - hôte a - - - m"}},
-		{"strict: double space", "<13>1  - h a - - - m", "", exp{format: f3164, pri: 13, msg: "1  - h a - - - m"}},
+		// Malformed: the header is kept, what is not structured data stays in MSG.
+		{"malformed: SD not closed", `<13>1 - h a - - [x a="1" m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", msg: `[x a="1" m`, bad: true}},
+		{"malformed: text right after SD", `<13>1 - h a - - [x a="1"]m`, "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "1")}, msg: "m", bad: true}},
+		{"malformed: no SD, line ends", "<13>1 2024-01-05T12:34:56Z host app - -", "", exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T12:34:56Z", tsRaw: "2024-01-05T12:34:56Z", host: "host", prog: "app", bad: true}},
+		{"malformed: line ends in the header", "<13>1 2024-01-05T12:34:56Z host app", "", exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T12:34:56Z", tsRaw: "2024-01-05T12:34:56Z", host: "host", prog: "app", bad: true}},
+		{"malformed: timestamp without zone is local", "<13>1 2024-01-05T12:34:56 host app - - - x", "", exp{format: f5424, pri: 13, ver: 1, ts: "2024-01-05T12:34:56Z", tsRaw: "2024-01-05T12:34:56", host: "host", prog: "app", msg: "x", bad: true}},
+		{"malformed: Feb 30 keeps its text, no time", "<13>1 2024-02-30T12:34:56Z host app - - - x", "", exp{format: f5424, pri: 13, ver: 1, tsRaw: "2024-02-30T12:34:56Z", host: "host", prog: "app", msg: "x", bad: true}},
+		{"malformed: param without quotes", "<13>1 - h a - - [x a=1] m", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{el("x", "a", "1")}, msg: "m", bad: true}},
+		{"malformed: space after '=' (RFC 5424 6.5 as printed)", `<13>1 - h a - - [exampleSDID@32473 iut="3" eventSource= "Application" eventID="1011"] m`, "",
+			exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", sd: event.StructuredData{sdEx}, msg: "m", bad: true}},
+		{"malformed: param without a value", "<13>1 - h a - - [incorrect x] m", "", exp{format: f5424, pri: 13, ver: 1, host: "h", prog: "a", msg: "[incorrect x] m", bad: true}},
+		{"malformed: non-ASCII hostname", "<13>1 - hôte a - - - m", "", exp{format: f5424, pri: 13, ver: 1, host: "hôte", prog: "a", msg: "m", bad: true}},
+		{"malformed: empty SD field (patterns-core syslog_spec.rb 'matches host name')", "<174>1 2016-12-31T23:59:60-04:00 resolver.se prg00000[1234] - -  info: client 10.23.53.22#63252", "",
+			exp{format: f5424, pri: 174, ver: 1, ts: "2017-01-01T04:00:00Z", tsRaw: "2016-12-31T23:59:60-04:00", host: "resolver.se", prog: "prg00000[1234]", msg: "info: client 10.23.53.22#63252", bad: true}},
+		{"leap second: the next second (RFC 3339 allows :60)", "<13>1 2016-12-31T23:59:60Z h a - - - m", "",
+			exp{format: f5424, pri: 13, ver: 1, ts: "2017-01-01T00:00:00Z", tsRaw: "2016-12-31T23:59:60Z", host: "h", prog: "a", msg: "m"}},
+		{"not RFC 5424: double space before the timestamp", "<13>1  - h a - - - m", "", exp{format: f3164, pri: 13, msg: "1  - h a - - - m"}},
+		{"not RFC 5424: no date after the version", "<13>1 failed login for root", "", exp{format: f3164, pri: 13, msg: "1 failed login for root"}},
 		{"version 2 is still RFC 5424 grammar", "<13>2 - h a - - - m", "", exp{format: f5424, pri: 13, ver: 2, host: "h", prog: "a", msg: "m"}},
 	})
 }
@@ -194,9 +213,9 @@ func TestRFC3164(t *testing.T) {
 			exp{format: f3164, pri: 34, ts: "2026-10-11T22:14:15Z", tsRaw: "Oct 11 22:14:15", host: "mymachine", prog: "su", msg: "'su root' failed for lonvick on /dev/pts/8"}},
 		{"5.4 example 2 (no PRI)", "Use the BFG!", "", exp{failed: true}},
 		{"5.4 example 3 (rsyslog reading)", "<165>Aug 24 05:34:00 CST 1987 mymachine myproc[10]: %% It's time to make the do-nuts.", "",
-			exp{format: f3164, pri: 165, ts: "2026-08-24T05:34:00Z", tsRaw: "Aug 24 05:34:00", host: "CST", prog: "1987", msg: "mymachine myproc[10]: %% It's time to make the do-nuts."}},
+			exp{format: f3164, pri: 165, ts: "2026-08-24T05:34:00Z", tsRaw: "Aug 24 05:34:00", host: "CST", msg: "1987 mymachine myproc[10]: %% It's time to make the do-nuts."}},
 		{"5.4 example 4 (year first)", "<0>1990 Oct 22 10:52:01 TZ-6 scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!", "",
-			exp{format: f3164, pri: 0, ts: "1990-10-22T10:52:01Z", tsRaw: "1990 Oct 22 10:52:01", host: "TZ-6", prog: "scapegoat.dmz.example.org", msg: "10.1.2.3 sched[0]: That's All Folks!"}},
+			exp{format: f3164, pri: 0, ts: "1990-10-22T10:52:01Z", tsRaw: "1990 Oct 22 10:52:01", host: "TZ-6", msg: "scapegoat.dmz.example.org 10.1.2.3 sched[0]: That's All Folks!"}},
 		{"single-digit day, two spaces", "<13>Feb  5 17:32:18 10.0.0.99 app: Use the BFG!", "2026-02-05T18:00:00Z",
 			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "10.0.0.99", prog: "app", msg: "Use the BFG!"}},
 		{"single-digit day, one space", "<13>Feb 5 17:32:18 host app: x", "2026-02-05T18:00:00Z",
@@ -223,8 +242,8 @@ func TestRFC3164(t *testing.T) {
 			exp{format: f3164, pri: 28, ts: "2026-10-11T22:14:15Z", tsRaw: "Oct 11 22:14:15", host: "fw01", prog: "mgd", pid: "123", msg: "UI_COMMIT: User 'admin' requested 'commit' operation"}},
 		{"NXLog Windows", "<14>Jan  5 12:34:56 WIN-HOST Microsoft-Windows-Security-Auditing[4624]: An account was logged on.", "2024-01-05T12:35:00Z",
 			exp{format: f3164, pri: 14, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan  5 12:34:56", host: "WIN-HOST", prog: "Microsoft-Windows-Security-Auditing", pid: "4624", msg: "An account was logged on."}},
-		{"NXLog tab separated", "<14>Jan  5 12:34:56 WIN-HOST MSWinEventLog\t1\tSecurity", "2024-01-05T12:35:00Z",
-			exp{format: f3164, pri: 14, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan  5 12:34:56", host: "WIN-HOST", prog: "MSWinEventLog", msg: "1\tSecurity"}},
+		{"NXLog tab separated: no ': ', no program (Logstash)", "<14>Jan  5 12:34:56 WIN-HOST MSWinEventLog\t1\tSecurity", "2024-01-05T12:35:00Z",
+			exp{format: f3164, pri: 14, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan  5 12:34:56", host: "WIN-HOST", msg: "MSWinEventLog\t1\tSecurity"}},
 		{"Cisco IOS counter, origin host, unsynced clock", "<189>123: host1: *Mar  1 00:00:00.123: %SYS-5-CONFIG_I: Configured from console", "2026-03-01T00:00:05Z",
 			exp{format: f3164, pri: 189, ts: "2026-03-01T00:00:00.123Z", tsRaw: "Mar  1 00:00:00.123", host: "host1", prog: "%SYS-5-CONFIG_I", msg: "Configured from console"}},
 		{"Cisco IOS zone", "<189>1234: Mar  1 00:00:00.123 UTC: %LINK-3-UPDOWN: Interface Gi0/1, changed state to up", "2026-03-01T00:00:05Z",
@@ -244,32 +263,61 @@ func TestRFC3164(t *testing.T) {
 		{"ASA with timestamp", "<166>Jan 05 2024 12:34:56: %ASA-6-302013: Built", "",
 			exp{format: f3164, pri: 166, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan 05 2024 12:34:56", prog: "%ASA-6-302013", msg: "Built"}},
 		{"ASA device-id", "<166>Jan 05 2024 12:34:56 asa01 : %ASA-6-302013: Built", "",
-			exp{format: f3164, pri: 166, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan 05 2024 12:34:56", host: "asa01", msg: "%ASA-6-302013: Built"}},
+			exp{format: f3164, pri: 166, ts: "2024-01-05T12:34:56Z", tsRaw: "Jan 05 2024 12:34:56", host: "asa01", msg: ": %ASA-6-302013: Built"}},
 		{"FortiGate: no header", `<189>date=2024-01-05 time=12:34:56 devname="FG100"`, "",
 			exp{format: f3164, pri: 189, msg: `date=2024-01-05 time=12:34:56 devname="FG100"`}},
 		{"headerless JSON", `<13> {"a":1}`, "", exp{format: f3164, pri: 13, msg: ` {"a":1}`}},
 		{"PRI only", "<13>", "", exp{format: f3164, pri: 13}},
 		{"PRI 0 and 191", "<0>x", "", exp{format: f3164, pri: 0, msg: "x"}},
 		{"PRI 191", "<191>x", "", exp{format: f3164, pri: 191, msg: "x"}},
-		{"empty message", "<13>Oct 11 22:14:15 host app:", "",
+		{"empty message: no space after the colon, no program (Logstash)", "<13>Oct 11 22:14:15 host app:", "",
+			exp{format: f3164, pri: 13, ts: "2026-10-11T22:14:15Z", tsRaw: "Oct 11 22:14:15", host: "host", msg: "app:"}},
+		{"empty message after the program", "<13>Oct 11 22:14:15 host app: ", "",
 			exp{format: f3164, pri: 13, ts: "2026-10-11T22:14:15Z", tsRaw: "Oct 11 22:14:15", host: "host", prog: "app"}},
 		{"timestamp only", "<13>Oct 11 22:14:15", "", exp{format: f3164, pri: 13, ts: "2026-10-11T22:14:15Z", tsRaw: "Oct 11 22:14:15"}},
 		{"no hostname", "<78>Nov 26 11:59:02 myprog[153]: blah", "",
 			exp{format: f3164, pri: 78, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", prog: "myprog", pid: "153", msg: "blah"}},
 		{"tag without colon", "<13>Nov 26 11:59:02 host app hello", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", prog: "app", msg: "hello"}},
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: "app hello"}},
 		{"tag without colon, with pid", "<13>Nov 26 11:59:02 host app[9] hello", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", prog: "app", pid: "9", msg: "hello"}},
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: "app[9] hello"}},
 		{"colon glued to message", "<13>Nov 26 11:59:02 host app:hello", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", prog: "app", msg: "hello"}},
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: "app:hello"}},
 		{"only one space after tag is dropped", "<13>Nov 26 11:59:02 host app:  two", "",
 			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", prog: "app", msg: " two"}},
+		{"issue 9: a word after the hostname is not a program (Logstash's spec)", "<164>Oct 26 15:19:25 1.2.3.4 a sample message", "",
+			exp{format: f3164, pri: 164, ts: "2026-10-26T15:19:25Z", tsRaw: "Oct 26 15:19:25", host: "1.2.3.4", msg: "a sample message"}},
+		{"issue 9: brackets without POSINT: no program (SYSLOGPROG)", "<13>Feb  5 17:32:18 host monit[2340:0]: subsvc[12345]: started", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", msg: "monit[2340:0]: subsvc[12345]: started"}},
+		{"issue 9: a colon inside the program (Juniper)", "<13>Feb  5 17:32:18 host OX-XXX-CONTEUDO:rpd[6589]: some text", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", prog: "OX-XXX-CONTEUDO:rpd", pid: "6589", msg: "some text"}},
+		{"the longest program that ends in ': '", "<13>Feb  5 17:32:18 host a:b:: x: y", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", prog: "a:b:", msg: "x: y"}},
+		{"pid 0 is no POSINT: no program", "<13>Feb  5 17:32:18 host prog[0]: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", msg: "prog[0]: x"}},
+		{"non-numeric pid: no program", "<13>Feb  5 17:32:18 host prog[abc]: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", msg: "prog[abc]: x"}},
+		{"issue 9: two spaces before the program", "<13>Feb  5 17:32:18 host  prog[7]: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", prog: "prog", pid: "7", msg: "x"}},
+		{"two spaces and no program: the message keeps one", "<13>Feb  5 17:32:18 host  two words", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host", msg: " two words"}},
+		{"issue 9: space after the PRI, no stamp", "<15> openvpn[2499]: PTHREAD support initialized", "",
+			exp{format: f3164, pri: 15, prog: "openvpn", pid: "2499", msg: "PTHREAD support initialized"}},
+		{"no stamp, no program: the text as sent", "<15> just text", "", exp{format: f3164, pri: 15, msg: " just text"}},
+		{"issue 9: hh:mm:ss. without digits", "<13>Feb  5 17:32:18. host prog: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18.", host: "host", prog: "prog", msg: "x"}},
+		{"comma before the fraction", "<13>Feb  5 17:32:18,250 host prog: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18.25Z", tsRaw: "Feb  5 17:32:18,250", host: "host", prog: "prog", msg: "x"}},
+		{"ISO 8601 with a space for the T (TIMESTAMP_ISO8601)", "<13>2024-02-05 17:32:18+01:00 host prog: x", "",
+			exp{format: f3164, pri: 13, ts: "2024-02-05T16:32:18Z", tsRaw: "2024-02-05 17:32:18+01:00", host: "host", prog: "prog", msg: "x"}},
+		{"hostname with a trailing dot", "<13>Feb  5 17:32:18 host.example.com. prog: x", "2026-02-05T18:00:00Z",
+			exp{format: f3164, pri: 13, ts: "2026-02-05T17:32:18Z", tsRaw: "Feb  5 17:32:18", host: "host.example.com.", prog: "prog", msg: "x"}},
 		{"empty tag", "<13>Nov 26 11:59:02 host : x", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: "x"}},
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: ": x"}},
 		{"unclosed pid", "<13>Nov 26 11:59:02 host app[12: x", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", prog: "app", msg: "x"}},
-		{"hostname ending in dash is a tag", "<13>Nov 26 11:59:02 app- x", "",
-			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", prog: "app-", msg: "x"}},
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "host", msg: "app[12: x"}},
+		{"hostname ending in a dash (Logstash's HOSTNAME)", "<13>Nov 26 11:59:02 app- x", "",
+			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "app-", msg: "x"}},
 		{"IPv6 hostname", "<13>Nov 26 11:59:02 fe80::1 app: x", "",
 			exp{format: f3164, pri: 13, ts: "2026-11-26T11:59:02Z", tsRaw: "Nov 26 11:59:02", host: "fe80::1", prog: "app", msg: "x"}},
 		{"tag longer than 510 bytes is message", "<13>Nov 26 11:59:02 host " + string(make([]byte, 0)) + longWord + " x", "",

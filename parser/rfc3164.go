@@ -1,13 +1,8 @@
 package parser
 
 import (
-	"strings"
-
 	"github.com/logshipper/logshipper/event"
 )
-
-// maxTag is rsyslog's limit on the TAG it reads (CONF_TAG_MAXSIZE - 2).
-const maxTag = 510
 
 // maxHostname is the longest hostname looked for (RFC 5424's HOSTNAME limit).
 const maxHostname = 255
@@ -28,7 +23,15 @@ func (p *Parser) parse3164(ev *event.Event, s string, i int) {
 
 	j, stamped := p.header(ev, s, i)
 	if !stamped {
-		tagStrict(ev, s, j)
+		// No header: only an unmistakable "program[pid]: " may start the
+		// text, after any spaces ("<15> openvpn[2499]: ...").
+		k = skipSpaces(s, j)
+		if n := program(ev, s, k); n > k && !allDigits(ev.Program) {
+			ev.Message = s[n:]
+			return
+		}
+		ev.Program, ev.PID = "", ""
+		ev.Message = s[j:]
 		return
 	}
 	if ev.Hostname == "" {
@@ -36,7 +39,30 @@ func (p *Parser) parse3164(ev *event.Event, s string, i int) {
 			ev.Hostname, j = h, n
 		}
 	}
-	tag(ev, s, j)
+	// Logstash's " %{SYSLOGPROG}:" needs exactly one space before the
+	// program; further spaces are forgiven. Without a program the message
+	// starts after the one space, as Logstash's does.
+	k = skipSpaces(s, j)
+	if n := program(ev, s, k); n > k {
+		j = n
+	}
+	ev.Message = s[j:]
+}
+
+func skipSpaces(s string, i int) int {
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	return i
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // header finds the timestamp, after Cisco IOS prefixes if there are any.
@@ -140,21 +166,17 @@ func isHostChar(c byte) bool {
 	return isAlnum(c) || c == '.' || c == '_' || c == '-'
 }
 
-// hostnameAt applies rsyslog's hostname test to the word at s[i:]: letters,
-// digits, '.', '_', '-', ending in a letter or digit, followed by a space;
-// or such characters up to the end of s. An IPv6 address followed by a
-// space counts too. It returns the hostname and the index after its space,
-// or 0.
+// hostnameAt reads the hostname at s[i:]: a word of letters, digits, '.',
+// '_' and '-' followed by a space (Logstash's HOSTNAME, plus rsyslog's
+// '_'); a word that ends the line is the message, as in Logstash's ECS
+// pattern. An IPv6 address followed by a space counts too. It returns the
+// hostname and the index after its space, or 0.
 func hostnameAt(s string, i int) (string, int) {
 	j := i
 	for j < len(s) && j-i < maxHostname && isHostChar(s[j]) {
 		j++
 	}
-	switch {
-	case j == i:
-	case j == len(s):
-		return s[i:j], j
-	case s[j] == ' ' && isAlnum(s[j-1]):
+	if j > i && j < len(s) && s[j] == ' ' {
 		return s[i:j], j + 1
 	}
 	return ipv6At(s, i)
@@ -182,60 +204,46 @@ func ipv6At(s string, i int) (string, int) {
 	return s[i:j], j + 1
 }
 
-// tag applies rsyslog's tag rule after a timestamp: the tag runs up to the
-// first ':', space or tab; a colon is optional.
-func tag(ev *event.Event, s string, i int) {
+// program applies Logstash's "%{SYSLOGPROG}:" followed by a space at
+// s[i:]: PROG, a run of printable ASCII but '[' and ']' (so it may hold
+// ':' and '/'), then optionally "[" POSINT "]", then ':' and a space. The
+// regular expression takes the longest PROG that fits, so "a:b: x" is
+// program "a:b", and "monit[2340:0]: x" (no POSINT in the brackets) has no
+// program at all. On a match it sets Program and PID and returns the
+// index after the space; otherwise it sets nothing and returns i.
+func program(ev *event.Event, s string, i int) int {
 	j := i
-	for j < len(s) && j-i <= maxTag && s[j] != ':' && s[j] != ' ' && s[j] != '\t' {
+	for j+8 <= len(s) && prog8(load8(s, j)) {
+		j += 8
+	}
+	for j < len(s) && isProgChar(s[j]) {
 		j++
 	}
-	if j-i > maxTag { // too long for a tag: it is message text
-		ev.Message = s[i:]
-		return
+	if j == i || j >= len(s) {
+		return i
 	}
-	setTag(ev, s[i:j])
-	if j < len(s) {
-		if s[j] == ':' {
-			j++
+	if s[j] == '[' {
+		k := j + 1
+		if k < len(s) && s[k] >= '1' && s[k] <= '9' {
+			for k < len(s) && isDigit(s[k]) {
+				k++
+			}
+			if k+2 < len(s) && s[k] == ']' && s[k+1] == ':' && s[k+2] == ' ' {
+				ev.Program, ev.PID = s[i:j], s[j+1:k]
+				return k + 3
+			}
 		}
-		if j < len(s) && (s[j] == ' ' || s[j] == '\t') {
-			j++
-		}
+		return i
 	}
-	ev.Message = s[j:]
+	// PROG took the colon too: give it back.
+	if s[j] == ' ' && j-i >= 2 && s[j-1] == ':' {
+		ev.Program = s[i : j-1]
+		return j + 1
+	}
+	return i
 }
 
-// tagStrict is the tag rule without a timestamp: only a non-numeric tag
-// ended by ':' and then a space, a tab or the end counts; otherwise all of
-// s[i:] is the message.
-func tagStrict(ev *event.Event, s string, i int) {
-	j := i
-	digits := true
-	for j < len(s) && j-i <= maxTag && s[j] != ':' && s[j] != ' ' && s[j] != '\t' {
-		digits = digits && isDigit(s[j])
-		j++
-	}
-	if j == i || j-i > maxTag || digits || j >= len(s) || s[j] != ':' || (j+1 < len(s) && s[j+1] != ' ' && s[j+1] != '\t') {
-		ev.Message = s[i:]
-		return
-	}
-	setTag(ev, s[i:j])
-	j++
-	if j < len(s) {
-		j++
-	}
-	ev.Message = s[j:]
-}
-
-// setTag splits "program[pid]" into Program and PID.
-func setTag(ev *event.Event, t string) {
-	b := strings.IndexByte(t, '[')
-	if b < 0 {
-		ev.Program = t
-		return
-	}
-	ev.Program = t[:b]
-	if len(t) > b+1 && t[len(t)-1] == ']' {
-		ev.PID = t[b+1 : len(t)-1]
-	}
+// isProgChar is Logstash's PROG class [\x21-\x5a\x5c\x5e-\x7e].
+func isProgChar(c byte) bool {
+	return c > ' ' && c < 0x7F && c != '[' && c != ']'
 }

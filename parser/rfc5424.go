@@ -11,31 +11,49 @@ const bom = "\xEF\xBB\xBF"
 
 // parse5424 parses s[i:] (right after the PRI) as
 // VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG].
-// It reports false, leaving ev half filled, when the grammar does not match.
-func parse5424(ev *event.Event, s string, i int) bool {
+// It reports false, leaving ev half filled, when the line is not RFC 5424:
+// no VERSION and space, or a TIMESTAMP that is neither "-" nor starts like
+// a date ("2003-10-11T"). Past that point the line is RFC 5424 even when it
+// breaks the grammar: every field that is valid is kept, what cannot be
+// read as structured data is left in Message, and Malformed says so.
+func (p *Parser) parse5424(ev *event.Event, s string, i int) bool {
 	ver, i := num(s, i, 1, 3)
 	if i < 0 || i >= len(s) || s[i] != ' ' {
 		return false
 	}
 	i++
 
-	var ts string
-	if ts, i = headerField(s, i); i < 0 {
-		return false
-	}
+	ts, i, clean := headerField(s, i)
+	malformed := !clean
 	if ts != "-" {
-		t, end, ok := parseISO(ts, 0, true, time.UTC)
-		if !ok || end != len(ts) {
+		if t, end, ok := parseISO(ts, 0, true, time.UTC); ok && end == len(ts) {
+			ev.Timestamp = t
+			// TIME-SECFRAC has at most 6 digits: "2003-10-11T22:14:15.003Z".
+			malformed = malformed || (len(ts) > 26 && ts[19] == '.' && isDigit(ts[26]))
+		} else if dateShaped(ts) {
+			// No UTC offset: in Options.Location, as an RFC 3164 stamp.
+			// Not a time at all: the receive time stands in.
+			malformed = true
+			if t, end, ok := parseISO(ts, 0, false, p.loc); ok && end == len(ts) {
+				ev.Timestamp = t
+			}
+		} else {
 			return false
 		}
-		ev.Timestamp = t
 		ev.TimestampRaw = ts
 	}
+	ev.Format = event.FormatRFC5424
+	ev.Version = int16(ver) // at most 3 digits
 	var f string
 	for n := 0; n < 4; n++ {
-		if f, i = headerField(s, i); i < 0 {
-			return false
+		if i >= len(s) { // the line ends inside the header
+			ev.Malformed = true
+			return true
 		}
+		f, i, clean = headerField(s, i)
+		// An empty field (two spaces), a byte RFC 5424 does not allow, or
+		// a field over its length limit.
+		malformed = malformed || !clean || len(f) > fieldLimits[n]
 		if f == "-" {
 			f = ""
 		}
@@ -51,35 +69,52 @@ func parse5424(ev *event.Event, s string, i int) bool {
 		}
 	}
 
-	if i >= len(s) {
-		return false
-	}
-	switch s[i] {
-	case '-':
+	sdOK := false
+	switch {
+	case i >= len(s): // no STRUCTURED-DATA
+	case s[i] == '-' && (i+1 == len(s) || s[i+1] == ' '):
 		i++
-	case '[':
-		var sd event.StructuredData
-		if sd, i = structuredData(s, i); i < 0 {
-			return false
+		sdOK = true
+	case s[i] == '[':
+		if sd, next, lenient := structuredData(s, i); next > 0 {
+			ev.StructuredData, i, sdOK = sd, next, !lenient
 		}
-		ev.StructuredData = sd
-	default:
-		return false
+	case s[i] == ' ': // an empty STRUCTURED-DATA field ("- -  info")
+		for i < len(s) && s[i] == ' ' {
+			i++
+		}
+		i-- // the space before MSG
 	}
-	if i < len(s) {
-		if s[i] != ' ' {
-			return false
-		}
+	switch {
+	case i >= len(s):
+	case s[i] == ' ':
 		ev.Message = strings.TrimPrefix(s[i+1:], bom)
+	default: // what could not be read as STRUCTURED-DATA stays in MSG
+		ev.Message = s[i:]
+		sdOK = false
 	}
-	ev.Format = event.FormatRFC5424
-	ev.Version = int16(ver) // at most 3 digits
+	ev.Malformed = malformed || !sdOK
 	return true
 }
 
-// headerField reads 1*PRINTUSASCII at s[i:] and the SP after it. It returns
-// the field and the index after the SP, or -1.
-func headerField(s string, i int) (string, int) {
+// fieldLimits are RFC 5424's longest HOSTNAME, APP-NAME, PROCID and MSGID.
+// Longer fields are kept whole, and flagged.
+var fieldLimits = [4]int{255, 48, 128, 32}
+
+// sdNameLimit is RFC 5424's longest SD-NAME (SD-IDs and PARAM-NAMEs).
+const sdNameLimit = 32
+
+// dateShaped reports whether ts starts like an RFC 3339 date: "dddd-dd-ddT".
+func dateShaped(ts string) bool {
+	return len(ts) >= 11 && ts[4] == '-' && ts[7] == '-' && ts[10] == 'T' &&
+		isDigit(ts[0]) && isDigit(ts[1]) && isDigit(ts[2]) && isDigit(ts[3]) &&
+		isDigit(ts[5]) && isDigit(ts[6]) && isDigit(ts[8]) && isDigit(ts[9])
+}
+
+// headerField reads a header field at s[i:]: the bytes up to the next
+// space or the end of s, and that space. clean says the field is
+// 1*PRINTUSASCII and a space followed it, as RFC 5424 wants.
+func headerField(s string, i int) (field string, next int, clean bool) {
 	j := i
 	for j+8 <= len(s) && print8(load8(s, j)) {
 		j += 8
@@ -87,10 +122,16 @@ func headerField(s string, i int) (string, int) {
 	for j < len(s) && s[j] > ' ' && s[j] < 0x7F {
 		j++
 	}
-	if j == i || j >= len(s) || s[j] != ' ' {
-		return "", -1
+	if j < len(s) && s[j] == ' ' && j > i {
+		return s[i:j], j + 1, true
 	}
-	return s[i:j], j + 1
+	for j < len(s) && s[j] != ' ' { // a byte RFC 5424 does not allow here
+		j++
+	}
+	if j >= len(s) {
+		return s[i:j], j, false
+	}
+	return s[i:j], j + 1, false
 }
 
 // Scratch space of structuredData, on the stack: a message with up to
@@ -108,8 +149,12 @@ type sdMark struct {
 }
 
 // structuredData reads 1*SD-ELEMENT at s[i:] (s[i] is '['). It returns the
-// index after the last ']', or -1.
-func structuredData(s string, i int) (event.StructuredData, int) {
+// index after the last ']', or -1. It forgives what rsyslog, syslog-ng and
+// grok readers forgive, and then reports lenient: spaces around '=' and
+// before ']' (RFC 5424's own example is printed with "eventSource=
+// "Application""), and a PARAM-VALUE without quotes ("[meta
+// sequenceId=10]"), which runs to the next space or ']'.
+func structuredData(s string, i int) (sd event.StructuredData, next int, lenient bool) {
 	var markBuf [sdStackElems]sdMark
 	var paramBuf [sdStackParams]event.SDParam
 	marks, params := markBuf[:0], paramBuf[:0]
@@ -117,38 +162,72 @@ func structuredData(s string, i int) (event.StructuredData, int) {
 		i++
 		id, j := sdName(s, i)
 		if j < 0 {
-			return nil, -1
+			return nil, -1, false
 		}
+		lenient = lenient || len(id) > sdNameLimit
 		i = j
 		for {
 			if i >= len(s) {
-				return nil, -1
+				return nil, -1, false
 			}
 			if s[i] == ']' {
 				i++
 				break
 			}
 			if s[i] != ' ' {
-				return nil, -1
+				return nil, -1, false
 			}
-			name, j := sdName(s, i+1)
-			if j < 0 || j+1 >= len(s) || s[j] != '=' || s[j+1] != '"' {
-				return nil, -1
+			i++
+			if i < len(s) && (s[i] == ' ' || s[i] == ']') {
+				lenient = true
+				continue
 			}
-			i = j + 2
+			name, j := sdName(s, i)
+			if j < 0 {
+				return nil, -1, false
+			}
+			lenient = lenient || len(name) > sdNameLimit
+			i = j
+			if i+1 < len(s) && s[i] == '=' && s[i+1] == '"' {
+				i += 2
+			} else {
+				if i = skipSpaces(s, i); i >= len(s) || s[i] != '=' {
+					return nil, -1, false
+				}
+				if i = skipSpaces(s, i+1); i >= len(s) {
+					return nil, -1, false
+				}
+				lenient = true
+				if s[i] != '"' { // unquoted
+					start := i
+					for i < len(s) && s[i] != ' ' && s[i] != ']' {
+						i++
+					}
+					params = append(params, event.SDParam{Name: name, Value: s[start:i]})
+					continue
+				}
+				i++
+			}
 			start, escaped := i, false
 			for i+8 <= len(s) && plainValue8(load8(s, i)) {
 				i += 8
 			}
 			for i < len(s) && s[i] != '"' {
-				if s[i] == '\\' && i+1 < len(s) {
-					escaped = true
-					i++
+				switch s[i] {
+				case '\\':
+					// Any other escape ("C:\Windows") is invalid, and §6.3.3
+					// says how to read it: not flagged.
+					if i+1 < len(s) {
+						escaped = true
+						i++
+					}
+				case ']': // must be escaped; accepted
+					lenient = true
 				}
 				i++
 			}
 			if i >= len(s) {
-				return nil, -1
+				return nil, -1, false
 			}
 			value := s[start:i]
 			if escaped {
@@ -159,7 +238,9 @@ func structuredData(s string, i int) (event.StructuredData, int) {
 		}
 		marks = append(marks, sdMark{id: id, end: len(params)})
 	}
-	return buildSD(marks, params), i
+	sd = buildSD(marks, params)
+	// A repeated SD-ID breaks RFC 5424 (a repeated PARAM-NAME does not).
+	return sd, i, lenient || len(sd) < len(marks)
 }
 
 // buildSD copies what structuredData collected into one slice of elements

@@ -33,8 +33,14 @@ func notPrint(w uint64) uint64 {
 // print8 reports whether all eight bytes of w are PRINTUSASCII.
 func print8(w uint64) bool { return notPrint(w)&msb8 == 0 }
 
-// plainValue8 reports whether none of the eight bytes of w is '"' or '\\'
-// (the bytes a PARAM-VALUE scan stops at).
+// plainValue8 reports whether none of the eight bytes of w is '"', '\\'
+// or ']' (the bytes a PARAM-VALUE scan looks at).
 func plainValue8(w uint64) bool {
-	return (hasByte(w, '"')|hasByte(w, '\\'))&msb8 == 0
+	return (hasByte(w, '"')|hasByte(w, '\\')|hasByte(w, ']'))&msb8 == 0
+}
+
+// prog8 reports whether all eight bytes of w are in Logstash's PROG class:
+// PRINTUSASCII but '[' and ']'.
+func prog8(w uint64) bool {
+	return (notPrint(w)|hasByte(w, '[')|hasByte(w, ']'))&msb8 == 0
 }

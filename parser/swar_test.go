@@ -13,7 +13,7 @@ func TestSWAR(t *testing.T) {
 		byte func(byte) bool
 	}{
 		{"print8", print8, isPrint},
-		{"plainValue8", plainValue8, func(c byte) bool { return c != '"' && c != '\\' }},
+		{"plainValue8", plainValue8, func(c byte) bool { return c != '"' && c != '\\' && c != ']' }},
 	}
 	for _, tc := range tests {
 		for _, base := range []string{"abcdefgh", "\x00\x00\x00\x00\x00\x00\x00\x00", "\xff\xff\xff\xff\xff\xff\xff\xff", "\x7f\x20\x21\x7e=]\"\\"} {

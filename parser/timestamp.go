@@ -6,11 +6,13 @@ import (
 )
 
 // parseISO reads an RFC 3339 / ISO 8601 date-time at s[i:]:
-// YYYY-MM-DDThh:mm:ss[.frac][Z|+hh:mm|-hh:mm|+hhmm|-hhmm]. Without a zone
-// (allowed only when !requireZone) the time is in loc. It returns the index
+// YYYY-MM-DDThh:mm:ss[.frac][Z|+hh:mm|-hh:mm|+hhmm|-hhmm]. Unless
+// requireZone, the zone may be left out (the time is then in loc) and a
+// space may stand for the 'T', as Logstash's TIMESTAMP_ISO8601 allows. It returns the index
 // after the timestamp, or ok=false.
 func parseISO(s string, i int, requireZone bool, loc *time.Location) (t time.Time, next int, ok bool) {
-	if len(s)-i < 19 || s[i+4] != '-' || s[i+7] != '-' || s[i+10] != 'T' || s[i+13] != ':' || s[i+16] != ':' {
+	if len(s)-i < 19 || s[i+4] != '-' || s[i+7] != '-' || s[i+13] != ':' || s[i+16] != ':' ||
+		(s[i+10] != 'T' && (requireZone || s[i+10] != ' ')) {
 		return t, 0, false
 	}
 	year, e1 := num(s, i, 4, 4)
@@ -148,8 +150,12 @@ func parseBSD(s string, i int, anyZone bool) (st bsdStamp, rawEnd, next int, ok 
 	if k < 0 || st.second > 60 {
 		return st, 0, 0, false
 	}
-	if k+1 < len(s) && s[k] == '.' && isDigit(s[k+1]) {
-		st.nsec, k = fraction(s, k+1)
+	if k < len(s) && (s[k] == '.' || s[k] == ',') { // fraction; "hh:mm:ss." has none
+		if k+1 < len(s) && isDigit(s[k+1]) {
+			st.nsec, k = fraction(s, k+1)
+		} else if s[k] == '.' {
+			k++
+		}
 	}
 	rawEnd = k
 	if k < len(s) && s[k] == ' ' { // Cisco: "00:00:00.123 UTC: %LINK..."
@@ -183,9 +189,19 @@ func parseBSD(s string, i int, anyZone bool) (st bsdStamp, rawEnd, next int, ok 
 	return st, rawEnd, k, true
 }
 
+// yearMargin is how far ahead of the receive time a year-less stamp may
+// be and still get the receive year (or the next one, at New Year). Past
+// it, the stamp is taken to be from the year before: messages arrive late
+// (replayed from a sender's queue, a clock running behind) far more often
+// than from clocks months ahead. 48 hours covers every pair of time zones
+// (UTC+14 to UTC-12 is 26 hours), for a sender whose local stamp is read
+// in Options.Location, plus most of a day of clock drift.
+const yearMargin = 48 * time.Hour
+
 // resolve turns st into an instant. Without a year in the message it takes
-// the year that puts the time nearest to received. ok is false only for
-// Feb 29 when none of the candidate years is a leap year.
+// the latest year that puts the time at most yearMargin after received.
+// ok is false only for Feb 29 when that year is not a leap year and the
+// year before is not either.
 func (st bsdStamp) resolve(loc *time.Location, received time.Time) (time.Time, bool) {
 	if st.zone != nil {
 		loc = st.zone
@@ -193,32 +209,25 @@ func (st bsdStamp) resolve(loc *time.Location, received time.Time) (time.Time, b
 	if st.year != 0 {
 		return time.Date(st.year, time.Month(st.month), st.day, st.hour, st.minute, st.second, st.nsec, loc), true
 	}
+	limit := received.Add(yearMargin)
 	ry := received.In(loc).Year()
 	if st.day <= daysIn(st.month, ry) {
-		// Fast path: within 182 days of received, the received year is
-		// the nearest (the other candidates are at least 183 days away).
+		// Fast path: the received year fits, and the next one cannot
+		// (it is at least 365 days later).
 		t := time.Date(ry, time.Month(st.month), st.day, st.hour, st.minute, st.second, st.nsec, loc)
-		if d := t.Sub(received); d <= 182*24*time.Hour && d >= -182*24*time.Hour {
+		if !t.After(limit) && t.Add(365*24*time.Hour).After(limit) {
 			return t, true
 		}
 	}
-	var best time.Time
-	var bestDist time.Duration
-	found := false
-	for y := ry - 1; y <= ry+1; y++ {
+	for y := ry + 1; y >= ry-1; y-- {
 		if st.day > daysIn(st.month, y) {
 			continue
 		}
-		t := time.Date(y, time.Month(st.month), st.day, st.hour, st.minute, st.second, st.nsec, loc)
-		d := t.Sub(received)
-		if d < 0 {
-			d = -d
-		}
-		if !found || d < bestDist {
-			best, bestDist, found = t, d, true
+		if t := time.Date(y, time.Month(st.month), st.day, st.hour, st.minute, st.second, st.nsec, loc); !t.After(limit) {
+			return t, true
 		}
 	}
-	return best, found
+	return time.Time{}, false
 }
 
 // monthAt reads a three-letter English month abbreviation, any case.

@@ -8,20 +8,25 @@ import (
 	"github.com/logshipper/logshipper/event"
 )
 
-// TestYearInference: an RFC 3164 stamp gets the year that puts it nearest
-// to the receive time.
+// TestYearInference: an RFC 3164 stamp gets the latest year that puts it
+// at most yearMargin (48 hours) after the receive time.
 func TestYearInference(t *testing.T) {
 	for _, c := range []struct {
 		name, stamp, received, want string
 	}{
-		{"Dec 31 received Jan 1 is last year", "Dec 31 23:59:59", "2027-01-01T00:00:01Z", "2026-12-31T23:59:59Z"},
-		{"Jan 1 received Dec 31 is next year", "Jan  1 00:00:01", "2026-12-31T23:59:59Z", "2027-01-01T00:00:01Z"},
+		{"two months ahead is last year (issue 9)", "Feb  5 17:32:18", "2026-12-04T10:00:00Z", "2026-02-05T17:32:18Z"},
+		{"a day ahead (another time zone) stays this year", "Dec  5 10:00:00", "2026-12-04T10:00:00Z", "2026-12-05T10:00:00Z"},
+		{"47 hours ahead stays this year", "Dec  6 09:00:00", "2026-12-04T10:00:00Z", "2026-12-06T09:00:00Z"},
+		{"49 hours ahead is last year", "Dec  6 11:00:00", "2026-12-04T10:00:00Z", "2025-12-06T11:00:00Z"},
+		{"Dec 31 received Jan 1 is last year", "Dec 31 23:59:59", "2027-01-01T00:00:10Z", "2026-12-31T23:59:59Z"},
+		{"Jan 1 received Dec 31 is next year", "Jan  1 00:00:05", "2026-12-31T23:59:58Z", "2027-01-01T00:00:05Z"},
 		{"mid-year, a little in the past", "Jul  1 11:00:00", "2026-07-01T12:00:00Z", "2026-07-01T11:00:00Z"},
-		{"mid-year, a little in the future", "Jul  1 13:00:00", "2026-07-01T12:00:00Z", "2026-07-01T13:00:00Z"},
+		{"mid-year, an hour in the future", "Jul  1 13:00:00", "2026-07-01T12:00:00Z", "2026-07-01T13:00:00Z"},
 		{"five months back stays this year", "Feb  1 00:00:00", "2026-07-01T00:00:00Z", "2026-02-01T00:00:00Z"},
-		{"seven months back is next year", "Dec  1 00:00:00", "2026-05-01T00:00:00Z", "2025-12-01T00:00:00Z"},
+		{"seven months ahead is last year", "Dec  1 00:00:00", "2026-05-01T00:00:00Z", "2025-12-01T00:00:00Z"},
+		{"six months back stays this year (nearest would say next year)", "Jan  1 00:00:00", "2026-07-03T00:00:00Z", "2026-01-01T00:00:00Z"},
 		{"Feb 29 in a leap year", "Feb 29 12:00:00", "2028-03-01T00:00:00Z", "2028-02-29T12:00:00Z"},
-		{"Feb 29 received the year before a leap year", "Feb 29 12:00:00", "2027-12-31T00:00:00Z", "2028-02-29T12:00:00Z"},
+		{"Feb 29 received the year before a leap year: two months ahead, no timestamp", "Feb 29 12:00:00", "2027-12-31T00:00:00Z", ""},
 		{"Feb 29 received the year after a leap year", "Feb 29 12:00:00", "2029-01-15T00:00:00Z", "2028-02-29T12:00:00Z"},
 		{"Feb 29 with no leap year near: no timestamp", "Feb 29 12:00:00", "2026-06-01T00:00:00Z", ""},
 		{"Feb 29 around 2100 (not leap)", "Feb 29 12:00:00", "2100-06-01T00:00:00Z", ""},

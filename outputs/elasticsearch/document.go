@@ -75,6 +75,11 @@ func appendLogstash(dst []byte, ev *event.Event) []byte {
 	dst = appendStringField(dst, `,"facility_label":`, event.FacilityLabel(ev.Facility()))
 	dst = appendStringField(dst, `,"severity_label":`, event.SeverityLabel(ev.Severity()))
 	dst = appendStringField(dst, `,"timestamp":`, ev.TimestampRaw)
+	if ev.Format == event.FormatRFC3164 && isISO(ev.TimestampRaw) {
+		// Logstash's SYSLOGBASE2 captures an ISO 8601 header time as
+		// timestamp8601, and its syslog input copies it to timestamp.
+		dst = appendStringField(dst, `,"timestamp8601":`, ev.TimestampRaw)
+	}
 	dst = appendStringField(dst, `,"msgid":`, ev.MsgID)
 	if ev.Format == event.FormatRFC5424 && ev.Version > 0 {
 		dst = append(dst, `,"version":`...)
@@ -92,8 +97,11 @@ func appendLogstash(dst []byte, ev *event.Event) []byte {
 func appendECS(dst []byte, ev *event.Event) []byte {
 	dst = append(dst, `{"@timestamp":"`...)
 	dst = appendTimestamp(dst, ev.Time())
-	dst = append(dst, `","message":`...)
+	// @version and service.type are what Logstash's syslog input (ECS
+	// mode) sets on every event.
+	dst = append(dst, `","@version":"1","message":`...)
 	dst = appendString(dst, ev.Message)
+	dst = append(dst, `,"service":{"type":"system"}`...)
 
 	dst = append(dst, `,"log":{"syslog":{"priority":`...)
 	dst = strconv.AppendInt(dst, int64(ev.Priority), 10)
@@ -157,7 +165,7 @@ func appendECS(dst []byte, ev *event.Event) []byte {
 }
 
 func appendTags(dst []byte, ev *event.Event) []byte {
-	if !ev.ParseFailed && !ev.Truncated { // the common case: no slice to build
+	if !ev.ParseFailed && !ev.Truncated && !ev.Malformed { // the common case: no slice to build
 		return dst
 	}
 	tags := ev.Tags()
@@ -208,6 +216,10 @@ func appendStringField(dst []byte, key, value string) []byte {
 	dst = append(dst, key...)
 	return appendString(dst, value)
 }
+
+// isISO reports whether an RFC 3164 header time is ISO 8601 ("2024-...")
+// rather than BSD ("Jan  5 ...", "2024 Jan  5 ...").
+func isISO(ts string) bool { return len(ts) > 4 && ts[4] == '-' }
 
 // parsePID returns the PID as a number when it is one.
 func parsePID(s string) (int64, bool) {

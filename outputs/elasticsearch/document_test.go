@@ -184,13 +184,14 @@ func TestDocumentFields(t *testing.T) {
 		"message": "hello world, not syslog", "host": "192.0.2.44",
 		"priority": 13.0, "facility": 1.0, "severity": 5.0,
 		"facility_label": "user-level", "severity_label": "Notice",
-		"tags": []any{"_syslogparsefailure", "_truncated"},
+		"tags": []any{"_grokparsefailure_sysloginput", "_truncated"},
 	})
 
 	m = checkDocument(t, SchemaECS.AppendDocument(nil, evs["rfc3164"]))
 	assertJSONEqual(t, m, map[string]any{
-		"@timestamp": "2026-11-26T12:00:00.000Z",
-		"message":    "Accepted password for root from 10.0.0.9 port 51234 ssh2",
+		"@timestamp": "2026-11-26T12:00:00.000Z", "@version": "1",
+		"message": "Accepted password for root from 10.0.0.9 port 51234 ssh2",
+		"service": map[string]any{"type": "system"},
 		"log": map[string]any{"syslog": map[string]any{
 			"priority": 38.0,
 			"facility": map[string]any{"code": 4.0, "name": "security/authorization"},

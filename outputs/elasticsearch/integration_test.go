@@ -216,7 +216,7 @@ func TestIntegrationLogstashSchema(t *testing.T) {
 	if h := hits(map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": "2026-11-26T12:00:00.400Z", "lt": "2026-11-26T12:00:00.600Z"}}}); h != 1 {
 		t.Errorf("range @timestamp: %d hits", h)
 	}
-	if h := hits(map[string]any{"term": map[string]any{"tags": "_syslogparsefailure"}}); h != 1 {
+	if h := hits(map[string]any{"term": map[string]any{"tags": "_grokparsefailure_sysloginput"}}); h != 1 {
 		t.Errorf("term tags: %d hits", h)
 	}
 	// Dashboards made on Logstash's dynamically mapped indices use the
@@ -226,7 +226,7 @@ func TestIntegrationLogstashSchema(t *testing.T) {
 			t.Errorf("mapping of %s.keyword: %q, want keyword", f, got)
 		}
 	}
-	if h := hits(map[string]any{"term": map[string]any{"tags.keyword": "_syslogparsefailure"}}); h != 1 {
+	if h := hits(map[string]any{"term": map[string]any{"tags.keyword": "_grokparsefailure_sysloginput"}}); h != 1 {
 		t.Errorf("term tags.keyword: %d hits", h)
 	}
 

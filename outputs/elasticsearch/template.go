@@ -14,7 +14,7 @@ import (
 // templateVersion is written into the template ("version"), so that an
 // operator can see which logshipper layout an index was created with.
 // Bump it when the mappings change.
-const templateVersion = 2
+const templateVersion = 3
 
 // stringSD maps structured-data values (always strings, of unknown names)
 // as keywords instead of Elasticsearch's default text + .keyword.
@@ -57,8 +57,10 @@ func Mappings(s Schema) map[string]any {
 			"dynamic_templates": []any{stringSD("log.syslog.structured_data.*")},
 			"properties": map[string]any{
 				"@timestamp": date,
+				"@version":   keyword,
 				"message":    text,
 				"tags":       keyword,
+				"service":    props(map[string]any{"type": keyword}),
 				"log": props(map[string]any{"syslog": props(map[string]any{
 					"priority":        long,
 					"facility":        props(map[string]any{"code": long, "name": keyword}),
@@ -93,6 +95,7 @@ func Mappings(s Schema) map[string]any {
 			"facility_label":  dashboardKeyword,
 			"severity_label":  dashboardKeyword,
 			"timestamp":       dashboardKeyword,
+			"timestamp8601":   dashboardKeyword,
 			"msgid":           dashboardKeyword,
 			"version":         integer,
 			"structured_data": map[string]any{"type": "object", "dynamic": true},

@@ -31,8 +31,8 @@ func TestYesTestOverTCP(t *testing.T) {
 	if got := count(t, es, s.index, ""); got != n {
 		t.Fatalf("_count = %d, want exactly %d", got, n)
 	}
-	if got := count(t, es, s.index, `{"term":{"tags":"_syslogparsefailure"}}`); got != n {
-		t.Fatalf("%d documents tagged _syslogparsefailure, want %d", got, n)
+	if got := count(t, es, s.index, `{"term":{"tags":"_grokparsefailure_sysloginput"}}`); got != n {
+		t.Fatalf("%d documents tagged _grokparsefailure_sysloginput, want %d", got, n)
 	}
 	doc := search(t, es, s.index, `{"match_all":{}}`, 1)[0]
 	want := map[string]any{
@@ -57,7 +57,7 @@ func TestRFC3164OverTCP(t *testing.T) {
 	if got := count(t, s.es, s.index, ""); got != n {
 		t.Fatalf("_count = %d, want exactly %d", got, n)
 	}
-	if got := count(t, s.es, s.index, `{"term":{"tags":"_syslogparsefailure"}}`); got != 0 {
+	if got := count(t, s.es, s.index, `{"term":{"tags":"_grokparsefailure_sysloginput"}}`); got != 0 {
 		t.Fatalf("%d parse failures, want 0", got)
 	}
 	docs := search(t, s.es, s.index, `{"match_phrase":{"message":"seq=4242"}}`, 5)
@@ -121,7 +121,7 @@ func TestOctetCountedAndMixedFramingOverTCP(t *testing.T) {
 	if got := count(t, s.es, s.index, ""); got != n {
 		t.Fatalf("_count = %d, want exactly %d", got, n)
 	}
-	if got := count(t, s.es, s.index, `{"term":{"tags":"_syslogparsefailure"}}`); got != 0 {
+	if got := count(t, s.es, s.index, `{"term":{"tags":"_grokparsefailure_sysloginput"}}`); got != 0 {
 		t.Fatalf("%d parse failures, want 0 (framing leaked into messages?)", got)
 	}
 }
