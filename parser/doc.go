@@ -139,6 +139,26 @@
 //     when there is no program: further spaces are kept, as Logstash's
 //     GREEDYDATA keeps them.
 //
+// # Where the peers' own tests expect otherwise
+//
+// TestPeers runs the field expectations of rsyslog's, syslog-ng's and
+// leodido/go-syslog's parser tests (testdata/peers); each difference is
+// listed there with its reason, and the decisions are these:
+//
+//   - A tag without ": " after it (rsyslog: "host tag msg" is program
+//     "tag"; go-syslog: "monit[2340:0]:", "sched[0]:", "IP6[015]:"): no
+//     program, Logstash's rule above, which dashboards depend on.
+//   - A last word after the stamp: the message (rsyslog: the hostname).
+//   - No PRI: a parse failure (rsyslog and syslog-ng parse the rest).
+//   - The year: the 48-hour rule above (syslog-ng: the current year).
+//   - A year after the time ("21:28:13 2007 linksys", syslog-ng): not read;
+//     "2007" is the hostname, as in Logstash.
+//   - syslog-ng's "Message forwarded from HOST:" special case: not copied.
+//   - Length limits: kept whole, flagged Malformed (syslog-ng truncates).
+//   - A strict parser's rejection (go-syslog, syslog-ng) is our Malformed,
+//     or RFC 3164 when the line does not start like RFC 5424; never a
+//     lost line. The BOM is dropped (go-syslog keeps it).
+//
 // Every string field is a substring of Raw (only unescaped SD values are
 // new strings), so Message is always Raw's text minus a prefix, minus a BOM
 // in RFC 5424. Parse allocates one string for Raw plus, for structured
