@@ -2,7 +2,6 @@ package buffer
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -17,21 +16,7 @@ import (
 // format needs no new version. testdata/upgrade-from-31e6d2f holds the
 // files as that release wrote them.
 func TestUpgradeWithPendingEvents(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join("testdata", "upgrade-from-31e6d2f")
-	names, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range names {
-		b, err := os.ReadFile(filepath.Join(src, n.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, n.Name()), b, 0o640); err != nil {
-			t.Fatal(err)
-		}
-	}
+	dir := copyDir(t, filepath.Join("testdata", "upgrade-from-31e6d2f"))
 	w, err := Open(Options{Dir: dir})
 	if err != nil {
 		t.Fatal(err)

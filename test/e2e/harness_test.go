@@ -311,7 +311,18 @@ func search(t *testing.T, es, index, query string, size int) []map[string]any {
 // sendTCP writes data over one TCP connection and closes it.
 func sendTCP(t *testing.T, addr string, data []byte) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
+	sendTCPFrom(t, "", addr, data)
+}
+
+// sendTCPFrom is sendTCP from the local address from ("" for any; every
+// 127.0.0.0/8 address is this host's on Linux).
+func sendTCPFrom(t *testing.T, from, addr string, data []byte) {
+	t.Helper()
+	var d net.Dialer
+	if from != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

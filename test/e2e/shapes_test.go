@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -85,22 +84,5 @@ func TestEveryShapeIndexed(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// sendTCPFrom writes data over one TCP connection from the local address
-// from (any 127.0.0.0/8 address is this host's on Linux).
-func sendTCPFrom(t *testing.T, from, addr string, data []byte) {
-	t.Helper()
-	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
 	}
 }
