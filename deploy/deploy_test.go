@@ -23,7 +23,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
@@ -1061,20 +1061,23 @@ func TestKQLFields(t *testing.T) {
 // ---------------------------------------------------------------------------
 // Grafana.
 
-var registerBufferOnce sync.Once
-
 // registeredMetrics returns every sample name /metrics can show: the
 // registry's metric names (Describe, so vectors without children count too)
 // plus _bucket/_sum/_count for histograms and _sum/_count for summaries.
 func registeredMetrics(t *testing.T) map[string]bool {
 	t.Helper()
-	// The buffer gauges exist only with a disk buffer; register them as
-	// logshipper does then (MustRegister: once per process).
-	registerBufferOnce.Do(func() { metrics.RegisterBuffer(func() (int64, int64) { return 0, 0 }) })
+	// Every component's instruments on one registry, as cmd/logshipper
+	// wires them (the buffer gauges exist only with a disk buffer).
+	reg := metrics.NewRegistry()
+	metrics.NewEvents(reg)
+	metrics.NewDisk(reg)
+	syslog.NewMetrics(reg)
+	elasticsearch.NewMetrics(reg)
+	metrics.RegisterBuffer(reg, func() (int64, int64) { return 0, 0 })
 
 	names := map[string]bool{}
 	ch := make(chan *prometheus.Desc)
-	go func() { metrics.Registry.Describe(ch); close(ch) }()
+	go func() { reg.Describe(ch); close(ch) }()
 	fq := regexp.MustCompile(`fqName: "([^"]+)"`)
 	for d := range ch {
 		if m := fq.FindStringSubmatch(d.String()); m != nil {
@@ -1084,7 +1087,7 @@ func registeredMetrics(t *testing.T) map[string]bool {
 	if !names["logshipper_events_received_total"] {
 		t.Fatal("could not read metric names from the registry's descriptors")
 	}
-	mfs, err := metrics.Registry.Gather()
+	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,5 +1,9 @@
-// Package metrics holds logshipper's Prometheus instruments. They live in
-// one registry so /metrics shows exactly these and the Go runtime's own.
+// Package metrics holds what logshipper's components share about their
+// Prometheus instruments: the registry /metrics serves (NewRegistry), the
+// account of events every component adds to (Events), the disk failures
+// (Disk), and the label values. No instrument is a package global: each is
+// made by its owner and registered on the registry it is given, so tests
+// and two pipelines in one process do not share counts.
 package metrics
 
 import (
@@ -8,9 +12,6 @@ import (
 
 	"github.com/logshipper/logshipper/internal/diskio"
 )
-
-// Registry is what the HTTP endpoint serves.
-var Registry = prometheus.NewRegistry()
 
 // Drop reasons for EventsDropped.
 const (
@@ -27,119 +28,145 @@ const (
 // were received.
 var DropReasons = []string{DropQueueFull, DropBufferFull, DropDiskFull, DropDiskError, DropShutdown, DropDeadLetter, DropUDPKernel}
 
-// Components that write to disk, for DiskFault and DiskErrors.
+// Components that write to disk, for Disk.
 const (
 	DiskBuffer     = "buffer"
 	DiskDeadLetter = "dead_letter"
 )
 
-// Bulk request results for BulkRequests.
-const (
-	BulkOK      = "ok"      // every item settled (indexed or dead-lettered)
-	BulkPartial = "partial" // some items must be retried
-	BulkError   = "error"   // the request itself failed (network, 5xx on the whole body)
-)
+// NewRegistry returns the registry /metrics serves: the Go runtime's and
+// the process's collectors; each component registers its own instruments
+// on it (NewEvents, NewDisk, RegisterBuffer, and the inputs' and outputs'
+// own Metrics).
+func NewRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
 
-var (
-	EventsReceived = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "logshipper_events_received_total",
-		Help: "Messages read from the network, by transport.",
-	}, []string{"transport"})
-	ParseFailures = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_parse_failures_total",
-		Help: "Messages that matched no syslog grammar; indexed verbatim with tag _grokparsefailure_sysloginput.",
-	})
-	Truncated = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_truncated_total",
-		Help: "Messages cut at the maximum message size; indexed with tag _truncated.",
-	})
-	EventsIndexed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_indexed_total",
-		Help: "Events Elasticsearch confirmed.",
-	})
-	EventsFailed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_failed_total",
-		Help: "Events Elasticsearch rejected for good; written to the dead-letter file.",
-	})
-	EventsAlreadyIndexed = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_already_indexed_total",
-		Help: "Re-sent events Elasticsearch already had (409 on create with the event's _id): indexed once, not twice. Included in logshipper_events_indexed_total.",
-	})
-	EventsRetried = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "logshipper_events_retried_total",
-		Help: "Event deliveries retried after a 429, a 5xx or an unreachable Elasticsearch.",
-	})
-	EventsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "logshipper_events_dropped_total",
-		Help: "Events that will never reach Elasticsearch, by reason.",
-	}, []string{"reason"})
-	QueueEvents = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "logshipper_queue_events",
-		Help: "Events read but not yet confirmed by Elasticsearch or dead-lettered.",
-	})
-	BulkRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "logshipper_bulk_requests_total",
-		Help: "Bulk requests sent, by result.",
-	}, []string{"result"})
-	BulkDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
-		Name:    "logshipper_bulk_duration_seconds",
-		Help:    "Time from sending a bulk request to reading its response.",
-		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
-	})
-	Connections = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "logshipper_tcp_connections",
-		Help: "Open TCP syslog connections, plain and TLS.",
-	})
-	ConnectionsLimit = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "logshipper_tcp_connections_limit",
-		Help: "The most TCP syslog connections (plain and TLS) open at once (max_connections); more are refused and counted in logshipper_input_errors_total{kind=\"max_connections\"}.",
-	})
-	DiskFault = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "logshipper_disk_fault",
-		Help: "1 while a component cannot write to its disk (buffer: TCP reads paused, UDP dropped; dead_letter: rejected events wait), else 0.",
-	}, []string{"component"})
-	DiskErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "logshipper_disk_errors_total",
-		Help: "Disk failures met, by component and kind (disk_full, read_only, missing, io_error); each clears by itself once the disk takes writes again.",
-	}, []string{"component", "kind"})
-	InputErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "logshipper_input_errors_total",
-		Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read), parse_panic.",
-	}, []string{"kind"})
-)
-
-func init() {
-	Registry.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		EventsReceived, ParseFailures, Truncated, EventsIndexed, EventsFailed,
-		EventsRetried, EventsAlreadyIndexed, EventsDropped, QueueEvents, BulkRequests, BulkDuration,
-		Connections, ConnectionsLimit, InputErrors, DiskFault, DiskErrors,
-	)
-	// Pre-create the label values operators alert on, so they read 0
-	// instead of being absent.
-	for _, t := range []string{"tcp", "udp", "tls"} {
-		EventsReceived.WithLabelValues(t)
-	}
-	for _, r := range DropReasons {
-		EventsDropped.WithLabelValues(r)
-	}
-	for _, c := range []string{DiskBuffer, DiskDeadLetter} {
-		DiskFault.WithLabelValues(c)
-		for _, k := range diskio.Kinds {
-			DiskErrors.WithLabelValues(c, string(k))
-		}
-	}
-	for _, r := range []string{BulkOK, BulkPartial, BulkError} {
-		BulkRequests.WithLabelValues(r)
+// register adds cs to reg; a nil reg (tests) keeps them private.
+func register(reg prometheus.Registerer, cs ...prometheus.Collector) {
+	if reg != nil {
+		reg.MustRegister(cs...)
 	}
 }
 
-// RegisterBuffer exposes the disk buffer's fill level as
+// Events is the one account of the events' lives, which every component
+// adds to: the inputs count what they receive, truncate and drop, the
+// parser what fails, the pipeline what waits, is retried, dropped or
+// dead-lettered, the output what was already indexed. /metrics, the stats
+// line and the shutdown line read it.
+type Events struct {
+	Received       *prometheus.CounterVec // by transport
+	ParseFailures  prometheus.Counter
+	Truncated      prometheus.Counter
+	Dropped        *prometheus.CounterVec // by reason (DropReasons)
+	Queued         prometheus.Gauge
+	Indexed        prometheus.Counter
+	AlreadyIndexed prometheus.Counter
+	Failed         prometheus.Counter
+	Retried        prometheus.Counter
+}
+
+// Transports are the Received label values.
+var Transports = []string{"tcp", "udp", "tls"}
+
+// NewEvents makes the account and registers it on reg (nil: not registered).
+func NewEvents(reg prometheus.Registerer) *Events {
+	e := &Events{
+		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logshipper_events_received_total",
+			Help: "Messages read from the network, by transport.",
+		}, []string{"transport"}),
+		ParseFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_parse_failures_total",
+			Help: "Messages that matched no syslog grammar; indexed verbatim with tag _grokparsefailure_sysloginput.",
+		}),
+		Truncated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_truncated_total",
+			Help: "Messages cut at the maximum message size; indexed with tag _truncated.",
+		}),
+		Dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logshipper_events_dropped_total",
+			Help: "Events that will never reach Elasticsearch, by reason.",
+		}, []string{"reason"}),
+		Queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logshipper_queue_events",
+			Help: "Events read but not yet confirmed by Elasticsearch or dead-lettered.",
+		}),
+		Indexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_indexed_total",
+			Help: "Events Elasticsearch confirmed.",
+		}),
+		AlreadyIndexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_already_indexed_total",
+			Help: "Re-sent events Elasticsearch already had (409 on create with the event's _id): indexed once, not twice. Included in logshipper_events_indexed_total.",
+		}),
+		Failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_failed_total",
+			Help: "Events Elasticsearch rejected for good; written to the dead-letter file.",
+		}),
+		Retried: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "logshipper_events_retried_total",
+			Help: "Event deliveries retried after a 429, a 5xx or an unreachable Elasticsearch.",
+		}),
+	}
+	// Pre-create the label values operators alert on, so they read 0
+	// instead of being absent.
+	for _, t := range Transports {
+		e.Received.WithLabelValues(t)
+	}
+	for _, r := range DropReasons {
+		e.Dropped.WithLabelValues(r)
+	}
+	register(reg, e.Received, e.ParseFailures, e.Truncated, e.Dropped, e.Queued, e.Indexed, e.AlreadyIndexed, e.Failed, e.Retried)
+	return e
+}
+
+// Disk counts the failures of the components that write to disk
+// (DiskBuffer, DiskDeadLetter).
+type Disk struct {
+	Fault  *prometheus.GaugeVec   // by component
+	Errors *prometheus.CounterVec // by component and kind
+}
+
+// NewDisk makes the disk instruments and registers them on reg (nil: not registered).
+func NewDisk(reg prometheus.Registerer) *Disk {
+	d := &Disk{
+		Fault: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "logshipper_disk_fault",
+			Help: "1 while a component cannot write to its disk (buffer: TCP reads paused, UDP dropped; dead_letter: rejected events wait), else 0.",
+		}, []string{"component"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logshipper_disk_errors_total",
+			Help: "Disk failures met, by component and kind (disk_full, read_only, missing, io_error); each clears by itself once the disk takes writes again.",
+		}, []string{"component", "kind"}),
+	}
+	for _, c := range []string{DiskBuffer, DiskDeadLetter} {
+		d.Fault.WithLabelValues(c)
+		for _, k := range diskio.Kinds {
+			d.Errors.WithLabelValues(c, string(k))
+		}
+	}
+	register(reg, d.Fault, d.Errors)
+	return d
+}
+
+// Failing records that component's disk failed with kind; Healed that it
+// takes writes again.
+func (d *Disk) Failing(component string, kind diskio.Kind) {
+	d.Fault.WithLabelValues(component).Set(1)
+	d.Errors.WithLabelValues(component, string(kind)).Inc()
+}
+
+// Healed: see Failing.
+func (d *Disk) Healed(component string) { d.Fault.WithLabelValues(component).Set(0) }
+
+// RegisterBuffer exposes the disk buffer's fill level on reg as
 // logshipper_buffer_events and logshipper_buffer_bytes. stats is called on
 // every scrape.
-func RegisterBuffer(stats func() (events, bytes int64)) {
-	Registry.MustRegister(
+func RegisterBuffer(reg prometheus.Registerer, stats func() (events, bytes int64)) {
+	register(reg,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "logshipper_buffer_events",
 			Help: "Events in the disk buffer not yet confirmed by Elasticsearch.",

@@ -43,6 +43,11 @@ type Config struct {
 	// AssignIDs gives every queued event an ID (event.Event.ID) that stays
 	// with it through retries, so the output can make re-sends idempotent.
 	AssignIDs bool `mapstructure:"-"`
+	// Events is the shared account the pipeline adds to (queued, indexed,
+	// dead-lettered, retried, dropped, parse failures in disk mode); Disk
+	// counts the dead-letter file's failures. nil: private ones (tests).
+	Events *metrics.Events `mapstructure:"-"`
+	Disk   *metrics.Disk   `mapstructure:"-"`
 }
 
 // DefaultConfig suits a 2-core machine: two bulk requests in flight keep
@@ -144,6 +149,8 @@ type Pipeline struct {
 
 	delivered, rejected, lost, left atomic.Int64
 
+	m *metrics.Events // = cfg.Events
+
 	dlqFault atomic.Pointer[error] // set while the dead-letter store fails
 	dlqWarn  zerolog.Logger        // sampled, for its retries
 }
@@ -211,6 +218,13 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 		runCtx:    ctx,
 		cancelRun: cancel,
 	}
+	if p.cfg.Events == nil {
+		p.cfg.Events = metrics.NewEvents(nil)
+	}
+	if p.cfg.Disk == nil {
+		p.cfg.Disk = metrics.NewDisk(nil)
+	}
+	p.m = p.cfg.Events
 	if cfg.AssignIDs {
 		p.ids = newIDSource()
 	}
@@ -249,7 +263,7 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 	}
 	select {
 	case p.queue <- queued{ev: ev}:
-		metrics.QueueEvents.Inc()
+		p.m.Queued.Inc()
 		return nil
 	case <-ctx.Done():
 		p.gate.release(n)
@@ -289,7 +303,7 @@ func (p *Pipeline) TryPut(ev *event.Event) error {
 	}
 	select {
 	case p.queue <- queued{ev: ev}:
-		metrics.QueueEvents.Inc()
+		p.m.Queued.Inc()
 		return nil
 	default:
 		p.gate.release(n)
@@ -375,11 +389,11 @@ func (p *Pipeline) runReader() {
 			ev.ID = e.ID
 			p.parse(ev)
 			if ev.ParseFailed {
-				metrics.ParseFailures.Inc()
+				p.m.ParseFailures.Inc()
 			}
 			select {
 			case p.queue <- queued{ev: ev, pos: e.Pos}:
-				metrics.QueueEvents.Inc()
+				p.m.Queued.Inc()
 			case <-p.runCtx.Done():
 				return
 			}
@@ -531,7 +545,7 @@ func (p *Pipeline) deliver(b batch) bool {
 		if len(retry) == 0 {
 			return true
 		}
-		metrics.EventsRetried.Add(float64(len(retry)))
+		p.m.Retried.Add(float64(len(retry)))
 		pending = retry
 		if !sleepCtx(ctx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
 			p.abandon(len(pending), metrics.DropShutdown)
@@ -543,22 +557,22 @@ func (p *Pipeline) deliver(b batch) bool {
 func (p *Pipeline) settle(delivered, rejected int) {
 	p.delivered.Add(int64(delivered))
 	p.rejected.Add(int64(rejected))
-	metrics.EventsIndexed.Add(float64(delivered))
-	metrics.EventsFailed.Add(float64(rejected))
-	metrics.QueueEvents.Sub(float64(delivered + rejected))
+	p.m.Indexed.Add(float64(delivered))
+	p.m.Failed.Add(float64(rejected))
+	p.m.Queued.Sub(float64(delivered + rejected))
 }
 
 // abandon accounts for events given up at the shutdown deadline: lost in
 // memory mode (counted under reason), left in the disk buffer for the next
 // start in disk mode.
 func (p *Pipeline) abandon(n int, reason string) {
-	metrics.QueueEvents.Sub(float64(n))
+	p.m.Queued.Sub(float64(n))
 	if p.wal != nil {
 		p.left.Add(int64(n))
 		return
 	}
 	p.lost.Add(int64(n))
-	metrics.EventsDropped.WithLabelValues(reason).Add(float64(n))
+	p.m.Dropped.WithLabelValues(reason).Add(float64(n))
 }
 
 // deadLetter writes a rejected event to the dead-letter store, retrying
@@ -578,7 +592,7 @@ func (p *Pipeline) deadLetter(r Result) bool {
 		if err == nil {
 			if attempt > 0 {
 				p.dlqFault.Store(nil)
-				metrics.DiskFault.WithLabelValues(metrics.DiskDeadLetter).Set(0)
+				p.cfg.Disk.Healed(metrics.DiskDeadLetter)
 				p.log.Info().Int("attempts", attempt+1).Msg("dead-letter file writable again")
 			}
 			p.warn.Warn().Str("index", r.Index).Str("reason", r.Reason).Msg("Elasticsearch rejected an event; written to the dead-letter file")
@@ -586,8 +600,7 @@ func (p *Pipeline) deadLetter(r Result) bool {
 		}
 		if attempt == 0 {
 			p.dlqFault.Store(&err)
-			metrics.DiskFault.WithLabelValues(metrics.DiskDeadLetter).Set(1)
-			metrics.DiskErrors.WithLabelValues(metrics.DiskDeadLetter, string(diskio.Classify(err))).Inc()
+			p.cfg.Disk.Failing(metrics.DiskDeadLetter, diskio.Classify(err))
 		}
 		p.dlqWarn.Error().Err(err).Int("attempt", attempt+1).
 			Msg("cannot write a rejected event to the dead-letter file; retrying, its batch waits (free space or fix dead_letter.path)")

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"net"
 	"net/http"
@@ -147,6 +148,14 @@ func newLogger(cfg *config.Config) zerolog.Logger {
 func run(cfg *config.Config, log zerolog.Logger) error {
 	ctx := context.Background()
 
+	// One registry for /metrics; every component registers its own
+	// instruments on it and adds to the one account of events.
+	reg := metrics.NewRegistry()
+	events := metrics.NewEvents(reg)
+	disk := metrics.NewDisk(reg)
+	cfg.Elasticsearch.Events, cfg.Elasticsearch.Metrics = events, elasticsearch.NewMetrics(reg)
+	cfg.Pipeline.Events, cfg.Pipeline.Disk = events, disk
+
 	out, err := elasticsearch.New(ctx, cfg.Elasticsearch, log.With().Str("component", "elasticsearch").Logger())
 	if err != nil {
 		return err
@@ -180,7 +189,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		wal  *buffer.WAL
 	)
 	if cfg.Buffer.Type == "disk" {
-		if wal, err = openBuffer(cfg, log); err != nil {
+		if wal, err = openBuffer(cfg, log, reg, disk); err != nil {
 			return err
 		}
 		// Events are parsed when read back from the buffer, so the buffer
@@ -216,6 +225,8 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Parse:          inputParse,
 		Now:            time.Now,
 		Logger:         log.With().Str("component", "syslog").Logger(),
+		Events:         events,
+		Metrics:        syslog.NewMetrics(reg),
 	}, pipe)
 	if err != nil {
 		return err
@@ -223,7 +234,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err := srv.Start(); err != nil {
 		return err
 	}
-	api, err := httpapi.New(cfg.HTTP.Listen, metrics.Registry, []httpapi.Check{
+	api, err := httpapi.New(cfg.HTTP.Listen, reg, []httpapi.Check{
 		{Name: "listeners", Func: func(context.Context) error {
 			if !srv.Ready() {
 				return errors.New("syslog listeners are not up")
@@ -272,7 +283,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	statsDone := make(chan struct{})
-	go logStats(log, cfg.Log.StatsInterval, statsDone)
+	go logStats(log, events, cfg.Log.StatsInterval, statsDone)
 
 	sig := <-sigs
 	close(statsDone)
@@ -304,7 +315,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	api.Shutdown(shutdownCtx)
 	cancelHTTP()
 
-	a := account(readCounters(), st, recovered, left, bufferLost)
+	a := account(readCounters(events), st, recovered, left, bufferLost)
 	lvl := log.Info()
 	if a.lost > 0 || !a.balanced() {
 		lvl = log.Error()
@@ -326,7 +337,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 }
 
 // openBuffer opens the disk buffer and says what it found from last time.
-func openBuffer(cfg *config.Config, log zerolog.Logger) (*buffer.WAL, error) {
+func openBuffer(cfg *config.Config, log zerolog.Logger, reg prometheus.Registerer, disk *metrics.Disk) (*buffer.WAL, error) {
 	fsync, err := buffer.ParseFsyncPolicy(cfg.Buffer.Fsync)
 	if err != nil {
 		return nil, err
@@ -335,19 +346,18 @@ func openBuffer(cfg *config.Config, log zerolog.Logger) (*buffer.WAL, error) {
 	onFault := func(err error) {
 		var fe *buffer.FaultError
 		if !errors.As(err, &fe) {
-			metrics.DiskFault.WithLabelValues(metrics.DiskBuffer).Set(0)
+			disk.Healed(metrics.DiskBuffer)
 			log.Info().Str("path", cfg.Buffer.Path).Msg("disk buffer writable again: TCP reads and UDP resume")
 			return
 		}
-		metrics.DiskFault.WithLabelValues(metrics.DiskBuffer).Set(1)
-		metrics.DiskErrors.WithLabelValues(metrics.DiskBuffer, string(fe.Kind)).Inc()
+		disk.Failing(metrics.DiskBuffer, fe.Kind)
 		faults.Error().Str("kind", string(fe.Kind)).Msg(fe.Error())
 	}
 	wal, err := buffer.Open(buffer.Options{Dir: cfg.Buffer.Path, MaxBytes: int64(cfg.Buffer.MaxBytes), Fsync: fsync, OnFault: onFault})
 	if err != nil {
 		return nil, fmt.Errorf("buffer.path: %q: %v", cfg.Buffer.Path, err)
 	}
-	metrics.RegisterBuffer(wal.Stats)
+	metrics.RegisterBuffer(reg, wal.Stats)
 	r := wal.Recovery()
 	ev := log.Info()
 	if r.Corrupt > 0 {

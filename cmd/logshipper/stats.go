@@ -18,21 +18,23 @@ type counters struct {
 	dropped map[string]float64
 }
 
-func readCounters() counters {
+// readCounters reads the account of events (metrics.Events): received
+// over every transport, dropped for every reason.
+func readCounters(e *metrics.Events) counters {
 	c := counters{
-		receivedTCP:   value(metrics.EventsReceived.WithLabelValues("tcp")),
-		receivedUDP:   value(metrics.EventsReceived.WithLabelValues("udp")),
-		receivedTLS:   value(metrics.EventsReceived.WithLabelValues("tls")),
-		parseFailures: value(metrics.ParseFailures),
-		truncated:     value(metrics.Truncated),
-		indexed:       value(metrics.EventsIndexed),
-		failed:        value(metrics.EventsFailed),
-		retried:       value(metrics.EventsRetried),
-		queued:        value(metrics.QueueEvents),
+		receivedTCP:   value(e.Received.WithLabelValues("tcp")),
+		receivedUDP:   value(e.Received.WithLabelValues("udp")),
+		receivedTLS:   value(e.Received.WithLabelValues("tls")),
+		parseFailures: value(e.ParseFailures),
+		truncated:     value(e.Truncated),
+		indexed:       value(e.Indexed),
+		failed:        value(e.Failed),
+		retried:       value(e.Retried),
+		queued:        value(e.Queued),
 		dropped:       map[string]float64{},
 	}
 	for _, r := range metrics.DropReasons {
-		c.dropped[r] = value(metrics.EventsDropped.WithLabelValues(r))
+		c.dropped[r] = value(e.Dropped.WithLabelValues(r))
 	}
 	return c
 }
@@ -110,7 +112,7 @@ func value(m prometheus.Metric) float64 {
 // logStats writes one line of counters every interval, only when they
 // changed: an idle shipper stays quiet, a busy one is visible without a
 // line per message.
-func logStats(log zerolog.Logger, interval time.Duration, done <-chan struct{}) {
+func logStats(log zerolog.Logger, events *metrics.Events, interval time.Duration, done <-chan struct{}) {
 	if interval <= 0 {
 		return
 	}
@@ -123,7 +125,7 @@ func logStats(log zerolog.Logger, interval time.Duration, done <-chan struct{}) 
 			return
 		case <-t.C:
 		}
-		c := readCounters()
+		c := readCounters(events)
 		if c.same(last) {
 			continue
 		}

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logshipper/logshipper/inputs/framing"
-	"github.com/logshipper/logshipper/metrics"
 )
 
 // Hostile input, over plain TCP and TLS alike: no crash, the connection
@@ -42,8 +41,8 @@ func hostileServer(t *testing.T, logs *syncBuffer, change func(*Config)) (*Serve
 	sk := newSink()
 	s, tcp, _ := start(t, cfg, sk)
 	return s, sk, []stream{
-		{"tcp", func(t *testing.T) net.Conn { return dialTCP(t, tcp) }, receivedTCP},
-		{"tls", func(t *testing.T) net.Conn { return mustDialTLS(t, s, ca) }, receivedTLS},
+		{"tcp", func(t *testing.T) net.Conn { return dialTCP(t, tcp) }, s.c.receivedTCP},
+		{"tls", func(t *testing.T) net.Conn { return mustDialTLS(t, s, ca) }, s.c.receivedTLS},
 	}
 }
 
@@ -115,11 +114,11 @@ func TestBinaryGarbage(t *testing.T) {
 		bytes.Count(garbage, []byte{0}), bytes.Count(garbage, []byte{'\n'}), len(want)-1)
 
 	logs := &syncBuffer{}
-	_, sk, streams := hostileServer(t, logs, nil)
+	s, sk, streams := hostileServer(t, logs, nil)
 	for _, st := range streams {
 		t.Run(st.name, func(t *testing.T) {
 			sk.reset()
-			received, failures := value(st.received), value(metrics.ParseFailures)
+			received, failures := value(st.received), value(s.c.parseFailures)
 			c := st.dial(t)
 			errc := sendAsync(c, payload)
 			evs := sk.waitN(t, len(want))
@@ -138,7 +137,7 @@ func TestBinaryGarbage(t *testing.T) {
 			if d := value(st.received) - received; d != float64(len(want)+1) {
 				t.Errorf("received %s +%v, want +%d", st.name, d, len(want)+1)
 			}
-			if d, w := value(metrics.ParseFailures)-failures, parseFailures(want); d != float64(w) {
+			if d, w := value(s.c.parseFailures)-failures, parseFailures(want); d != float64(w) {
 				t.Errorf("parse failures +%v, want +%d", d, w)
 			}
 		})
@@ -232,11 +231,11 @@ func TestHostileOctetCounts(t *testing.T) {
 	want = append(want, "<13>valid", "<13>only twenty-seven bytes")
 
 	logs := &syncBuffer{}
-	_, sk, streams := hostileServer(t, logs, func(c *Config) { c.MaxMessageSize = maxSize })
+	s, sk, streams := hostileServer(t, logs, func(c *Config) { c.MaxMessageSize = maxSize })
 	for _, st := range streams {
 		t.Run(st.name, func(t *testing.T) {
 			sk.reset()
-			truncated, oversize, bad := value(metrics.Truncated), value(errOversize), value(errBadOctetCount)
+			truncated, oversize, bad := value(s.c.truncated), value(s.c.errOversize), value(s.c.errBadOctetCount)
 			c := st.dial(t)
 			write(t, c, payload.String())
 			c.Close()
@@ -253,9 +252,9 @@ func TestHostileOctetCounts(t *testing.T) {
 				what    string
 				d, want float64
 			}{
-				{"truncated", value(metrics.Truncated) - truncated, 1},
-				{"oversize", value(errOversize) - oversize, 1},
-				{"bad_octet_count", value(errBadOctetCount) - bad, 2},
+				{"truncated", value(s.c.truncated) - truncated, 1},
+				{"oversize", value(s.c.errOversize) - oversize, 1},
+				{"bad_octet_count", value(s.c.errBadOctetCount) - bad, 2},
 			} {
 				if m.d != m.want {
 					t.Errorf("%s +%v, want +%v", m.what, m.d, m.want)
@@ -300,29 +299,25 @@ func TestHalfFrameThenSenderVanishes(t *testing.T) {
 		half      string
 		want      string
 		how       vanish
-		counter   prometheus.Counter
+		errorKind string // the input error counted, if any
 	}{
-		{"line, close", "tcp", "<13>half a li", "<13>half a li", byClose, nil},
-		{"octet frame, close", "tcp", "100 <13>half an octet frame", "<13>half an octet frame", byClose, nil},
-		{"octet header only, close", "tcp", "100", "100", byClose, nil},
-		{"line, close, tls", "tls", "<13>half a li", "<13>half a li", byClose, nil},
-		{"octet frame, close, tls", "tls", "100 <13>half an octet frame", "<13>half an octet frame", byClose, nil},
-		{"line, reset", "tcp", "<13>half a li", "<13>half a li", byReset, errTCPRead},
-		{"octet frame, reset", "tcp", "100 <13>half an octet frame", "<13>half an octet frame", byReset, errTCPRead},
-		{"line, silence", "tcp", "<13>half a li", "<13>half a li", bySilence, errIdleTimeout},
-		{"octet frame, silence, tls", "tls", "100 <13>half an octet frame", "<13>half an octet frame", bySilence, errIdleTimeout},
+		{"line, close", "tcp", "<13>half a li", "<13>half a li", byClose, ""},
+		{"octet frame, close", "tcp", "100 <13>half an octet frame", "<13>half an octet frame", byClose, ""},
+		{"octet header only, close", "tcp", "100", "100", byClose, ""},
+		{"line, close, tls", "tls", "<13>half a li", "<13>half a li", byClose, ""},
+		{"octet frame, close, tls", "tls", "100 <13>half an octet frame", "<13>half an octet frame", byClose, ""},
+		{"line, reset", "tcp", "<13>half a li", "<13>half a li", byReset, kindTCPRead},
+		{"octet frame, reset", "tcp", "100 <13>half an octet frame", "<13>half an octet frame", byReset, kindTCPRead},
+		{"line, silence", "tcp", "<13>half a li", "<13>half a li", bySilence, kindIdleTimeout},
+		{"octet frame, silence, tls", "tls", "100 <13>half an octet frame", "<13>half an octet frame", bySilence, kindIdleTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ca := newTestCA(t, "ca")
 			cfg := tlsTestConfig(nil, ca)
 			cfg.IdleTimeout = 200 * time.Millisecond
 			sk := newSink()
-			conns := value(metrics.Connections)
-			var before float64
-			if tc.counter != nil {
-				before = value(tc.counter)
-			}
 			s, tcp, readBytes, readSignal := startHooked(t, cfg, sk)
+			conns := value(s.c.connections)
 			var c net.Conn
 			if tc.transport == "tls" {
 				c = mustDialTLS(t, s, ca)
@@ -357,9 +352,9 @@ func TestHalfFrameThenSenderVanishes(t *testing.T) {
 			if evs[1].Truncated || evs[1].Transport != tc.transport {
 				t.Errorf("half frame event %+v", evs[1])
 			}
-			waitUntil(t, "connection goroutine ended", func() bool { return s.openConns() == 0 && value(metrics.Connections) == conns })
-			if tc.counter != nil {
-				waitDelta(t, "error counter", tc.counter, before, 1)
+			waitUntil(t, "connection goroutine ended", func() bool { return s.openConns() == 0 && value(s.c.connections) == conns })
+			if tc.errorKind != "" {
+				waitDelta(t, "error counter", s.metrics.Errors.WithLabelValues(tc.errorKind), 0, 1)
 			}
 		})
 	}
@@ -372,8 +367,8 @@ func TestBadFramesDoNotFloodTheLog(t *testing.T) {
 	cfg := infoConfig(logs)
 	cfg.MaxMessageSize = MinMaxMessageSize
 	sk := newCountingSink()
-	truncated, oversize, bad, received := value(metrics.Truncated), value(errOversize), value(errBadOctetCount), value(receivedTCP)
-	_, tcp, _ := start(t, cfg, sk)
+	s, tcp, _ := start(t, cfg, sk)
+	truncated, oversize, bad, received := value(s.c.truncated), value(s.c.errOversize), value(s.c.errBadOctetCount), value(s.c.receivedTCP)
 	logs.mu.Lock()
 	startLines := strings.Count(logs.b.String(), "\n")
 	logs.mu.Unlock()
@@ -394,10 +389,10 @@ func TestBadFramesDoNotFloodTheLog(t *testing.T) {
 		what    string
 		d, want float64
 	}{
-		{"truncated", value(metrics.Truncated) - truncated, n},
-		{"oversize", value(errOversize) - oversize, n},
-		{"bad_octet_count", value(errBadOctetCount) - bad, n},
-		{"received", value(receivedTCP) - received, 2 * n},
+		{"truncated", value(s.c.truncated) - truncated, n},
+		{"oversize", value(s.c.errOversize) - oversize, n},
+		{"bad_octet_count", value(s.c.errBadOctetCount) - bad, n},
+		{"received", value(s.c.receivedTCP) - received, 2 * n},
 	} {
 		if m.d != m.want {
 			t.Errorf("%s +%v, want +%v", m.what, m.d, m.want)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
-	"github.com/logshipper/logshipper/metrics"
 )
 
 // Connection limits. See README.md for the measurements behind them.
@@ -42,11 +41,6 @@ const (
 const (
 	kindMaxConnections = "max_connections" // a connection arrived while MaxConnections were open; refused
 	kindIdleTimeout    = "idle_timeout"    // a connection sent nothing for IdleTimeout; closed
-)
-
-var (
-	errMaxConnections = metrics.InputErrors.WithLabelValues(kindMaxConnections)
-	errIdleTimeout    = metrics.InputErrors.WithLabelValues(kindIdleTimeout)
 )
 
 // checkLimits applies the defaults of the connection limits and checks
@@ -109,7 +103,7 @@ func (s *Server) admit(c *net.TCPConn, transport string) bool {
 func (s *Server) refuse(c *net.TCPConn, transport string) {
 	c.SetLinger(0)
 	c.Close()
-	errMaxConnections.Inc()
+	s.c.errMaxConnections.Inc()
 	s.logLimit.Warn().Str("transport", transport).Str("remote", c.RemoteAddr().String()).
 		Int("max_connections", s.cfg.MaxConnections).
 		Msg("connection limit reached; new connection refused (raise max_connections, or look for a sender that opens connections without closing them)")

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
-	"github.com/logshipper/logshipper/metrics"
 )
 
 func TestLimitsConfig(t *testing.T) {
@@ -55,9 +54,9 @@ func TestMaxConnectionsTCPAndTLS(t *testing.T) {
 	cfg := tlsTestConfig(logs, ca)
 	cfg.MaxConnections = 2
 	sk := newSink()
-	refused, handshakes := value(errMaxConnections), value(errTLSHandshake)
 	s, tcp, _ := start(t, cfg, sk)
-	if v := value(metrics.ConnectionsLimit); v != 2 {
+	refused, handshakes := value(s.c.errMaxConnections), value(s.c.errTLSHandshake)
+	if v := value(s.metrics.ConnectionsLimit); v != 2 {
 		t.Errorf("connections limit gauge %v", v)
 	}
 	a := dialTCP(t, tcp)
@@ -79,8 +78,8 @@ func TestMaxConnectionsTCPAndTLS(t *testing.T) {
 	if _, err := dialTLS(t, s, ca); err == nil {
 		t.Error("TLS connection over the limit completed its handshake")
 	}
-	waitDelta(t, "max_connections refusals", errMaxConnections, refused, 2)
-	if d := value(errTLSHandshake) - handshakes; d != 0 {
+	waitDelta(t, "max_connections refusals", s.c.errMaxConnections, refused, 2)
+	if d := value(s.c.errTLSHandshake) - handshakes; d != 0 {
 		t.Errorf("refused TLS connection counted as a handshake failure (+%v)", d)
 	}
 	if n := logs.count("connection limit reached"); n != 2 {
@@ -110,8 +109,8 @@ func TestIdleTimeout(t *testing.T) {
 	cfg.Logger = infoConfig(logs).Logger
 	cfg.IdleTimeout = 200 * time.Millisecond
 	sk := newSink()
-	idle, conns := value(errIdleTimeout), value(metrics.Connections)
 	s, tcp, _ := start(t, cfg, sk)
+	idle, conns := value(s.c.errIdleTimeout), value(s.c.connections)
 
 	never := dialTCP(t, tcp)
 	plain := dialTCP(t, tcp)
@@ -121,8 +120,8 @@ func TestIdleTimeout(t *testing.T) {
 	for _, c := range []net.Conn{never, plain, secure} {
 		expectClosed(t, c)
 	}
-	waitDelta(t, "idle_timeout closes", errIdleTimeout, idle, 3)
-	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(metrics.Connections) == conns })
+	waitDelta(t, "idle_timeout closes", s.c.errIdleTimeout, idle, 3)
+	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(s.c.connections) == conns })
 	got := map[string]string{}
 	for _, ev := range sk.snapshot() {
 		got[string(ev.Raw)] = ev.Transport
@@ -142,8 +141,8 @@ func TestSlowlorisDoesNotBlockOthers(t *testing.T) {
 	cfg := testConfig(nil)
 	cfg.IdleTimeout = 500 * time.Millisecond
 	sk := newSink()
-	idle := value(errIdleTimeout)
 	s, tcp, _ := start(t, cfg, sk)
+	idle := value(s.c.errIdleTimeout)
 
 	slow := dialTCP(t, tcp)
 	// 100 bytes, one every 10 ms: 1 s in all, twice the idle timeout.
@@ -187,12 +186,12 @@ func TestSlowlorisDoesNotBlockOthers(t *testing.T) {
 		t.Fatalf("slowloris write failed: the connection was closed while it was sending: %v", err)
 	}
 	waitUntil(t, "the other sender's connection closed", func() bool { return s.openConns() == 1 })
-	if d := value(errIdleTimeout) - idle; d != 0 {
+	if d := value(s.c.errIdleTimeout) - idle; d != 0 {
 		t.Fatalf("slowloris closed while trickling: idle timeouts +%v", d)
 	}
 	// Silent now: the idle timeout closes it and delivers its partial line.
 	expectClosed(t, slow)
-	waitDelta(t, "idle_timeout closes", errIdleTimeout, idle, 1)
+	waitDelta(t, "idle_timeout closes", s.c.errIdleTimeout, idle, 1)
 	evs := sk.waitN(t, n+1)
 	if got := string(evs[n].Raw); got != trickle {
 		t.Errorf("slowloris line %q, want %q", got, trickle)
@@ -260,8 +259,8 @@ func TestManyIdleConnectionsMemory(t *testing.T) {
 	cfg.MaxConnections = 2 * idleConns
 	cfg.IdleTimeout = NoIdleTimeout
 	sk := newCountingSink()
-	conns := value(metrics.Connections)
 	s, tcp, _ := start(t, cfg, sk)
+	conns := value(s.c.connections)
 
 	var before, after runtime.MemStats
 	runtime.GC()
@@ -312,7 +311,7 @@ func TestManyIdleConnectionsMemory(t *testing.T) {
 		c.Close()
 	}
 	c.Close()
-	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(metrics.Connections) == conns })
+	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(s.c.connections) == conns })
 	if n := logs.lines(); n > 10 {
 		t.Errorf("%d log lines for %d connections:\n%s", n, idleConns, logs)
 	}
@@ -327,13 +326,13 @@ func TestManyConnectionsOverLimit(t *testing.T) {
 	cfg.MaxConnections = 1000
 	cfg.IdleTimeout = NoIdleTimeout
 	sk := newCountingSink()
-	refused, conns := value(errMaxConnections), value(metrics.Connections)
 	s, tcp, _ := start(t, cfg, sk)
+	refused, conns := value(s.c.errMaxConnections), value(s.c.connections)
 
 	admitted := dialMany(t, tcp, cfg.MaxConnections)
 	waitUntil(t, "1000 connections open", func() bool { return s.openConns() == cfg.MaxConnections })
 	extra := dialManyRefused(t, tcp, idleConns-cfg.MaxConnections, true)
-	waitDelta(t, "max_connections refusals", errMaxConnections, refused, float64(len(extra)))
+	waitDelta(t, "max_connections refusals", s.c.errMaxConnections, refused, float64(len(extra)))
 	resetInConnect := 0
 	for _, c := range extra {
 		if c == nil {
@@ -343,7 +342,7 @@ func TestManyConnectionsOverLimit(t *testing.T) {
 		expectClosed(t, c)
 	}
 	t.Logf("%d of %d refused connections were reset before connect returned", resetInConnect, len(extra))
-	if n, g := s.openConns(), value(metrics.Connections)-conns; n != cfg.MaxConnections || g != float64(cfg.MaxConnections) {
+	if n, g := s.openConns(), value(s.c.connections)-conns; n != cfg.MaxConnections || g != float64(cfg.MaxConnections) {
 		t.Errorf("%d connections open (gauge +%v), want %d", n, g, cfg.MaxConnections)
 	}
 	// Those admitted still work.
@@ -368,13 +367,13 @@ func TestManyIdleConnectionsTimeOut(t *testing.T) {
 	cfg.MaxConnections = 2 * idleConns
 	cfg.IdleTimeout = 300 * time.Millisecond
 	sk := newCountingSink()
-	idle, conns := value(errIdleTimeout), value(metrics.Connections)
-	began := time.Now()
 	s, tcp, _ := start(t, cfg, sk)
+	idle, conns := value(s.c.errIdleTimeout), value(s.c.connections)
+	began := time.Now()
 
 	clients := dialMany(t, tcp, idleConns)
-	waitDelta(t, "idle_timeout closes", errIdleTimeout, idle, idleConns)
-	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(metrics.Connections) == conns })
+	waitDelta(t, "idle_timeout closes", s.c.errIdleTimeout, idle, idleConns)
+	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(s.c.connections) == conns })
 	for _, c := range clients {
 		expectClosed(t, c)
 	}

@@ -136,6 +136,11 @@ type Config struct {
 	Parse         func(*event.Event) // fills parsed fields in the reader goroutine; nil when the sink parses (disk buffer)
 	Now           func() time.Time   // receive clock; default time.Now
 	Logger        zerolog.Logger
+	// Events is the shared account this input adds to (received,
+	// truncated, parse failures, drops); Metrics its own instruments. nil:
+	// private ones, registered nowhere (tests).
+	Events  *metrics.Events
+	Metrics *Metrics
 }
 
 // Server is a syslog listener on one TCP and one UDP socket, and one TLS
@@ -144,6 +149,9 @@ type Server struct {
 	cfg  Config
 	sink pipeline.Sink
 	log  zerolog.Logger
+	// metrics are the input's own instruments, c what it adds to.
+	metrics *Metrics
+	c       counters
 	// Sampled loggers for per-message problems, one per kind so that a
 	// flood of one kind does not hide the others.
 	logFrame, logDrop, logConn, logParse, logLimit, logIdle, logTLS zerolog.Logger
@@ -227,12 +235,20 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Events == nil {
+		cfg.Events = metrics.NewEvents(nil)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
 	log := cfg.Logger.With().Str("component", "inputs/syslog").Logger()
 	putCtx, cancelPut := context.WithCancel(context.Background())
 	return &Server{
 		cfg:       cfg,
 		sink:      sink,
 		log:       log,
+		metrics:   cfg.Metrics,
+		c:         newCounters(cfg.Events, cfg.Metrics),
 		logFrame:  sampled(log),
 		logDrop:   sampled(log),
 		logConn:   sampled(log),
@@ -319,7 +335,7 @@ func (s *Server) Start() error {
 		s.log.Debug().Err(err).Msg("kernel UDP drop counting (SO_RXQ_OVFL) unavailable")
 	}
 	s.checkFileLimit()
-	metrics.ConnectionsLimit.Set(float64(s.cfg.MaxConnections))
+	s.metrics.ConnectionsLimit.Set(float64(s.cfg.MaxConnections))
 
 	s.wg.Add(1 + s.cfg.UDPReaders)
 	go s.acceptLoop(s.tcpLn, "tcp")
@@ -500,20 +516,6 @@ func (s *Server) cutReads() {
 	}
 }
 
-// Cached counters: WithLabelValues hashes its labels on every call.
-var (
-	receivedTCP      = metrics.EventsReceived.WithLabelValues("tcp")
-	receivedUDP      = metrics.EventsReceived.WithLabelValues("udp")
-	droppedQueueFull = metrics.EventsDropped.WithLabelValues(metrics.DropQueueFull)
-	droppedShutdown  = metrics.EventsDropped.WithLabelValues(metrics.DropShutdown)
-	errOversize      = metrics.InputErrors.WithLabelValues(kindOversize)
-	errBadOctetCount = metrics.InputErrors.WithLabelValues(kindBadOctetCount)
-	errAccept        = metrics.InputErrors.WithLabelValues(kindAccept)
-	errTCPRead       = metrics.InputErrors.WithLabelValues(kindTCPRead)
-	errUDPRead       = metrics.InputErrors.WithLabelValues(kindUDPRead)
-	errParsePanic    = metrics.InputErrors.WithLabelValues(kindParsePanic)
-)
-
 // newEvent builds and parses the event for one message. frame is copied:
 // the caller's buffer is reused for the next read.
 func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *event.Event {
@@ -528,13 +530,13 @@ func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *e
 		s.parse(ev)
 	}
 	if truncated {
-		metrics.Truncated.Inc()
-		errOversize.Inc()
+		s.c.truncated.Inc()
+		s.c.errOversize.Inc()
 		s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Int("max_message_size", s.cfg.MaxMessageSize).
 			Msg("message longer than the maximum size; truncated (tag _truncated)")
 	}
 	if ev.ParseFailed {
-		metrics.ParseFailures.Inc()
+		s.c.parseFailures.Inc()
 	}
 	return ev
 }
@@ -545,7 +547,7 @@ func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *e
 func (s *Server) parse(ev *event.Event) {
 	defer func() {
 		if p := recover(); p != nil {
-			errParsePanic.Inc()
+			s.c.errParsePanic.Inc()
 			s.logParse.Error().Interface("panic", p).Str("source_ip", ev.SourceIP).
 				Bytes("raw_prefix", ev.Raw[:min(len(ev.Raw), 200)]).Msg("parser panicked; event kept unparsed")
 			*ev = event.Event{

@@ -81,9 +81,9 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 
 func TestTCPFramings(t *testing.T) {
 	sk := newSink()
-	parseFailures := value(metrics.ParseFailures)
-	received := value(receivedTCP)
 	s, tcp, _ := start(t, testConfig(nil), sk)
+	parseFailures := value(s.c.parseFailures)
+	received := value(s.c.receivedTCP)
 	if !s.Ready() {
 		t.Fatal("not ready after Start")
 	}
@@ -102,20 +102,20 @@ func TestTCPFramings(t *testing.T) {
 			t.Errorf("event %+v", ev)
 		}
 	}
-	if d := value(metrics.ParseFailures) - parseFailures; d != 1 {
+	if d := value(s.c.parseFailures) - parseFailures; d != 1 {
 		t.Errorf("parse failures +%v, want +1", d)
 	}
-	if d := value(receivedTCP) - received; d != 7 {
+	if d := value(s.c.receivedTCP) - received; d != 7 {
 		t.Errorf("received tcp +%v, want +7", d)
 	}
 }
 
 func TestTCPHugeLineIsTruncatedAndConnectionSurvives(t *testing.T) {
 	sk := newSink()
-	truncated := value(metrics.Truncated)
-	oversize := value(errOversize)
 	logs := &syncBuffer{}
-	_, tcp, _ := start(t, testConfig(logs), sk)
+	s, tcp, _ := start(t, testConfig(logs), sk)
+	truncated := value(s.c.truncated)
+	oversize := value(s.c.errOversize)
 	c := dialTCP(t, tcp)
 	// Written concurrently: 1 MiB is more than the socket buffers hold
 	// while the server is still reading.
@@ -134,10 +134,10 @@ func TestTCPHugeLineIsTruncatedAndConnectionSurvives(t *testing.T) {
 	if string(evs[1].Raw) != "<13>next" || evs[1].Truncated || string(evs[3].Raw) != "<13>after octets" {
 		t.Errorf("following events: %q, %q", evs[1].Raw, evs[3].Raw)
 	}
-	if d := value(metrics.Truncated) - truncated; d != 2 {
+	if d := value(s.c.truncated) - truncated; d != 2 {
 		t.Errorf("truncated +%v, want +2", d)
 	}
-	if d := value(errOversize) - oversize; d != 2 {
+	if d := value(s.c.errOversize) - oversize; d != 2 {
 		t.Errorf("input errors oversize +%v, want +2", d)
 	}
 	if !strings.Contains(logs.String(), "truncated") {
@@ -147,15 +147,15 @@ func TestTCPHugeLineIsTruncatedAndConnectionSurvives(t *testing.T) {
 
 func TestTCPBadOctetCountCounted(t *testing.T) {
 	sk := newSink()
-	bad := value(errBadOctetCount)
-	_, tcp, _ := start(t, testConfig(nil), sk)
+	s, tcp, _ := start(t, testConfig(nil), sk)
+	bad := value(s.c.errBadOctetCount)
 	c := dialTCP(t, tcp)
 	write(t, c, "12345678901 <13>a\n<13>b\n")
 	evs := sk.waitN(t, 2)
 	if got := raws(evs); !slices.Equal(got, []string{"12345678901 <13>a", "<13>b"}) {
 		t.Errorf("got %q", got)
 	}
-	if d := value(errBadOctetCount) - bad; d != 1 {
+	if d := value(s.c.errBadOctetCount) - bad; d != 1 {
 		t.Errorf("bad octet counts +%v, want +1", d)
 	}
 }
@@ -170,8 +170,8 @@ func TestParsePanicKeepsEventAndConnection(t *testing.T) {
 		}
 		fakeParse(ev)
 	}
-	panics := value(errParsePanic)
-	_, tcp, _ := start(t, cfg, sk)
+	s, tcp, _ := start(t, cfg, sk)
+	panics := value(s.c.errParsePanic)
 	c := dialTCP(t, tcp)
 	write(t, c, "<13>boom\n<13>fine\n")
 	evs := sk.waitN(t, 2)
@@ -181,7 +181,7 @@ func TestParsePanicKeepsEventAndConnection(t *testing.T) {
 	if string(evs[1].Raw) != "<13>fine" || evs[1].ParseFailed {
 		t.Errorf("next event %+v", evs[1])
 	}
-	if d := value(errParsePanic) - panics; d != 1 {
+	if d := value(s.c.errParsePanic) - panics; d != 1 {
 		t.Errorf("parse panics +%v", d)
 	}
 }
@@ -191,8 +191,8 @@ func TestUDP(t *testing.T) {
 	logs := &syncBuffer{}
 	cfg := testConfig(logs)
 	cfg.MaxMessageSize = 1024
-	received := value(receivedUDP)
-	_, _, udp := start(t, cfg, sk)
+	s, _, udp := start(t, cfg, sk)
+	received := value(s.c.receivedUDP)
 	c, err := net.DialUDP("udp", nil, udp)
 	if err != nil {
 		t.Fatal(err)
@@ -221,7 +221,7 @@ func TestUDP(t *testing.T) {
 			t.Errorf("%.20q truncated=%v", want, ev.Truncated)
 		}
 	}
-	if d := value(receivedUDP) - received; d != 6 {
+	if d := value(s.c.receivedUDP) - received; d != 6 {
 		t.Errorf("received udp +%v, want +6", d)
 	}
 	if !strings.Contains(logs.String(), "requested_bytes") {
@@ -237,8 +237,9 @@ func TestUDPQueueFullDropsAndCounts(t *testing.T) {
 	logs := &syncBuffer{}
 	cfg := testConfig(logs)
 	cfg.UDPReaders = 1 // one reader: datagrams are handled in order
+	s, _, udp := start(t, cfg, sk)
+	droppedQueueFull := s.c.dropped.WithLabelValues(metrics.DropQueueFull)
 	dropped := value(droppedQueueFull)
-	_, _, udp := start(t, cfg, sk)
 	c, err := net.DialUDP("udp", nil, udp)
 	if err != nil {
 		t.Fatal(err)
@@ -323,8 +324,8 @@ func TestTCPBackPressure(t *testing.T) {
 
 func TestManyConnections(t *testing.T) {
 	sk := newSink()
-	conns := value(metrics.Connections)
 	s, tcp, _ := start(t, testConfig(nil), sk)
+	conns := value(s.c.connections)
 	const clients, each = 50, 200
 	var wg sync.WaitGroup
 	for i := range clients {
@@ -365,7 +366,7 @@ func TestManyConnections(t *testing.T) {
 	if err := s.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if d := value(metrics.Connections) - conns; d != 0 {
+	if d := value(s.c.connections) - conns; d != 0 {
 		t.Errorf("connections gauge off by %v after Stop", d)
 	}
 }
@@ -464,8 +465,8 @@ func TestStopDeliversBufferedFrames(t *testing.T) {
 func TestStopGracePeriodExpires(t *testing.T) {
 	sk := newSink()
 	sk.gate = make(chan struct{}) // never opened
-	dropped := value(droppedShutdown)
 	s, tcp, _ := start(t, testConfig(nil), sk)
+	dropped := value(s.c.droppedShutdown)
 	c := dialTCP(t, tcp)
 	var b strings.Builder
 	for i := range 10 {
@@ -482,7 +483,7 @@ func TestStopGracePeriodExpires(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Stop error %v, want context.Canceled", err)
 	}
-	d := value(droppedShutdown) - dropped
+	d := value(s.c.droppedShutdown) - dropped
 	if d < 1 || !strings.Contains(err.Error(), fmt.Sprintf(": %d events read but not handed to the pipeline", int(d))) {
 		t.Errorf("dropped shutdown +%v; error %q", d, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
-	"github.com/logshipper/logshipper/metrics"
 )
 
 // Accept back-off: out of file descriptors is the usual cause, and it
@@ -29,7 +28,7 @@ func (s *Server) acceptLoop(ln *net.TCPListener, transport string) {
 			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			errAccept.Inc()
+			s.c.errAccept.Inc()
 			delay = min(max(2*delay, acceptBackoffMin), acceptBackoffMax)
 			s.logConn.Warn().Err(err).Str("transport", transport).Dur("retry_in", delay).Msg("accepting a connection failed")
 			t := time.NewTimer(delay)
@@ -55,8 +54,8 @@ func (s *Server) acceptLoop(ln *net.TCPListener, transport string) {
 // frame included).
 func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	defer s.wg.Done()
-	metrics.Connections.Inc()
-	defer metrics.Connections.Dec()
+	s.c.connections.Inc()
+	defer s.c.connections.Dec()
 	var conn net.Conn = c
 	end := endOther
 	defer func() {
@@ -73,9 +72,9 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	}
 	s.log.Debug().Str("transport", transport).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Msg("connection opened")
 
-	received := receivedTCP
+	received := s.c.receivedTCP
 	if transport == "tls" {
-		received = receivedTLS
+		received = s.c.receivedTLS
 		tc, ok := s.handshake(c, ip)
 		if !ok {
 			return
@@ -97,7 +96,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	for {
 		frame, truncated, err := fr.Next()
 		if n := fr.BadOctetCounts(); n != badCounts {
-			errBadOctetCount.Add(float64(n - badCounts))
+			s.c.errBadOctetCount.Add(float64(n - badCounts))
 			badCounts = n
 			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
@@ -161,12 +160,12 @@ func (s *Server) connEnded(c *net.TCPConn, transport, ip string, frames uint64, 
 		// Our own doing: Stop ended the reads.
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// Only the idle reader sets a deadline while running.
-		errIdleTimeout.Inc()
+		s.c.errIdleTimeout.Inc()
 		ev = s.logIdle.Info().Dur("idle_timeout", s.cfg.IdleTimeout)
 		msg = "connection idle for idle_timeout; closed"
 		err = nil
 	default:
-		errTCPRead.Inc()
+		s.c.errTCPRead.Inc()
 		ev = s.logConn.Warn()
 	}
 	if err != nil {
@@ -179,6 +178,6 @@ func (s *Server) connEnded(c *net.TCPConn, transport, ip string, frames uint64, 
 // fails once Stop's grace period is over.
 func (s *Server) dropAtShutdown(ip string, err error) {
 	s.shutdownDrops.Add(1)
-	droppedShutdown.Inc()
+	s.c.droppedShutdown.Inc()
 	s.logDrop.Warn().Err(err).Str("source_ip", ip).Msg("pipeline did not take an event before the shutdown deadline; dropped")
 }

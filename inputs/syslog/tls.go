@@ -11,8 +11,6 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/logshipper/logshipper/metrics"
 )
 
 // TLS defaults.
@@ -65,11 +63,6 @@ func (c TLSConfig) Enabled() bool { return c.Listen != "" }
 // certificate, a TLS version below MinVersion, plain text sent to the TLS
 // port, a client that stalls past HandshakeTimeout.
 const kindTLSHandshake = "tls_handshake"
-
-var (
-	receivedTLS     = metrics.EventsReceived.WithLabelValues("tls")
-	errTLSHandshake = metrics.InputErrors.WithLabelValues(kindTLSHandshake)
-)
 
 // checkTLS applies the TLS defaults and builds the server's tls.Config: the
 // files are read and checked here, at New, so that a missing file, a key
@@ -230,7 +223,7 @@ func (s *Server) handshake(c *net.TCPConn, ip string) (*tls.Conn, bool) {
 			s.log.Debug().Err(err).Str("source_ip", ip).Msg("TLS handshake interrupted by stop")
 			return nil, false
 		}
-		errTLSHandshake.Inc()
+		s.c.errTLSHandshake.Inc()
 		s.logTLS.Warn().Err(err).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).
 			Bool("timeout", errors.Is(err, os.ErrDeadlineExceeded)).
 			Msg("TLS handshake failed; connection closed")

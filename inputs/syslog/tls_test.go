@@ -20,15 +20,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
-
-	"github.com/logshipper/logshipper/metrics"
 )
 
 func TestTLSReceives(t *testing.T) {
 	ca := newTestCA(t, "ca")
 	sk := newSink()
-	recTLS, recTCP := value(receivedTLS), value(receivedTCP)
 	s, tcp, _ := start(t, tlsTestConfig(nil, ca), sk)
+	recTLS, recTCP := value(s.c.receivedTLS), value(s.c.receivedTCP)
 	if !s.Ready() || s.TLSAddr() == nil {
 		t.Fatalf("ready %v, TLS address %v", s.Ready(), s.TLSAddr())
 	}
@@ -47,10 +45,10 @@ func TestTLSReceives(t *testing.T) {
 			t.Errorf("event %+v", ev)
 		}
 	}
-	if d := value(receivedTLS) - recTLS; d != float64(len(want)) {
+	if d := value(s.c.receivedTLS) - recTLS; d != float64(len(want)) {
 		t.Errorf("received tls +%v, want +%d", d, len(want))
 	}
-	if d := value(receivedTCP) - recTCP; d != 0 {
+	if d := value(s.c.receivedTCP) - recTCP; d != 0 {
 		t.Errorf("received tcp +%v, want +0", d)
 	}
 	// Plain TCP keeps working beside TLS.
@@ -77,8 +75,8 @@ func TestTLSOffByDefault(t *testing.T) {
 func TestTLSHugeMessagesTruncated(t *testing.T) {
 	ca := newTestCA(t, "ca")
 	sk := newSink()
-	truncated, oversize := value(metrics.Truncated), value(errOversize)
 	s, _, _ := start(t, tlsTestConfig(nil, ca), sk)
+	truncated, oversize := value(s.c.truncated), value(s.c.errOversize)
 	c := mustDialTLS(t, s, ca)
 	errc := make(chan error, 1)
 	go func() {
@@ -100,10 +98,10 @@ func TestTLSHugeMessagesTruncated(t *testing.T) {
 				i, ev.Raw, len(ev.Raw), ev.Truncated, ev.Transport, want.prefix, want.size, want.truncated)
 		}
 	}
-	if d := value(metrics.Truncated) - truncated; d != 2 {
+	if d := value(s.c.truncated) - truncated; d != 2 {
 		t.Errorf("truncated +%v, want +2", d)
 	}
-	if d := value(errOversize) - oversize; d != 2 {
+	if d := value(s.c.errOversize) - oversize; d != 2 {
 		t.Errorf("oversize +%v, want +2", d)
 	}
 }
@@ -136,7 +134,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		{"server certificate as client certificate", []tls.Certificate{ca.server("not-a-client").Cert}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			handshakes := value(errTLSHandshake)
+			handshakes := value(s.c.errTLSHandshake)
 			c, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{RootCAs: ca.Pool, Certificates: tc.certs, MaxVersion: tc.version})
 			if err == nil {
 				// TLS 1.3: the client finishes its handshake before the
@@ -146,7 +144,7 @@ func TestTLSClientCertificates(t *testing.T) {
 				c.Write([]byte("<13>must not arrive\n"))
 				expectClosed(t, c)
 			}
-			waitDelta(t, "tls_handshake errors", errTLSHandshake, handshakes, 1)
+			waitDelta(t, "tls_handshake errors", s.c.errTLSHandshake, handshakes, 1)
 		})
 	}
 
@@ -171,13 +169,13 @@ func TestTLSHandshakeFailures(t *testing.T) {
 	cfg.Logger = cfg.Logger.Level(zerolog.InfoLevel)
 	cfg.TLS.HandshakeTimeout = 200 * time.Millisecond
 	sk := newSink()
-	handshakes, conns := value(errTLSHandshake), value(metrics.Connections)
 	s, _, _ := start(t, cfg, sk)
+	handshakes, conns := value(s.c.errTLSHandshake), value(s.c.connections)
 	tlsAddr := s.TLSAddr().(*net.TCPAddr)
 
 	silent := dialTCP(t, tlsAddr)
 	expectClosed(t, silent)
-	waitDelta(t, "tls_handshake errors", errTLSHandshake, handshakes, 1)
+	waitDelta(t, "tls_handshake errors", s.c.errTLSHandshake, handshakes, 1)
 	if !strings.Contains(logs.String(), `"timeout":true`) {
 		t.Errorf("handshake timeout not logged as such: %s", logs)
 	}
@@ -189,8 +187,8 @@ func TestTLSHandshakeFailures(t *testing.T) {
 		expectClosed(t, c)
 		c.Close()
 	}
-	waitDelta(t, "tls_handshake errors", errTLSHandshake, handshakes, 1+plain)
-	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(metrics.Connections) == conns })
+	waitDelta(t, "tls_handshake errors", s.c.errTLSHandshake, handshakes, 1+plain)
+	waitUntil(t, "connections closed", func() bool { return s.openConns() == 0 && value(s.c.connections) == conns })
 	if n := len(sk.snapshot()); n != 0 {
 		t.Errorf("%d events from failed handshakes", n)
 	}
@@ -204,15 +202,15 @@ func TestTLSMinVersion(t *testing.T) {
 	cfg := tlsTestConfig(nil, ca)
 	cfg.TLS.MinVersion = "TLS1.3"
 	sk := newSink()
-	handshakes := value(errTLSHandshake)
 	s, _, _ := start(t, cfg, sk)
+	handshakes := value(s.c.errTLSHandshake)
 	if s.cfg.TLS.MinVersion != "1.3" || s.tlsConfig.MinVersion != tls.VersionTLS13 {
 		t.Fatalf("min version %q / %x", s.cfg.TLS.MinVersion, s.tlsConfig.MinVersion)
 	}
 	if _, err := tls.Dial("tcp", s.TLSAddr().String(), &tls.Config{RootCAs: ca.Pool, MaxVersion: tls.VersionTLS12}); err == nil {
 		t.Fatal("TLS 1.2 client accepted with tls.min_version 1.3")
 	}
-	waitDelta(t, "tls_handshake errors", errTLSHandshake, handshakes, 1)
+	waitDelta(t, "tls_handshake errors", s.c.errTLSHandshake, handshakes, 1)
 	c := mustDialTLS(t, s, ca)
 	if v := c.ConnectionState().Version; v != tls.VersionTLS13 {
 		t.Errorf("version %x", v)
@@ -227,11 +225,11 @@ func TestTLSStopDoesNotWaitForTimeouts(t *testing.T) {
 	cfg.IdleTimeout = time.Hour
 	cfg.DrainTimeout = NoDrain // drain_test.go covers the drain
 	sk := newSink()
-	handshakes, idle := value(errTLSHandshake), value(errIdleTimeout)
 	s, err := New(cfg, sk)
 	if err != nil {
 		t.Fatal(err)
 	}
+	handshakes, idle := value(s.c.errTLSHandshake), value(s.c.errIdleTimeout)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +248,7 @@ func TestTLSStopDoesNotWaitForTimeouts(t *testing.T) {
 	if s.openConns() != 0 {
 		t.Errorf("%d connections after Stop", s.openConns())
 	}
-	if value(errTLSHandshake) != handshakes || value(errIdleTimeout) != idle {
+	if value(s.c.errTLSHandshake) != handshakes || value(s.c.errIdleTimeout) != idle {
 		t.Error("Stop counted as a handshake failure or idle timeout")
 	}
 }

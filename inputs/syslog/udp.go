@@ -10,7 +10,6 @@ import (
 	"golang.org/x/net/ipv6"
 
 	"github.com/logshipper/logshipper/inputs/framing"
-	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -46,7 +45,7 @@ func (s *Server) readUDP() {
 			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
-			errUDPRead.Inc()
+			s.c.errUDPRead.Inc()
 			errStreak++
 			s.logConn.Warn().Err(err).Msg("reading the UDP socket failed")
 			if !s.pause(time.Duration(min(errStreak, 100)) * time.Millisecond) {
@@ -94,11 +93,11 @@ func (s *Server) handleDatagram(msg []byte, ip string) {
 		return
 	}
 	ev := s.newEvent("udp", ip, msg, truncated)
-	receivedUDP.Inc()
+	s.c.receivedUDP.Inc()
 	// Never block on UDP: the socket buffer would fill and the kernel
 	// would drop instead, uncounted by us.
 	if err := s.sink.TryPut(ev); err != nil {
-		metrics.EventsDropped.WithLabelValues(pipeline.DropReason(err)).Inc()
+		s.c.dropped.WithLabelValues(pipeline.DropReason(err)).Inc()
 		s.logDrop.Warn().Err(err).Str("source_ip", ip).Msg("UDP message dropped")
 	}
 }
@@ -117,7 +116,7 @@ func (s *Server) noteKernelDrops(oob []byte) {
 			return
 		}
 		if s.kernelDrops.CompareAndSwap(seen, n) {
-			metrics.EventsDropped.WithLabelValues(metrics.DropUDPKernel).Add(float64(n - seen))
+			s.c.droppedUDPKernel.Add(float64(n - seen))
 			s.logDrop.Warn().Uint64("dropped_total", n).Uint64("dropped_new", n-seen).
 				Msg("kernel dropped UDP datagrams: socket receive buffer full; raise udp.read_buffer (and net.core.rmem_max) or udp.readers")
 			return

@@ -8,6 +8,7 @@ package elasticsearch
 import (
 	"errors"
 	"fmt"
+	"github.com/logshipper/logshipper/metrics"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,6 +66,11 @@ type Config struct {
 	DataStream bool `mapstructure:"data_stream"`
 
 	Lifecycle LifecycleConfig `mapstructure:"lifecycle"`
+
+	// Events is the shared account the output adds to (already indexed);
+	// Metrics its own instruments. nil: private ones (tests).
+	Events  *metrics.Events `mapstructure:"-"`
+	Metrics *Metrics        `mapstructure:"-"`
 }
 
 // LifecycleConfig is the example retention policy logshipper installs

@@ -22,8 +22,6 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
-	"github.com/logshipper/logshipper/metrics"
-
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/internal/testes"
 	"github.com/logshipper/logshipper/pipeline"
@@ -498,9 +496,9 @@ func (n osNode) distribution() (dist, version string) {
 	return dist, version
 }
 
-func alreadyIndexed() float64 {
+func alreadyIndexed(o *Output) float64 {
 	var m dto.Metric
-	metrics.EventsAlreadyIndexed.Write(&m)
+	o.cfg.Events.AlreadyIndexed.Write(&m)
 	return m.GetCounter().GetValue()
 }
 
@@ -561,13 +559,13 @@ func TestIntegrationDataStream(t *testing.T) {
 
 	// The same events again (a retry whose answer was lost, a replay from
 	// the disk buffer): 409 for each, counted as indexed, none twice.
-	before := alreadyIndexed()
+	before := alreadyIndexed(o)
 	for i, r := range writeAll(t, o, evs) {
 		if r.Status != pipeline.Delivered {
 			t.Fatalf("re-sent event %d: %+v", i, r)
 		}
 	}
-	if got := alreadyIndexed() - before; got != 50 {
+	if got := alreadyIndexed(o) - before; got != 50 {
 		t.Errorf("already indexed +%v, want 50", got)
 	}
 	if c := n.count(name); c != 50 {

@@ -58,6 +58,12 @@ func New(ctx context.Context, cfg Config, log zerolog.Logger) (*Output, error) {
 	}
 	schema, _ := ParseSchema(cfg.Schema)
 	index, _ := ParseIndex(cfg.Index)
+	if cfg.Events == nil {
+		cfg.Events = metrics.NewEvents(nil)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = NewMetrics(nil)
+	}
 
 	transport, err := newTransport(&cfg)
 	if err != nil {
@@ -237,7 +243,7 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 		ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
 		begin := time.Now()
 		err = o.sender.Send(ctx, b)
-		metrics.BulkDuration.Observe(time.Since(begin).Seconds())
+		o.cfg.Metrics.BulkDuration.Observe(time.Since(begin).Seconds())
 		cancel()
 		if err == nil {
 			ans, err = parseBulkResponse(b.resp.Bytes(), b.failures)
@@ -258,7 +264,7 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 		err = fmt.Errorf("bulk response has %d items for %d documents", ans.items, n)
 	}
 	if err != nil {
-		metrics.BulkRequests.WithLabelValues(metrics.BulkError).Inc()
+		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultError).Inc()
 		return nil, &BulkError{Documents: n, Err: err}
 	}
 	results := make([]pipeline.Result, n)
@@ -273,7 +279,7 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 		case f.status == http.StatusConflict && b.docs[f.pos].create:
 			// A document with this _id exists: an earlier send of this
 			// very event got through. It is indexed, once.
-			metrics.EventsAlreadyIndexed.Inc()
+			o.cfg.Events.AlreadyIndexed.Inc()
 		case f.status == http.StatusTooManyRequests || f.status >= 500 || f.status == 0:
 			results[f.pos] = pipeline.Result{Status: pipeline.Retry, Reason: f.reason}
 			retries++
@@ -288,9 +294,9 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 		}
 	}
 	if retries > 0 {
-		metrics.BulkRequests.WithLabelValues(metrics.BulkPartial).Inc()
+		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultPartial).Inc()
 	} else {
-		metrics.BulkRequests.WithLabelValues(metrics.BulkOK).Inc()
+		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultOK).Inc()
 	}
 	if retries > 0 || rejects > 0 {
 		o.log.Debug().Int("documents", n).Int("retry", retries).Int("rejected", rejects).

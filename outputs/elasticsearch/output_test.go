@@ -27,7 +27,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
-	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -148,19 +147,19 @@ func testEvents(n int) []*event.Event {
 	return evs
 }
 
-func counter(t *testing.T, result string) float64 {
+func counter(t *testing.T, o *Output, result string) float64 {
 	t.Helper()
 	var m dto.Metric
-	if err := metrics.BulkRequests.WithLabelValues(result).(prometheus.Counter).Write(&m); err != nil {
+	if err := o.cfg.Metrics.BulkRequests.WithLabelValues(result).(prometheus.Counter).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
 }
 
-func histogramCount(t *testing.T) uint64 {
+func histogramCount(t *testing.T, o *Output) uint64 {
 	t.Helper()
 	var m dto.Metric
-	if err := metrics.BulkDuration.(prometheus.Histogram).Write(&m); err != nil {
+	if err := o.cfg.Metrics.BulkDuration.(prometheus.Histogram).Write(&m); err != nil {
 		t.Fatal(err)
 	}
 	return m.GetHistogram().GetSampleCount()
@@ -172,7 +171,7 @@ func TestWriteBatchClassifiesItems(t *testing.T) {
 	cfg.Index = "syslog-msg-%{+yyyy.MM.dd}"
 	o := newTestOutput(t, cfg)
 
-	okBefore, partialBefore, durBefore := counter(t, metrics.BulkOK), counter(t, metrics.BulkPartial), histogramCount(t)
+	okBefore, partialBefore, durBefore := counter(t, o, BulkResultOK), counter(t, o, BulkResultPartial), histogramCount(t, o)
 	evs := testEvents(6)
 	res, err := o.WriteBatch(context.Background(), evs)
 	if err != nil {
@@ -207,13 +206,13 @@ func TestWriteBatchClassifiesItems(t *testing.T) {
 	if r := res[0]; r.Reason != "" || r.Document != nil {
 		t.Errorf("delivered result carries %+v", r)
 	}
-	if got := counter(t, metrics.BulkPartial) - partialBefore; got != 1 {
+	if got := counter(t, o, BulkResultPartial) - partialBefore; got != 1 {
 		t.Errorf("bulk partial counter += %v", got)
 	}
-	if got := counter(t, metrics.BulkOK) - okBefore; got != 0 {
+	if got := counter(t, o, BulkResultOK) - okBefore; got != 0 {
 		t.Errorf("bulk ok counter += %v", got)
 	}
-	if got := histogramCount(t) - durBefore; got != 1 {
+	if got := histogramCount(t, o) - durBefore; got != 1 {
 		t.Errorf("bulk duration observed %d times", got)
 	}
 
@@ -247,7 +246,7 @@ func TestWriteBatchClassifiesItems(t *testing.T) {
 func TestWriteBatchAllDelivered(t *testing.T) {
 	es := newFakeES(t, answerBulk(201))
 	o := newTestOutput(t, testConfig(es.URL))
-	before := counter(t, metrics.BulkOK)
+	before := counter(t, o, BulkResultOK)
 	res, err := o.WriteBatch(context.Background(), testEvents(100))
 	if err != nil {
 		t.Fatal(err)
@@ -257,17 +256,17 @@ func TestWriteBatchAllDelivered(t *testing.T) {
 			t.Fatalf("item %d: %+v", i, r)
 		}
 	}
-	if got := counter(t, metrics.BulkOK) - before; got != 1 {
+	if got := counter(t, o, BulkResultOK) - before; got != 1 {
 		t.Errorf("ok counter += %v", got)
 	}
 	// Rejections only still count as "ok": every item is settled.
 	es2 := newFakeES(t, answerBulk(400))
 	o2 := newTestOutput(t, testConfig(es2.URL))
-	before = counter(t, metrics.BulkOK)
+	before = counter(t, o2, BulkResultOK)
 	if _, err := o2.WriteBatch(context.Background(), testEvents(3)); err != nil {
 		t.Fatal(err)
 	}
-	if got := counter(t, metrics.BulkOK) - before; got != 1 {
+	if got := counter(t, o2, BulkResultOK) - before; got != 1 {
 		t.Errorf("ok counter += %v", got)
 	}
 	if res, err := o2.WriteBatch(context.Background(), nil); res != nil || err != nil {
@@ -303,7 +302,7 @@ func TestWholeRequestFailures(t *testing.T) {
 				io.WriteString(w, tc.body)
 			})
 			o := newTestOutput(t, testConfig(es.URL))
-			before := counter(t, metrics.BulkError)
+			before := counter(t, o, BulkResultError)
 			res, err := o.WriteBatch(context.Background(), testEvents(3))
 			if err == nil || res != nil {
 				t.Fatalf("WriteBatch = %v, %v; want an error", res, err)
@@ -318,7 +317,7 @@ func TestWholeRequestFailures(t *testing.T) {
 			if n := len(es.requests()); n != 1 {
 				t.Errorf("%d requests seen; the output must not retry", n)
 			}
-			if got := counter(t, metrics.BulkError) - before; got != 1 {
+			if got := counter(t, o, BulkResultError) - before; got != 1 {
 				t.Errorf("error counter += %v", got)
 			}
 		})
@@ -714,7 +713,7 @@ func TestEventIDsMakeResendsIdempotent(t *testing.T) {
 	evs[0].ID, evs[1].ID = "a", "b\"quoted" // the third has none: plain index
 	before := func() float64 {
 		var m dto.Metric
-		metrics.EventsAlreadyIndexed.Write(&m)
+		o.cfg.Events.AlreadyIndexed.Write(&m)
 		return m.GetCounter().GetValue()
 	}
 	already := before()

@@ -1,0 +1,83 @@
+package syslog
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/logshipper/logshipper/metrics"
+)
+
+// Metrics are the syslog input's own instruments. What it receives,
+// truncates, fails to parse and drops goes into the shared account
+// (Config.Events).
+type Metrics struct {
+	Connections      prometheus.Gauge
+	ConnectionsLimit prometheus.Gauge
+	Errors           *prometheus.CounterVec // by kind
+}
+
+// inputErrorKinds are the Errors label values, pre-created so they read 0.
+var inputErrorKinds = []string{kindOversize, kindBadOctetCount, kindAccept, kindTCPRead, kindUDPRead, kindParsePanic,
+	kindMaxConnections, kindIdleTimeout, kindTLSHandshake}
+
+// NewMetrics makes the input's instruments and registers them on reg (nil:
+// not registered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Connections: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logshipper_tcp_connections",
+			Help: "Open TCP syslog connections, plain and TLS.",
+		}),
+		ConnectionsLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "logshipper_tcp_connections_limit",
+			Help: "The most TCP syslog connections (plain and TLS) open at once (max_connections); more are refused and counted in logshipper_input_errors_total{kind=\"max_connections\"}.",
+		}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "logshipper_input_errors_total",
+			Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read), parse_panic.",
+		}, []string{"kind"}),
+	}
+	for _, k := range inputErrorKinds {
+		m.Errors.WithLabelValues(k)
+	}
+	if reg != nil {
+		reg.MustRegister(m.Connections, m.ConnectionsLimit, m.Errors)
+	}
+	return m
+}
+
+// counters are the instruments a server adds to, resolved once:
+// WithLabelValues hashes its labels on every call.
+type counters struct {
+	receivedTCP, receivedUDP, receivedTLS                        prometheus.Counter
+	truncated, parseFailures                                     prometheus.Counter
+	droppedShutdown, droppedUDPKernel                            prometheus.Counter
+	dropped                                                      *prometheus.CounterVec
+	connections                                                  prometheus.Gauge
+	errOversize, errBadOctetCount, errAccept, errTCPRead         prometheus.Counter
+	errUDPRead, errParsePanic, errMaxConnections, errIdleTimeout prometheus.Counter
+	errTLSHandshake                                              prometheus.Counter
+}
+
+func newCounters(e *metrics.Events, m *Metrics) counters {
+	kind := func(k string) prometheus.Counter { return m.Errors.WithLabelValues(k) }
+	return counters{
+		receivedTCP:       e.Received.WithLabelValues("tcp"),
+		receivedUDP:       e.Received.WithLabelValues("udp"),
+		receivedTLS:       e.Received.WithLabelValues("tls"),
+		truncated:         e.Truncated,
+		parseFailures:     e.ParseFailures,
+		droppedShutdown:   e.Dropped.WithLabelValues(metrics.DropShutdown),
+		droppedUDPKernel:  e.Dropped.WithLabelValues(metrics.DropUDPKernel),
+		dropped:           e.Dropped,
+		connections:       m.Connections,
+		errOversize:       kind(kindOversize),
+		errBadOctetCount:  kind(kindBadOctetCount),
+		errAccept:         kind(kindAccept),
+		errTCPRead:        kind(kindTCPRead),
+		errUDPRead:        kind(kindUDPRead),
+		errParsePanic:     kind(kindParsePanic),
+		errMaxConnections: kind(kindMaxConnections),
+		errIdleTimeout:    kind(kindIdleTimeout),
+		errTLSHandshake:   kind(kindTLSHandshake),
+	}
+}
