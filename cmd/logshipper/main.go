@@ -28,7 +28,6 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/httpapi"
 	"github.com/logshipper/logshipper/metrics"
-	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/parser"
 	"github.com/logshipper/logshipper/pipeline"
 )
@@ -153,30 +152,19 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	reg := metrics.NewRegistry()
 	events := metrics.NewEvents(reg)
 	disk := metrics.NewDisk(reg)
-	cfg.Elasticsearch.Events, cfg.Elasticsearch.Metrics = events, elasticsearch.NewMetrics(reg)
 	cfg.Pipeline.Events, cfg.Pipeline.Disk = events, disk
 
-	out, err := elasticsearch.New(ctx, cfg.Elasticsearch, log.With().Str("component", "elasticsearch").Logger())
+	out, err := outputs[cfg.Output.Type](ctx, outputDeps{
+		cfg: cfg, reg: reg, events: events,
+		log: log.With().Str("component", cfg.Output.Type).Logger(),
+	})
 	if err != nil {
 		return err
 	}
-	// Install the index template now when Elasticsearch is up; when it is
-	// not, logshipper starts anyway (senders must not be refused) and the
-	// output installs the template before its first bulk request.
-	tctx, cancelT := context.WithTimeout(ctx, 5*time.Second)
-	if err := out.InstallTemplate(tctx); err != nil {
-		// A setting this cluster cannot honour (a lifecycle policy without
-		// ILM/ISM, a data stream without composable templates) stops the
-		// start; anything else may pass and is tried again later.
-		var ce *elasticsearch.ClusterError
-		if errors.As(err, &ce) {
-			cancelT()
-			out.Close(ctx)
-			return err
-		}
-		log.Warn().Err(err).Msg("index template not installed yet; retrying before the first bulk request")
+	if err := out.Start(ctx); err != nil {
+		out.Close(ctx)
+		return err
 	}
-	cancelT()
 	dlq, err := pipeline.NewFileDeadLetter(cfg.DeadLetter.Path, nil)
 	if err != nil {
 		return err
@@ -197,7 +185,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		inputParse = nil
 		pipe, err = pipeline.NewDurable(cfg.Pipeline, wal, p.Parse, out, dlq, pipeLog)
 	} else {
-		cfg.Pipeline.AssignIDs = cfg.Elasticsearch.DocumentID == elasticsearch.DocumentIDEvent
+		cfg.Pipeline.AssignIDs = out.WantsEventIDs()
 		pipe, err = pipeline.New(cfg.Pipeline, out, dlq, pipeLog)
 	}
 	if err != nil {
@@ -241,7 +229,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 			}
 			return nil
 		}},
-		{Name: "elasticsearch", Func: out.Ping},
+		{Name: cfg.Output.Type, Func: out.Ready},
 		{Name: "disk", Func: func(context.Context) error {
 			// A full or failing disk: TCP reads pause and UDP drops here, so
 			// a load balancer should send the traffic elsewhere.
@@ -272,6 +260,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	}
 	start.
 		Str("http", api.Addr().String()).
+		Str("output", cfg.Output.Type).
 		Strs("elasticsearch", redactedURLs(cfg.Elasticsearch.URLs)).
 		Str("index", cfg.Elasticsearch.Index).
 		Str("schema", cfg.Elasticsearch.Schema).

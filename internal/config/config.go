@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,7 +38,10 @@ type Config struct {
 		ReadBuffer int `mapstructure:"read_buffer"`
 		Readers    int `mapstructure:"readers"`
 	} `mapstructure:"udp"`
-	TLS           syslog.TLSConfig     `mapstructure:"tls"`
+	TLS    syslog.TLSConfig `mapstructure:"tls"`
+	Output struct {
+		Type string `mapstructure:"type"`
+	} `mapstructure:"output"`
 	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
 	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
 	Buffer        struct {
@@ -66,6 +70,10 @@ type Config struct {
 	Location *time.Location `mapstructure:"-"`
 }
 
+// OutputTypes are the values of output.type: the outputs cmd/logshipper's
+// registry builds (a test there keeps the two lists the same).
+var OutputTypes = []string{"elasticsearch"}
+
 // Setting is one key: its default and its one-line help. The list below is
 // the single source for defaults, flags, --help and the example file test.
 type Setting struct {
@@ -89,6 +97,7 @@ var Settings = []Setting{
 	{"tls.client_ca_file", "", "PEM CA certificates; when set, clients must present a certificate they signed"},
 	{"tls.min_version", "1.2", "lowest TLS version accepted: 1.2 or 1.3"},
 	{"tls.handshake_timeout", 10 * time.Second, "time a client has to complete the TLS handshake"},
+	{"output.type", "elasticsearch", "where events go: " + strings.Join(OutputTypes, ", ")},
 	{"elasticsearch.urls", []string{"http://es:9200"}, "Elasticsearch URLs, comma-separated"},
 	{"elasticsearch.index", "syslog-msg", "index name; may hold a date pattern such as syslog-msg-%{+yyyy.MM.dd}"},
 	{"elasticsearch.username", "", "basic auth user"},
@@ -338,6 +347,9 @@ func (c *Config) validate() error {
 	}
 	if c.IdleTimeout < 0 {
 		return fmt.Errorf("idle_timeout: %s is negative; use 0 to never close idle connections", c.IdleTimeout)
+	}
+	if !slices.Contains(OutputTypes, c.Output.Type) {
+		return fmt.Errorf("output.type: %q is not an output; use one of: %s", c.Output.Type, strings.Join(OutputTypes, ", "))
 	}
 	switch c.Buffer.Type {
 	case "memory":

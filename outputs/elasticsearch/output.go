@@ -184,6 +184,36 @@ func (o *Output) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Start does what Elasticsearch needs before the first batch, when it can:
+// the index template (and lifecycle policy) is installed now if the cluster
+// answers. It fails only for a setting this cluster cannot honour (a
+// lifecycle policy without ILM/ISM, a data stream without composable
+// templates: *ClusterError), which must stop the start. Anything else (the
+// cluster is down) is logged: logshipper starts anyway, because senders
+// must not be refused, and the template is installed before the first bulk
+// request.
+func (o *Output) Start(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := o.InstallTemplate(ctx)
+	var ce *ClusterError
+	if errors.As(err, &ce) {
+		return err
+	}
+	if err != nil {
+		o.log.Warn().Err(err).Msg("index template not installed yet; retrying before the first bulk request")
+	}
+	return nil
+}
+
+// Ready is Ping: /readyz asks every output whether it can deliver.
+func (o *Output) Ready(ctx context.Context) error { return o.Ping(ctx) }
+
+// WantsEventIDs says whether events need a stable ID (event.Event.ID) from
+// the pipeline: with document_id "event" each becomes the document's _id,
+// so that a re-send is recognised (409) instead of indexed twice.
+func (o *Output) WantsEventIDs() bool { return o.cfg.DocumentID == DocumentIDEvent }
+
 // Close releases the client's connections. Requests in flight finish.
 func (o *Output) Close(context.Context) error {
 	o.client.Stop()
