@@ -1,9 +1,12 @@
-// Package buffer is logshipper's disk buffer. Its one job: hold every event
-// an input has read on disk, from the moment it counts as received until the
-// output has confirmed it, so that a crash, a restart or a long Elasticsearch
+// Package buffer holds the events between the inputs and the output, from
+// the moment they count as received until the output has confirmed them:
+// that is its one job. Two buffers with the same methods (Append,
+// TryAppend, Commit, Read, Ack, Close, Durable), which the pipeline uses
+// alike: Memory, bounded in events and bytes and lost with the process, and
+// WAL, the disk buffer, so that a crash, a restart or a long Elasticsearch
 // outage loses nothing.
 //
-// It is a write-ahead log: Append writes events (their input fields only),
+// The WAL is a write-ahead log: Append writes events (their input fields only),
 // Commit makes them durable per the FsyncPolicy, Read hands them to the
 // pipeline in log order with a stable ID each, and Ack releases them once
 // delivered. Guarantees:

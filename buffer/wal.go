@@ -971,3 +971,6 @@ func (w *WAL) loseUnwrittenLocked() (events, bytes int64) {
 	w.lost += events
 	return events, bytes
 }
+
+// Durable is true: what the WAL holds survives a restart.
+func (w *WAL) Durable() bool { return true }

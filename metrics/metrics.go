@@ -162,18 +162,18 @@ func (d *Disk) Failing(component string, kind diskio.Kind) {
 // Healed: see Failing.
 func (d *Disk) Healed(component string) { d.Fault.WithLabelValues(component).Set(0) }
 
-// RegisterBuffer exposes the disk buffer's fill level on reg as
+// RegisterBuffer exposes the buffer's fill level (memory or disk) on reg as
 // logshipper_buffer_events and logshipper_buffer_bytes. stats is called on
 // every scrape.
 func RegisterBuffer(reg prometheus.Registerer, stats func() (events, bytes int64)) {
 	register(reg,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "logshipper_buffer_events",
-			Help: "Events in the disk buffer not yet confirmed by Elasticsearch.",
+			Help: "Events in the buffer (memory or disk) not yet confirmed by the output.",
 		}, func() float64 { e, _ := stats(); return float64(e) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "logshipper_buffer_bytes",
-			Help: "Bytes of the events in the disk buffer not yet confirmed by Elasticsearch.",
+			Help: "Bytes of the events in the buffer (memory: message bytes; disk: records) not yet confirmed by the output.",
 		}, func() float64 { _, b := stats(); return float64(b) }),
 	)
 }

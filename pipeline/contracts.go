@@ -1,8 +1,10 @@
-// Package pipeline moves events from the inputs to an output: a bounded
-// queue, a batcher that cuts batches on count, bytes or age, and a fixed
-// set of workers that deliver each batch, retry what Elasticsearch asked
-// to retry, dead-letter what it rejected, and only then acknowledge the
-// batch upstream. Nothing in here knows about syslog or about HTTP.
+// Package pipeline moves events from the inputs to an output: the inputs
+// append to a buffer (Buffer: in memory or on disk, the same here), a
+// reader takes them out in order and parses them (the one place events are
+// parsed), a batcher cuts batches on count, bytes or age, and a fixed set
+// of workers deliver each batch, retry what the output asked to retry,
+// dead-letter what it rejected, and only then acknowledge the batch to the
+// buffer. Nothing in here knows about syslog or about HTTP.
 package pipeline
 
 import (

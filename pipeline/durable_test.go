@@ -26,7 +26,7 @@ func parseMark(ev *event.Event) { ev.Message = "parsed:" + string(ev.Raw) }
 
 func mustDurable(t *testing.T, cfg Config, w *buffer.WAL, out Output) *Pipeline {
 	t.Helper()
-	p, err := NewDurable(cfg, w, parseMark, out, nil, zeroLog())
+	p, err := New(cfg, w, parseMark, out, nil, zeroLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,15 +18,17 @@ import (
 	"github.com/logshipper/logshipper/metrics"
 )
 
-// Config sizes the pipeline. Every queue is bounded: memory is at most
-// about (QueueSize + (Workers+1)*BatchCount) events, each at most the
-// input's maximum message size.
+// Config sizes the pipeline. Every queue is bounded: besides what its
+// buffer holds (the memory buffer: QueueSize events, QueueBytes bytes), the
+// pipeline holds at most about (2*Workers + Workers + 1) * BatchCount
+// events, each at most the input's maximum message size.
 type Config struct {
-	// QueueSize is how many events may wait between the inputs and the
-	// batcher. When it is full, TCP reads stop and UDP datagrams drop.
+	// QueueSize is how many events the memory buffer holds between the
+	// inputs and the batcher. When it is full, TCP reads stop and UDP
+	// datagrams drop.
 	QueueSize int `mapstructure:"queue_size"`
-	// QueueBytes bounds the message bytes held in memory from input to
-	// confirmation (memory mode), whatever the message sizes: the same
+	// QueueBytes bounds the message bytes the memory buffer holds from
+	// input to confirmation, whatever the message sizes: the same
 	// back-pressure and drops apply when it is reached.
 	QueueBytes int `mapstructure:"queue_bytes"`
 	// A batch is cut at BatchCount events, at BatchBytes bytes of raw
@@ -44,7 +46,7 @@ type Config struct {
 	// with it through retries, so the output can make re-sends idempotent.
 	AssignIDs bool `mapstructure:"-"`
 	// Events is the shared account the pipeline adds to (queued, indexed,
-	// dead-lettered, retried, dropped, parse failures in disk mode); Disk
+	// dead-lettered, retried, dropped, parse failures); Disk
 	// counts the dead-letter file's failures. nil: private ones (tests).
 	Events *metrics.Events `mapstructure:"-"`
 	Disk   *metrics.Disk   `mapstructure:"-"`
@@ -99,27 +101,27 @@ func (c Config) Validate() error {
 type Stats struct {
 	Delivered int64 // confirmed by the output
 	Rejected  int64 // refused for good, written to the dead-letter file
-	// Lost were still unsettled when the shutdown deadline passed, in
-	// memory mode. In disk mode such events stay in the buffer and are sent
-	// after the next start: they count as Left, never as Lost.
+	// Lost were still unsettled when the shutdown deadline passed, with a
+	// buffer that is not durable (memory). A durable one (disk) keeps such
+	// events and they are sent after the next start: they count as Left,
+	// never as Lost.
 	Lost int64
 	Left int64
 }
 
 // queued is an event on its way to the batcher, with its place in the
-// disk buffer (zero in memory mode).
+// buffer.
 type queued struct {
 	ev  *event.Event
 	pos buffer.Pos
 }
 
 // batch is a unit of delivery. Once every event in it is settled
-// (delivered or dead-lettered), the disk buffer is told so (Ack of first
+// (delivered or dead-lettered), the buffer is told so (Ack of first
 // through last); only then may it forget them.
 type batch struct {
 	events      []*event.Event
 	first, last buffer.Pos
-	bytes       int64 // message bytes, released from the gate once settled
 }
 
 // Pipeline is the bounded path from Sink to Output.
@@ -130,13 +132,14 @@ type Pipeline struct {
 	log  zerolog.Logger
 	warn zerolog.Logger // sampled: per-batch trouble must not flood the log
 
+	// buf holds the events from the inputs until they are settled; a
+	// reader feeds the queue from it (parsing what it reads, when parse
+	// is set) and the workers acknowledge settled batches to it.
+	buf     Buffer
+	durable bool
+	parse   func(*event.Event)
 	queue   chan queued
 	batches chan batch
-
-	// Disk mode only: inputs append to wal; a reader feeds the queue from
-	// it and parses what it reads.
-	wal   *buffer.WAL
-	parse func(*event.Event)
 
 	closing   chan struct{} // closed when Close starts: stop taking input
 	closeOnce sync.Once
@@ -144,8 +147,7 @@ type Pipeline struct {
 	cancelRun context.CancelFunc
 	wg        sync.WaitGroup
 
-	ids  *idSource // nil unless cfg.AssignIDs
-	gate *byteGate // memory mode: bounds the bytes held
+	ids *idSource // nil unless cfg.AssignIDs
 
 	delivered, rejected, lost, left atomic.Int64
 
@@ -155,50 +157,59 @@ type Pipeline struct {
 	dlqWarn  zerolog.Logger        // sampled, for its retries
 }
 
-// New builds and starts a pipeline that holds events in memory. dlq may
-// be nil only if out never rejects (tests); a rejected event without a
-// dead-letter store is logged.
-func New(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
-	p, err := newPipeline(cfg, out, dlq, log)
-	if err != nil {
-		return nil, err
-	}
-	p.start()
-	return p, nil
+// Buffer holds events from the inputs until the output has settled them:
+// buffer.Memory or buffer.WAL (on disk), the same to the pipeline.
+type Buffer interface {
+	// Append adds events, waiting while the buffer is full.
+	Append(ctx context.Context, evs ...*event.Event) error
+	// TryAppend adds events if they fit now.
+	TryAppend(evs ...*event.Event) error
+	// Commit returns once what was appended is durable (a no-op in memory).
+	Commit(ctx context.Context) error
+	// Read returns the next events in order, waiting for the first;
+	// io.EOF once closed and read to the end.
+	Read(ctx context.Context, max int) ([]buffer.Entry, error)
+	// Ack releases the events read from first through last.
+	Ack(first, last buffer.Pos) error
+	// Close stops appends; Read drains what is left.
+	Close() error
+	// Durable says whether what the buffer holds outlives the process:
+	// then events unsettled at the shutdown deadline are left for the next
+	// start, not lost.
+	Durable() bool
 }
 
-// NewDurable builds and starts a pipeline whose events live in wal from
-// the moment an input hands them over until the output confirmed them.
-// The inputs hand over raw events (input fields only); parse fills the
-// parsed fields of each event read back from wal. Events get wal's stable
-// IDs, so re-sends after a crash are idempotent.
-func NewDurable(cfg Config, wal *buffer.WAL, parse func(*event.Event), out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
-	if wal == nil || parse == nil {
-		return nil, errors.New("pipeline: NewDurable needs a buffer and a parser")
+// New builds and starts a pipeline that takes its events from buf.
+// parse, when set, fills the parsed fields of each event read from buf
+// (nil: the inputs parsed them). Events without an ID from buf (the
+// memory buffer's) get one when cfg.AssignIDs; the WAL's carry their
+// stable IDs, so re-sends after a crash are idempotent. dlq may be nil only
+// if out never rejects (tests); a rejected event without a dead-letter
+// store is logged.
+func New(cfg Config, buf Buffer, parse func(*event.Event), out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
+	if buf == nil {
+		return nil, errors.New("pipeline: New needs a buffer")
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	// The queue only decouples the disk reader from the batcher here: the
-	// events wait on disk, not in memory. Two batches per worker keep the
-	// workers busy; a queue_size sized for UDP bursts in memory mode would
-	// hold tens of thousands of parsed events (~3 KiB each with their
-	// garbage) for nothing.
-	cfg.QueueSize = min(cfg.QueueSize, durableQueue(cfg))
 	p, err := newPipeline(cfg, out, dlq, log)
 	if err != nil {
 		return nil, err
 	}
-	p.wal, p.parse, p.ids, p.gate = wal, parse, nil, nil // the buffer bounds what is held
+	p.buf, p.durable, p.parse = buf, buf.Durable(), parse
 	p.wg.Add(1)
 	go p.runReader()
 	p.start()
 	return p, nil
 }
 
-// durableQueue is the queue of a disk-mode pipeline: two batches per
-// worker.
-func durableQueue(cfg Config) int { return 2 * cfg.Workers * cfg.BatchCount }
+// NewMemoryBuffer is the memory buffer cfg describes: QueueSize events,
+// QueueBytes bytes.
+func NewMemoryBuffer(cfg Config) *buffer.Memory {
+	return buffer.NewMemory(cfg.QueueSize, int64(cfg.QueueBytes))
+}
+
+// queueLen is the queue between the buffer's reader and the batcher: two
+// batches per worker keep the workers busy; the events wait in the buffer.
+func queueLen(cfg Config) int { return 2 * cfg.Workers * cfg.BatchCount }
 
 func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
@@ -212,7 +223,7 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 		log:       log,
 		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
 		dlqWarn:   log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
-		queue:     make(chan queued, cfg.QueueSize),
+		queue:     make(chan queued, queueLen(cfg)),
 		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
 		closing:   make(chan struct{}),
 		runCtx:    ctx,
@@ -228,7 +239,6 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 	if cfg.AssignIDs {
 		p.ids = newIDSource()
 	}
-	p.gate = &byteGate{max: int64(cfg.QueueBytes)}
 	return p, nil
 }
 
@@ -247,31 +257,7 @@ func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
 		return ErrClosed
 	default:
 	}
-	if p.wal != nil {
-		if err := p.wal.Append(ctx, ev); err != nil {
-			if errors.Is(err, buffer.ErrClosed) {
-				return ErrClosed
-			}
-			return err
-		}
-		return nil
-	}
-	p.assignID(ev)
-	n := int64(len(ev.Raw))
-	if err := p.gate.acquire(ctx, p.closing, n); err != nil {
-		return err
-	}
-	select {
-	case p.queue <- queued{ev: ev}:
-		p.m.Queued.Inc()
-		return nil
-	case <-ctx.Done():
-		p.gate.release(n)
-		return ctx.Err()
-	case <-p.closing:
-		p.gate.release(n)
-		return ErrClosed
-	}
+	return appendError(p.buf.Append(ctx, ev))
 }
 
 // TryPut implements Sink.
@@ -281,45 +267,35 @@ func (p *Pipeline) TryPut(ev *event.Event) error {
 		return ErrClosed
 	default:
 	}
-	if p.wal != nil {
-		var fault *buffer.FaultError
-		switch err := p.wal.TryAppend(ev); {
-		case errors.Is(err, buffer.ErrFull):
-			return ErrBufferFull
-		case errors.Is(err, buffer.ErrClosed):
-			return ErrClosed
-		case errors.As(err, &fault) && fault.Kind == diskio.KindFull:
-			return fmt.Errorf("%w: %w", ErrDiskFull, err)
-		case fault != nil:
-			return fmt.Errorf("%w: %w", ErrDiskError, err)
-		default:
-			return err
-		}
-	}
-	p.assignID(ev)
-	n := int64(len(ev.Raw))
-	if !p.gate.tryAcquire(n) {
-		return ErrQueueFull
-	}
-	select {
-	case p.queue <- queued{ev: ev}:
-		p.m.Queued.Inc()
-		return nil
-	default:
-		p.gate.release(n)
-		return ErrQueueFull
-	}
+	return appendError(p.buf.TryAppend(ev))
 }
 
-// Commit implements Sink: in disk mode it returns once everything put so
-// far is durable per the buffer's fsync policy. Inputs call it before they
-// read more from a socket, so what they acknowledge by reading on is on
-// disk. In memory mode there is nothing to wait for.
-func (p *Pipeline) Commit(ctx context.Context) error {
-	if p.wal == nil {
+// appendError names a buffer's refusal the way Sink documents it.
+func appendError(err error) error {
+	var fault *buffer.FaultError
+	switch {
+	case err == nil:
 		return nil
+	case errors.Is(err, buffer.ErrQueueFull):
+		return ErrQueueFull
+	case errors.Is(err, buffer.ErrFull):
+		return ErrBufferFull
+	case errors.Is(err, buffer.ErrClosed):
+		return ErrClosed
+	case errors.As(err, &fault) && fault.Kind == diskio.KindFull:
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	case fault != nil:
+		return fmt.Errorf("%w: %w", ErrDiskError, err)
 	}
-	return p.wal.Commit(ctx)
+	return err
+}
+
+// Commit implements Sink: it returns once everything put so far is durable
+// per the buffer's fsync policy (at once in memory). Inputs call it before
+// they read more from a socket, so what they acknowledge by reading on is
+// on disk.
+func (p *Pipeline) Commit(ctx context.Context) error {
+	return p.buf.Commit(ctx)
 }
 
 func (p *Pipeline) assignID(ev *event.Event) {
@@ -330,18 +306,16 @@ func (p *Pipeline) assignID(ev *event.Event) {
 
 // Close stops taking events, flushes what is queued and waits until every
 // event is settled or ctx is done. Call it after the inputs have stopped,
-// so nothing is still putting. In memory mode what is left at the deadline
-// is lost (metric logshipper_events_dropped_total{reason="shutdown"}); in
-// disk mode it stays in the buffer for the next start. Close does not close
-// the disk buffer's acknowledgements: the caller closes the WAL afterwards.
+// so nothing is still putting. With the memory buffer what is left at the
+// deadline is lost (metric logshipper_events_dropped_total{reason="shutdown"});
+// in a durable buffer it stays for the next start. Close closes the buffer
+// for appends; the reader drains it.
 func (p *Pipeline) Close(ctx context.Context) Stats {
 	p.closeOnce.Do(func() {
 		close(p.closing)
-		if p.wal != nil {
-			// No more appends; the reader drains what is on disk, then sees io.EOF.
-			if err := p.wal.Close(); err != nil {
-				p.log.Error().Err(err).Msg("closing the disk buffer")
-			}
+		// No more appends; the reader drains what is left, then sees io.EOF.
+		if err := p.buf.Close(); err != nil {
+			p.log.Error().Err(err).Msg("closing the buffer")
 		}
 	})
 	done := make(chan struct{})
@@ -352,6 +326,13 @@ func (p *Pipeline) Close(ctx context.Context) Stats {
 		p.cancelRun() // abort in-flight requests and backoffs
 		<-done
 	}
+	// What a memory buffer still holds unread at the deadline is lost.
+	if m, ok := p.buf.(interface{ Unread() int }); ok && !p.durable {
+		if n := m.Unread(); n > 0 {
+			p.lost.Add(int64(n))
+			p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+		}
+	}
 	return p.Stats()
 }
 
@@ -360,16 +341,17 @@ func (p *Pipeline) Stats() Stats {
 	return Stats{Delivered: p.delivered.Load(), Rejected: p.rejected.Load(), Lost: p.lost.Load(), Left: p.left.Load()}
 }
 
-// runReader (disk mode) feeds the queue from the buffer, parsing what it
-// reads. It ends when the buffer is closed and read to the end, or at the
-// shutdown deadline; either way it closes the queue, which ends the
-// batcher. Whatever it read but could not queue stays unacknowledged in
-// the buffer and is read again after the next start.
+// runReader feeds the queue from the buffer, parsing what it reads. It
+// ends when the buffer is closed and read to the end, or at the shutdown
+// deadline; either way it closes the queue, which ends the batcher.
+// Whatever it read but could not queue stays unacknowledged in a durable
+// buffer and is read again after the next start; from the memory buffer it
+// is lost, and counted.
 func (p *Pipeline) runReader() {
 	defer p.wg.Done()
 	defer close(p.queue)
 	for attempt := 0; ; {
-		entries, err := p.wal.Read(p.runCtx, p.cfg.BatchCount)
+		entries, err := p.buf.Read(p.runCtx, p.cfg.BatchCount)
 		if errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 			return
 		}
@@ -384,34 +366,65 @@ func (p *Pipeline) runReader() {
 			continue
 		}
 		attempt = 0
-		for _, e := range entries {
+		for i, e := range entries {
 			ev := e.Event
-			ev.ID = e.ID
-			p.parse(ev)
-			if ev.ParseFailed {
-				p.m.ParseFailures.Inc()
+			if e.ID != "" {
+				ev.ID = e.ID
+			} else {
+				p.assignID(ev)
+			}
+			if p.parse != nil {
+				p.parseSafely(ev)
+				if ev.ParseFailed {
+					p.m.ParseFailures.Inc()
+				}
 			}
 			select {
 			case p.queue <- queued{ev: ev, pos: e.Pos}:
 				p.m.Queued.Inc()
 			case <-p.runCtx.Done():
+				if n := len(entries) - i; !p.durable {
+					p.lost.Add(int64(n))
+					p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+				}
 				return
 			}
 		}
 	}
 }
 
-// runBatcher cuts batches from the queue. In memory mode, once closing, it
-// drains the queue without waiting for the interval and then lets the
-// workers go; in disk mode the reader closes the queue when it is done.
+// parseSafely runs parse, keeping the event unparsed (a parse failure) if
+// it panics: a parser bug triggered by one crafted message must cost that
+// message its fields, not the process. (package parser recovers by itself;
+// this guards any other parse function.)
+func (p *Pipeline) parseSafely(ev *event.Event) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.warn.Error().Interface("panic", r).Str("source_ip", ev.SourceIP).
+				Bytes("raw_prefix", ev.Raw[:min(len(ev.Raw), 200)]).Msg("parser panicked; event kept unparsed")
+			*ev = event.Event{
+				ID:          ev.ID,
+				Received:    ev.Received,
+				Transport:   ev.Transport,
+				SourceIP:    ev.SourceIP,
+				Raw:         ev.Raw,
+				Truncated:   ev.Truncated,
+				Priority:    event.DefaultPriority,
+				Message:     string(ev.Raw),
+				ParseFailed: true,
+			}
+		}
+	}()
+	p.parse(ev)
+}
+
+// runBatcher cuts batches from the queue. The reader closes the queue
+// once the buffer is closed and drained; the batcher then flushes what it
+// has and lets the workers go.
 func (p *Pipeline) runBatcher() {
 	defer p.wg.Done()
 	defer close(p.batches)
 
-	closing := p.closing
-	if p.wal != nil {
-		closing = nil // the reader decides when the input ends
-	}
 	timer := time.NewTimer(p.cfg.FlushInterval)
 	timer.Stop()
 	var (
@@ -429,7 +442,7 @@ func (p *Pipeline) runBatcher() {
 		case p.batches <- b:
 		case <-p.runCtx.Done():
 			p.abandon(len(b.events), metrics.DropShutdown)
-			p.releaseBatch(b)
+			p.ack(b, false)
 		}
 	}
 	add := func(q queued) {
@@ -440,7 +453,6 @@ func (p *Pipeline) runBatcher() {
 		}
 		cur.events = append(cur.events, q.ev)
 		cur.last = q.pos
-		cur.bytes += int64(len(q.ev.Raw))
 		bytes += len(q.ev.Raw)
 		if len(cur.events) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
 			flush()
@@ -457,17 +469,6 @@ func (p *Pipeline) runBatcher() {
 			add(q)
 		case <-timer.C:
 			flush()
-		case <-closing:
-			// Inputs have stopped: take what is queued, then finish.
-			for {
-				select {
-				case q := <-p.queue:
-					add(q)
-				default:
-					flush()
-					return
-				}
-			}
 		}
 	}
 }
@@ -475,22 +476,21 @@ func (p *Pipeline) runBatcher() {
 func (p *Pipeline) runWorker() {
 	defer p.wg.Done()
 	for b := range p.batches {
-		settled := p.deliver(b)
-		p.releaseBatch(b)
-		if settled && p.wal != nil {
-			if err := p.wal.Ack(b.first, b.last); err != nil {
-				// The buffer reports a failing ack file itself (a fault,
-				// retried); the acknowledgement holds in memory.
-				p.warn.Warn().Err(err).Msg("disk buffer acknowledgement not written; after a restart these events may be sent again (their IDs prevent duplicates)")
-			}
-		}
+		p.ack(b, p.deliver(b))
 	}
 }
 
-// releaseBatch hands a batch's bytes back to the gate (memory mode).
-func (p *Pipeline) releaseBatch(b batch) {
-	if p.gate != nil {
-		p.gate.release(b.bytes)
+// ack tells the buffer a batch is done with: settled, or (memory buffer)
+// given up at the shutdown deadline, which frees its room all the same. A
+// durable buffer keeps what was not settled for the next start.
+func (p *Pipeline) ack(b batch, settled bool) {
+	if !settled && p.durable {
+		return
+	}
+	if err := p.buf.Ack(b.first, b.last); err != nil {
+		// The disk buffer reports a failing ack file itself (a fault,
+		// retried); the acknowledgement holds in memory.
+		p.warn.Warn().Err(err).Msg("buffer acknowledgement not written; after a restart these events may be sent again (their IDs prevent duplicates)")
 	}
 }
 
@@ -562,12 +562,12 @@ func (p *Pipeline) settle(delivered, rejected int) {
 	p.m.Queued.Sub(float64(delivered + rejected))
 }
 
-// abandon accounts for events given up at the shutdown deadline: lost in
-// memory mode (counted under reason), left in the disk buffer for the next
-// start in disk mode.
+// abandon accounts for events given up at the shutdown deadline: lost
+// from a memory buffer (counted under reason), left in a durable one for
+// the next start.
 func (p *Pipeline) abandon(n int, reason string) {
 	p.m.Queued.Sub(float64(n))
-	if p.wal != nil {
+	if p.durable {
 		p.left.Add(int64(n))
 		return
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
 )
 
@@ -109,7 +110,7 @@ func ev(s string) *event.Event { return &event.Event{Raw: []byte(s)} }
 
 func mustNew(t *testing.T, cfg Config, out Output, dlq DeadLetter) *Pipeline {
 	t.Helper()
-	p, err := New(cfg, out, dlq, zerolog.Nop())
+	p, err := New(cfg, NewMemoryBuffer(cfg), nil, out, dlq, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,8 +410,8 @@ func TestQueueBytesBoundsMemory(t *testing.T) {
 	if accepted != 16 { // 16 × 64 KiB = 1 MiB
 		t.Fatalf("accepted %d messages of 64 KiB into a 1 MiB gate, want 16", accepted)
 	}
-	if got := p.gate.inUse(); got != 1<<20 {
-		t.Fatalf("gate holds %d bytes", got)
+	if _, got := p.buf.(*buffer.Memory).Stats(); got != 1<<20 {
+		t.Fatalf("memory buffer holds %d bytes", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
@@ -423,7 +424,7 @@ func TestQueueBytesBoundsMemory(t *testing.T) {
 	if st := p.Close(context.Background()); st.Delivered != 16 {
 		t.Fatalf("stats = %+v", st)
 	}
-	if got := p.gate.inUse(); got != 0 {
-		t.Fatalf("gate still holds %d bytes after everything settled", got)
+	if n, got := p.buf.(*buffer.Memory).Stats(); got != 0 || n != 0 {
+		t.Fatalf("memory buffer still holds %d events, %d bytes after everything settled", n, got)
 	}
 }

@@ -169,25 +169,27 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
+	// Events are parsed in one place, as the pipeline reads them from the
+	// buffer, whatever the buffer: the disk buffer stores them as
+	// received, so a restart replays them the same way.
 	p := parser.New(parser.Options{Location: cfg.Location})
 	pipeLog := log.With().Str("component", "pipeline").Logger()
-	inputParse := p.Parse
 	var (
-		pipe *pipeline.Pipeline
-		wal  *buffer.WAL
+		buf pipeline.Buffer
+		wal *buffer.WAL
 	)
 	if cfg.Buffer.Type == "disk" {
 		if wal, err = openBuffer(cfg, log, reg, disk); err != nil {
 			return err
 		}
-		// Events are parsed when read back from the buffer, so the buffer
-		// stores them as received and a restart replays them the same way.
-		inputParse = nil
-		pipe, err = pipeline.NewDurable(cfg.Pipeline, wal, p.Parse, out, dlq, pipeLog)
+		buf = wal // its records carry stable IDs
 	} else {
+		mem := pipeline.NewMemoryBuffer(cfg.Pipeline)
+		metrics.RegisterBuffer(reg, mem.Stats)
 		cfg.Pipeline.AssignIDs = out.WantsEventIDs()
-		pipe, err = pipeline.New(cfg.Pipeline, out, dlq, pipeLog)
+		buf = mem
 	}
+	pipe, err := pipeline.New(cfg.Pipeline, buf, p.Parse, out, dlq, pipeLog)
 	if err != nil {
 		return err
 	}
@@ -210,7 +212,6 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		IdleTimeout:    idle,
 		DrainTimeout:   drain,
 		TLS:            cfg.TLS,
-		Parse:          inputParse,
 		Now:            time.Now,
 		Logger:         log.With().Str("component", "syslog").Logger(),
 		Events:         events,

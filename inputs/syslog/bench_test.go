@@ -67,7 +67,7 @@ func benchConn(b *testing.B, conns int, octet, useTLS bool) {
 	}
 	msgSize := len(block) / 1000
 	sk := &countSink{target: int64(b.N), done: make(chan struct{})}
-	cfg := Config{Listen: "127.0.0.1:0", Parse: func(*event.Event) {}, Logger: zerolog.Nop()}
+	cfg := Config{Listen: "127.0.0.1:0", Logger: zerolog.Nop()}
 	var ca *testCA
 	if useTLS {
 		ca = newTestCA(b, "bench")

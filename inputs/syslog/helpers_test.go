@@ -27,16 +27,6 @@ const waitLimit = 10 * time.Second
 
 var fixedNow = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeParse stands in for the real parser: a line starting with '<' is
-// "syslog", anything else fails.
-func fakeParse(ev *event.Event) {
-	ev.Message = string(ev.Raw)
-	if len(ev.Raw) == 0 || ev.Raw[0] != '<' {
-		ev.ParseFailed = true
-		ev.Priority = event.DefaultPriority
-	}
-}
-
 // sink records events. If gate is set, Put waits for it to be closed (or
 // for ctx); entered is closed at the first Put.
 type sink struct {
@@ -158,7 +148,6 @@ func (b *syncBuffer) count(substr string) int { return strings.Count(b.String(),
 func testConfig(logs *syncBuffer) Config {
 	cfg := Config{
 		Listen: "127.0.0.1:0",
-		Parse:  fakeParse,
 		Now:    func() time.Time { return fixedNow },
 	}
 	if logs != nil {

@@ -7,8 +7,7 @@ import (
 )
 
 // Metrics are the syslog input's own instruments. What it receives,
-// truncates, fails to parse and drops goes into the shared account
-// (Config.Events).
+// truncates and drops goes into the shared account (Config.Events).
 type Metrics struct {
 	Connections      prometheus.Gauge
 	ConnectionsLimit prometheus.Gauge
@@ -16,7 +15,7 @@ type Metrics struct {
 }
 
 // inputErrorKinds are the Errors label values, pre-created so they read 0.
-var inputErrorKinds = []string{kindOversize, kindBadOctetCount, kindAccept, kindTCPRead, kindUDPRead, kindParsePanic,
+var inputErrorKinds = []string{kindOversize, kindBadOctetCount, kindAccept, kindTCPRead, kindUDPRead,
 	kindMaxConnections, kindIdleTimeout, kindTLSHandshake}
 
 // NewMetrics makes the input's instruments and registers them on reg (nil:
@@ -33,7 +32,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logshipper_input_errors_total",
-			Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read), parse_panic.",
+			Help: "Problems with received data and connections, by kind: framing (oversize, bad_octet_count), connections (max_connections, idle_timeout, tls_handshake, accept, tcp_read, udp_read).",
 		}, []string{"kind"}),
 	}
 	for _, k := range inputErrorKinds {
@@ -48,14 +47,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 // counters are the instruments a server adds to, resolved once:
 // WithLabelValues hashes its labels on every call.
 type counters struct {
-	receivedTCP, receivedUDP, receivedTLS                        prometheus.Counter
-	truncated, parseFailures                                     prometheus.Counter
-	droppedShutdown, droppedUDPKernel                            prometheus.Counter
-	dropped                                                      *prometheus.CounterVec
-	connections                                                  prometheus.Gauge
-	errOversize, errBadOctetCount, errAccept, errTCPRead         prometheus.Counter
-	errUDPRead, errParsePanic, errMaxConnections, errIdleTimeout prometheus.Counter
-	errTLSHandshake                                              prometheus.Counter
+	receivedTCP, receivedUDP, receivedTLS                prometheus.Counter
+	truncated                                            prometheus.Counter
+	droppedShutdown, droppedUDPKernel                    prometheus.Counter
+	dropped                                              *prometheus.CounterVec
+	connections                                          prometheus.Gauge
+	errOversize, errBadOctetCount, errAccept, errTCPRead prometheus.Counter
+	errUDPRead, errMaxConnections, errIdleTimeout        prometheus.Counter
+	errTLSHandshake                                      prometheus.Counter
 }
 
 func newCounters(e *metrics.Events, m *Metrics) counters {
@@ -65,7 +64,6 @@ func newCounters(e *metrics.Events, m *Metrics) counters {
 		receivedUDP:       e.Received.WithLabelValues("udp"),
 		receivedTLS:       e.Received.WithLabelValues("tls"),
 		truncated:         e.Truncated,
-		parseFailures:     e.ParseFailures,
 		droppedShutdown:   e.Dropped.WithLabelValues(metrics.DropShutdown),
 		droppedUDPKernel:  e.Dropped.WithLabelValues(metrics.DropUDPKernel),
 		dropped:           e.Dropped,
@@ -75,7 +73,6 @@ func newCounters(e *metrics.Events, m *Metrics) counters {
 		errAccept:         kind(kindAccept),
 		errTCPRead:        kind(kindTCPRead),
 		errUDPRead:        kind(kindUDPRead),
-		errParsePanic:     kind(kindParsePanic),
 		errMaxConnections: kind(kindMaxConnections),
 		errIdleTimeout:    kind(kindIdleTimeout),
 		errTLSHandshake:   kind(kindTLSHandshake),

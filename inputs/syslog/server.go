@@ -1,8 +1,8 @@
 // Package syslog receives syslog messages over TCP and UDP and hands them
 // to the pipeline, one event per message: that is its one job. It frames
 // TCP streams with inputs/framing, stamps each message with its receive
-// time, transport and sender, lets the configured parser fill in the rest,
-// and counts what it sees.
+// time, transport and sender, and counts what it sees. It does not parse:
+// the pipeline parses every event in one place, whatever the buffer.
 //
 // TCP is lossless up to the pipeline: Put blocks while the queue is full,
 // the connection's reader stops reading, and the sender's TCP window fills.
@@ -105,7 +105,6 @@ const (
 	kindAccept        = "accept"          // Accept failed (EMFILE, ENFILE, ...)
 	kindTCPRead       = "tcp_read"        // a connection ended with an error (reset, ...)
 	kindUDPRead       = "udp_read"        // reading the UDP socket failed
-	kindParsePanic    = "parse_panic"     // Config.Parse panicked; the event was kept unparsed
 	// max_connections and idle_timeout: limits.go; tls_handshake: tls.go.
 )
 
@@ -131,10 +130,9 @@ type Config struct {
 	// TLS is the optional TLS listener (off unless TLS.Listen is set).
 	TLS TLSConfig
 
-	UDPReadBuffer int                // SO_RCVBUF bytes asked for, default 32 MiB (the size the kernel granted is logged)
-	UDPReaders    int                // goroutines reading the UDP socket, default 2
-	Parse         func(*event.Event) // fills parsed fields in the reader goroutine; nil when the sink parses (disk buffer)
-	Now           func() time.Time   // receive clock; default time.Now
+	UDPReadBuffer int              // SO_RCVBUF bytes asked for, default 32 MiB (the size the kernel granted is logged)
+	UDPReaders    int              // goroutines reading the UDP socket, default 2
+	Now           func() time.Time // receive clock; default time.Now
 	Logger        zerolog.Logger
 	// Events is the shared account this input adds to (received,
 	// truncated, parse failures, drops); Metrics its own instruments. nil:
@@ -154,7 +152,7 @@ type Server struct {
 	c       counters
 	// Sampled loggers for per-message problems, one per kind so that a
 	// flood of one kind does not hide the others.
-	logFrame, logDrop, logConn, logParse, logLimit, logIdle, logTLS zerolog.Logger
+	logFrame, logDrop, logConn, logLimit, logIdle, logTLS zerolog.Logger
 
 	tlsConfig *tls.Config // nil when TLS is off
 
@@ -252,7 +250,6 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 		logFrame:  sampled(log),
 		logDrop:   sampled(log),
 		logConn:   sampled(log),
-		logParse:  sampled(log),
 		logLimit:  sampled(log),
 		logIdle:   sampled(log),
 		logTLS:    sampled(log),
@@ -516,8 +513,9 @@ func (s *Server) cutReads() {
 	}
 }
 
-// newEvent builds and parses the event for one message. frame is copied:
-// the caller's buffer is reused for the next read.
+// newEvent builds the event for one message: the input's fields only, the
+// pipeline parses it. frame is copied: the caller's buffer is reused for
+// the next read.
 func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *event.Event {
 	ev := &event.Event{
 		Received:  s.cfg.Now(),
@@ -526,43 +524,13 @@ func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *e
 		Raw:       bytes.Clone(frame),
 		Truncated: truncated,
 	}
-	if s.cfg.Parse != nil {
-		s.parse(ev)
-	}
 	if truncated {
 		s.c.truncated.Inc()
 		s.c.errOversize.Inc()
 		s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Int("max_message_size", s.cfg.MaxMessageSize).
 			Msg("message longer than the maximum size; truncated (tag _truncated)")
 	}
-	if ev.ParseFailed {
-		s.c.parseFailures.Inc()
-	}
 	return ev
-}
-
-// parse runs cfg.Parse, keeping the event (unparsed) if it panics: a
-// parser bug triggered by one crafted message must not take down the
-// process or the connection.
-func (s *Server) parse(ev *event.Event) {
-	defer func() {
-		if p := recover(); p != nil {
-			s.c.errParsePanic.Inc()
-			s.logParse.Error().Interface("panic", p).Str("source_ip", ev.SourceIP).
-				Bytes("raw_prefix", ev.Raw[:min(len(ev.Raw), 200)]).Msg("parser panicked; event kept unparsed")
-			*ev = event.Event{
-				Received:    ev.Received,
-				Transport:   ev.Transport,
-				SourceIP:    ev.SourceIP,
-				Raw:         ev.Raw,
-				Truncated:   ev.Truncated,
-				Priority:    event.DefaultPriority,
-				Message:     string(ev.Raw),
-				ParseFailed: true,
-			}
-		}
-	}()
-	s.cfg.Parse(ev)
 }
 
 // ipString formats a sender address the way Elasticsearch's ip type

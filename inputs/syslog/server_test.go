@@ -47,7 +47,7 @@ func TestNewValidates(t *testing.T) {
 	if _, err := New(ok, nil); err == nil {
 		t.Error("nil sink accepted")
 	}
-	s, err := New(Config{Parse: fakeParse}, newSink())
+	s, err := New(Config{}, newSink())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,6 @@ func TestStartFailsWhenPortTaken(t *testing.T) {
 func TestTCPFramings(t *testing.T) {
 	sk := newSink()
 	s, tcp, _ := start(t, testConfig(nil), sk)
-	parseFailures := value(s.c.parseFailures)
 	received := value(s.c.receivedTCP)
 	if !s.Ready() {
 		t.Fatal("not ready after Start")
@@ -98,12 +97,9 @@ func TestTCPFramings(t *testing.T) {
 		t.Fatalf("got %q\nwant %q", got, want)
 	}
 	for _, ev := range evs {
-		if ev.Transport != "tcp" || ev.SourceIP != "127.0.0.1" || !ev.Received.Equal(fixedNow) || ev.Truncated || ev.Message != string(ev.Raw) {
+		if ev.Transport != "tcp" || ev.SourceIP != "127.0.0.1" || !ev.Received.Equal(fixedNow) || ev.Truncated {
 			t.Errorf("event %+v", ev)
 		}
-	}
-	if d := value(s.c.parseFailures) - parseFailures; d != 1 {
-		t.Errorf("parse failures +%v, want +1", d)
 	}
 	if d := value(s.c.receivedTCP) - received; d != 7 {
 		t.Errorf("received tcp +%v, want +7", d)
@@ -157,32 +153,6 @@ func TestTCPBadOctetCountCounted(t *testing.T) {
 	}
 	if d := value(s.c.errBadOctetCount) - bad; d != 1 {
 		t.Errorf("bad octet counts +%v, want +1", d)
-	}
-}
-
-func TestParsePanicKeepsEventAndConnection(t *testing.T) {
-	sk := newSink()
-	cfg := testConfig(nil)
-	cfg.Parse = func(ev *event.Event) {
-		if strings.Contains(string(ev.Raw), "boom") {
-			ev.Hostname = "half-parsed"
-			panic("parser bug")
-		}
-		fakeParse(ev)
-	}
-	s, tcp, _ := start(t, cfg, sk)
-	panics := value(s.c.errParsePanic)
-	c := dialTCP(t, tcp)
-	write(t, c, "<13>boom\n<13>fine\n")
-	evs := sk.waitN(t, 2)
-	if ev := evs[0]; !ev.ParseFailed || ev.Message != "<13>boom" || ev.Hostname != "" || ev.Priority != event.DefaultPriority || ev.SourceIP != "127.0.0.1" {
-		t.Errorf("panicked event %+v", ev)
-	}
-	if string(evs[1].Raw) != "<13>fine" || evs[1].ParseFailed {
-		t.Errorf("next event %+v", evs[1])
-	}
-	if d := value(s.c.errParsePanic) - panics; d != 1 {
-		t.Errorf("parse panics +%v", d)
 	}
 }
 
@@ -533,16 +503,14 @@ type errReader struct{}
 
 func (errReader) Read([]byte) (int, error) { return 0, os.ErrDeadlineExceeded }
 
-// With a disk buffer the sink parses; the input then hands over raw events.
-func TestNilParseLeavesEventsUnparsed(t *testing.T) {
+// The input does not parse: the pipeline parses every event in one place.
+func TestEventsAreHandedOverUnparsed(t *testing.T) {
 	sk := newSink()
-	cfg := testConfig(nil)
-	cfg.Parse = nil
-	_, tcp, _ := start(t, cfg, sk)
+	_, tcp, _ := start(t, testConfig(nil), sk)
 	c := dialTCP(t, tcp)
 	write(t, c, "<13>Nov 26 12:00:00 host app: hello\n")
 	evs := sk.waitN(t, 1)
-	if evs[0].Program != "" || evs[0].ParseFailed || string(evs[0].Raw) != "<13>Nov 26 12:00:00 host app: hello" {
+	if evs[0].Program != "" || evs[0].Message != "" || evs[0].ParseFailed || string(evs[0].Raw) != "<13>Nov 26 12:00:00 host app: hello" {
 		t.Fatalf("event = %+v", evs[0])
 	}
 }
