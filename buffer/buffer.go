@@ -217,6 +217,9 @@ type Entry struct {
 	// lower case (0-9, a-v), so IDs of one segment sort in log order. Meant
 	// as Elasticsearch _id with op_type create.
 	ID string
+	// Group, if the event was appended with one (Memory.AppendGroup), is
+	// told when the event is settled or given up.
+	Group *Group
 }
 
 // Pos is the position of a record returned by Read. Positions are

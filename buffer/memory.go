@@ -21,7 +21,7 @@ var ErrQueueFull = errors.New("buffer: memory queue full")
 // big to ever pass). What it holds is lost with the process: Durable is
 // false. Events have no ID here; the pipeline gives them one.
 type Memory struct {
-	queue   chan *event.Event
+	queue   chan queued
 	gate    byteGate
 	closing chan struct{}
 	close   sync.Once
@@ -38,7 +38,7 @@ type Memory struct {
 // maxBytes held message bytes.
 func NewMemory(maxEvents int, maxBytes int64) *Memory {
 	return &Memory{
-		queue:   make(chan *event.Event, maxEvents),
+		queue:   make(chan queued, maxEvents),
 		gate:    byteGate{max: maxBytes},
 		closing: make(chan struct{}),
 	}
@@ -48,15 +48,30 @@ func NewMemory(maxEvents int, maxBytes int64) *Memory {
 // back-pressure that stops TCP reads). It fails with ctx's error, or
 // ErrClosed after Close; the events before the failing one are added.
 func (m *Memory) Append(ctx context.Context, evs ...*event.Event) error {
+	return m.AppendGroup(ctx, nil, evs...)
+}
+
+// queued is an event in the memory buffer, with the group it was appended
+// in (nil for most).
+type queued struct {
+	ev  *event.Event
+	grp *Group
+}
+
+// AppendGroup is Append for events that g acknowledges (the reader hands
+// g out with each of them, in Entry.Group). Events not appended (an error)
+// are not counted in g: the caller fails them.
+func (m *Memory) AppendGroup(ctx context.Context, g *Group, evs ...*event.Event) error {
 	for _, ev := range evs {
-		if err := m.append(ctx, ev); err != nil {
+		if err := m.append(ctx, queued{ev, g}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (m *Memory) append(ctx context.Context, ev *event.Event) error {
+func (m *Memory) append(ctx context.Context, q queued) error {
+	ev := q.ev
 	select {
 	case <-m.closing:
 		return ErrClosed
@@ -67,7 +82,7 @@ func (m *Memory) append(ctx context.Context, ev *event.Event) error {
 		return err
 	}
 	select {
-	case m.queue <- ev:
+	case m.queue <- q:
 		m.held.Add(1)
 		return nil
 	case <-ctx.Done():
@@ -101,7 +116,7 @@ func (m *Memory) tryAppend(ev *event.Event) error {
 		return ErrQueueFull
 	}
 	select {
-	case m.queue <- ev:
+	case m.queue <- queued{ev: ev}:
 		m.held.Add(1)
 		return nil
 	default:
@@ -116,7 +131,7 @@ func (m *Memory) Commit(context.Context) error { return nil }
 // Read returns between 1 and max events in the order they were appended,
 // waiting for the first. After Close it returns what is left, then io.EOF.
 func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
-	var first *event.Event
+	var first queued
 	select {
 	case first = <-m.queue:
 	case <-ctx.Done():
@@ -131,17 +146,17 @@ func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
 	entries := make([]Entry, 0, min(max, 1+len(m.queue)))
 	m.readMu.Lock()
 	defer m.readMu.Unlock()
-	add := func(ev *event.Event) {
-		size := uint64(len(ev.Raw))
+	add := func(q queued) {
+		size := uint64(len(q.ev.Raw))
 		m.reads++
-		entries = append(entries, Entry{Event: ev, Pos: Pos{ord: m.reads, bord: m.readBytes, size: uint32(min(size, 1<<32-1))}})
+		entries = append(entries, Entry{Event: q.ev, Group: q.grp, Pos: Pos{ord: m.reads, bord: m.readBytes, size: uint32(min(size, 1<<32-1))}})
 		m.readBytes += size
 	}
 	add(first)
 	for len(entries) < max {
 		select {
-		case ev := <-m.queue:
-			add(ev)
+		case q := <-m.queue:
+			add(q)
 		default:
 			return entries, nil
 		}
@@ -172,6 +187,22 @@ func (m *Memory) Durable() bool { return false }
 // Stats is the events held (appended, not acknowledged) and their bytes.
 func (m *Memory) Stats() (events, bytes int64) { return m.held.Load(), m.gate.inUse() }
 
-// Unread is how many events were appended and never read: at the shutdown
-// deadline, what is lost.
-func (m *Memory) Unread() int { return len(m.queue) }
+// DropUnread takes out the events appended and never read, failing their
+// groups with err, and says how many there were: at the shutdown deadline,
+// what is lost. Call it once nothing reads or appends any more.
+func (m *Memory) DropUnread(err error) int {
+	n := 0
+	for {
+		select {
+		case q := <-m.queue:
+			n++
+			m.gate.release(int64(len(q.ev.Raw)))
+			m.held.Add(-1)
+			if q.grp != nil {
+				q.grp.Fail(1, err)
+			}
+		default:
+			return n
+		}
+	}
+}

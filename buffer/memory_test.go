@@ -60,9 +60,6 @@ func TestMemoryBoundsReadsAndAcks(t *testing.T) {
 	if err := m.TryAppend(memEvent(1)); !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
-	if m.Unread() != 1 {
-		t.Fatalf("unread %d", m.Unread())
-	}
 	if es, err := m.Read(ctx, 10); err != nil || len(es) != 1 {
 		t.Fatalf("drain after Close: %v %v", es, err)
 	}
@@ -71,5 +68,23 @@ func TestMemoryBoundsReadsAndAcks(t *testing.T) {
 	}
 	if m.Durable() {
 		t.Error("memory is durable")
+	}
+}
+
+// A group is done once, when its last event is counted; with the first
+// error if any was given up.
+func TestGroup(t *testing.T) {
+	var got []error
+	done := func(err error) { got = append(got, err) }
+	NewGroup(0, done)
+	g := NewGroup(3, done)
+	g.Settle(1)
+	g.Fail(1, ErrClosed)
+	if len(got) != 1 || got[0] != nil {
+		t.Fatalf("before the last event: %v", got)
+	}
+	g.Settle(1)
+	if len(got) != 2 || !errors.Is(got[1], ErrClosed) {
+		t.Fatalf("done %v", got)
 	}
 }

@@ -34,6 +34,10 @@ type Sink interface {
 	Commit(ctx context.Context) error
 }
 
+// ErrGivenUp is what a PutBatch acknowledgement reports for events given up
+// at the shutdown deadline.
+var ErrGivenUp = errors.New("pipeline: given up at the shutdown deadline")
+
 // Why TryPut refused an event.
 var (
 	ErrQueueFull  = errors.New("pipeline: queue full")

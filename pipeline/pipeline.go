@@ -114,6 +114,7 @@ type Stats struct {
 type queued struct {
 	ev  *event.Event
 	pos buffer.Pos
+	grp *buffer.Group // the input's acknowledgement group, if any
 }
 
 // batch is a unit of delivery. Once every event in it is settled
@@ -122,6 +123,23 @@ type queued struct {
 type batch struct {
 	events      []*event.Event
 	first, last buffer.Pos
+	// groups[i] is events[i]'s acknowledgement group; nil (the slice)
+	// while no event of the batch has one.
+	groups []*buffer.Group
+}
+
+// finish tells the batch's acknowledgement groups what became of it:
+// every event settled, or given up at the shutdown deadline.
+func (b batch) finish(settled bool) {
+	for _, g := range b.groups {
+		switch {
+		case g == nil:
+		case settled:
+			g.Settle(1)
+		default:
+			g.Fail(1, ErrGivenUp)
+		}
+	}
 }
 
 // Pipeline is the bounded path from Sink to Output.
@@ -270,6 +288,40 @@ func (p *Pipeline) TryPut(ev *event.Event) error {
 	return appendError(p.buf.TryAppend(ev))
 }
 
+// PutBatch hands over evs as Put does, and calls done once they are safe
+// downstream: with a durable buffer as soon as they are on disk (the
+// buffer takes over); otherwise once the output has settled every one of
+// them (done(nil): delivered or dead-lettered), or when one was given up
+// at the shutdown deadline (done(ErrGivenUp)). This is how an input that
+// must acknowledge upstream (a Kafka offset, a Redis XACK) learns when it
+// may. If PutBatch fails, done is never called and the caller still owns
+// the events (some may have been handed over: their IDs make a re-send
+// harmless with a durable buffer or an output that assigns none).
+func (p *Pipeline) PutBatch(ctx context.Context, evs []*event.Event, done func(error)) error {
+	select {
+	case <-p.closing:
+		return ErrClosed
+	default:
+	}
+	if p.durable {
+		if err := appendError(p.buf.Append(ctx, evs...)); err != nil {
+			return err
+		}
+		if err := p.buf.Commit(ctx); err != nil {
+			return err
+		}
+		done(nil)
+		return nil
+	}
+	ga, ok := p.buf.(interface {
+		AppendGroup(context.Context, *buffer.Group, ...*event.Event) error
+	})
+	if !ok {
+		return errors.New("pipeline: this buffer cannot acknowledge batches")
+	}
+	return appendError(ga.AppendGroup(ctx, buffer.NewGroup(len(evs), done), evs...))
+}
+
 // appendError names a buffer's refusal the way Sink documents it.
 func appendError(err error) error {
 	var fault *buffer.FaultError
@@ -327,8 +379,8 @@ func (p *Pipeline) Close(ctx context.Context) Stats {
 		<-done
 	}
 	// What a memory buffer still holds unread at the deadline is lost.
-	if m, ok := p.buf.(interface{ Unread() int }); ok && !p.durable {
-		if n := m.Unread(); n > 0 {
+	if m, ok := p.buf.(interface{ DropUnread(error) int }); ok && !p.durable {
+		if n := m.DropUnread(ErrGivenUp); n > 0 {
 			p.lost.Add(int64(n))
 			p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
 		}
@@ -380,9 +432,14 @@ func (p *Pipeline) runReader() {
 				}
 			}
 			select {
-			case p.queue <- queued{ev: ev, pos: e.Pos}:
+			case p.queue <- queued{ev: ev, pos: e.Pos, grp: e.Group}:
 				p.m.Queued.Inc()
 			case <-p.runCtx.Done():
+				for _, e := range entries[i:] {
+					if e.Group != nil {
+						e.Group.Fail(1, ErrGivenUp)
+					}
+				}
 				if n := len(entries) - i; !p.durable {
 					p.lost.Add(int64(n))
 					p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
@@ -443,6 +500,7 @@ func (p *Pipeline) runBatcher() {
 		case <-p.runCtx.Done():
 			p.abandon(len(b.events), metrics.DropShutdown)
 			p.ack(b, false)
+			b.finish(false)
 		}
 	}
 	add := func(q queued) {
@@ -450,6 +508,12 @@ func (p *Pipeline) runBatcher() {
 			cur.events = make([]*event.Event, 0, p.cfg.BatchCount)
 			cur.first = q.pos
 			timer.Reset(p.cfg.FlushInterval)
+		}
+		if q.grp != nil && cur.groups == nil {
+			cur.groups = make([]*buffer.Group, len(cur.events), cap(cur.events))
+		}
+		if cur.groups != nil {
+			cur.groups = append(cur.groups, q.grp)
 		}
 		cur.events = append(cur.events, q.ev)
 		cur.last = q.pos
@@ -476,7 +540,9 @@ func (p *Pipeline) runBatcher() {
 func (p *Pipeline) runWorker() {
 	defer p.wg.Done()
 	for b := range p.batches {
-		p.ack(b, p.deliver(b))
+		settled := p.deliver(b)
+		p.ack(b, settled)
+		b.finish(settled)
 	}
 }
 
