@@ -24,7 +24,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/logshipper/logshipper/buffer"
-	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/httpapi"
 	"github.com/logshipper/logshipper/metrics"
@@ -193,40 +192,20 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	idle := cfg.IdleTimeout
-	if idle == 0 {
-		idle = syslog.NoIdleTimeout
-	}
-	// The drain may take at most half the grace period: the flush that
-	// follows needs the rest.
-	drain := min(cfg.Shutdown.DrainTimeout, cfg.Shutdown.GracePeriod/2)
-	if drain == 0 {
-		drain = syslog.NoDrain
-	}
-	srv, err := syslog.New(syslog.Config{
-		Listen:         cfg.Listen,
-		MaxMessageSize: cfg.MaxMessageSize,
-		UDPReadBuffer:  cfg.UDP.ReadBuffer,
-		UDPReaders:     cfg.UDP.Readers,
-		MaxConnections: cfg.MaxConnections,
-		IdleTimeout:    idle,
-		DrainTimeout:   drain,
-		TLS:            cfg.TLS,
-		Now:            time.Now,
-		Logger:         log.With().Str("component", "syslog").Logger(),
-		Events:         events,
-		Metrics:        syslog.NewMetrics(reg),
-	}, pipe)
+	in, err := inputs[cfg.Input.Type](inputDeps{
+		cfg: cfg, reg: reg, events: events, pipe: pipe,
+		log: log.With().Str("component", cfg.Input.Type).Logger(),
+	})
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(); err != nil {
+	if err := in.Start(); err != nil {
 		return err
 	}
 	api, err := httpapi.New(cfg.HTTP.Listen, reg, []httpapi.Check{
 		{Name: "listeners", Func: func(context.Context) error {
-			if !srv.Ready() {
-				return errors.New("syslog listeners are not up")
+			if !in.Ready() {
+				return fmt.Errorf("%s input is not up", cfg.Input.Type)
 			}
 			return nil
 		}},
@@ -243,7 +222,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		}},
 	})
 	if err != nil {
-		srv.Stop(ctx)
+		in.Stop(ctx)
 		return err
 	}
 	go func() {
@@ -252,13 +231,8 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		}
 	}()
 
-	tcpAddr, udpAddr := srv.Addr()
-	start := log.Info().
-		Str("version", version).
-		Str("tcp", tcpAddr.String()).Str("udp", udpAddr.String())
-	if a := srv.TLSAddr(); a != nil {
-		start = start.Str("tls", a.String())
-	}
+	start := log.Info().Str("version", version).Str("input", cfg.Input.Type)
+	in.Describe(start)
 	start.
 		Str("http", api.Addr().String()).
 		Str("output", cfg.Output.Type).
@@ -289,7 +263,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	}()
 
 	before := pipe.Stats()
-	if err := srv.Stop(grace); err != nil {
+	if err := in.Stop(grace); err != nil {
 		log.Warn().Err(err).Msg("listeners did not hand over everything they read")
 	}
 	st := pipe.Close(grace) // closes the disk buffer for appends; its reader drains it

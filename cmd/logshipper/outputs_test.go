@@ -7,8 +7,19 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 )
 
-// The registry and the values config accepts (and --help lists) are the
+// The registries and the values config accepts (and --help lists) are the
 // same names.
+func TestInputRegistryMatchesConfig(t *testing.T) {
+	var names []string
+	for n := range inputs {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	if want := slices.Sorted(slices.Values(config.InputTypes)); !slices.Equal(names, want) {
+		t.Fatalf("registry %v, config.InputTypes %v", names, want)
+	}
+}
+
 func TestOutputRegistryMatchesConfig(t *testing.T) {
 	var names []string
 	for n := range outputs {

@@ -426,6 +426,21 @@ func (s *Server) TLSAddr() net.Addr {
 	return nil
 }
 
+// Describe adds the addresses the server listens on to a log line (the
+// start line): tcp, udp and, when on, tls.
+func (s *Server) Describe(e *zerolog.Event) {
+	tcp, udp := s.Addr()
+	if tcp != nil {
+		e.Str("tcp", tcp.String())
+	}
+	if udp != nil {
+		e.Str("udp", udp.String())
+	}
+	if a := s.TLSAddr(); a != nil {
+		e.Str("tls", a.String())
+	}
+}
+
 // Ready reports whether every listener is up (TCP, UDP, and TLS when
 // enabled: Start binds all or none) and Stop has not begun.
 func (s *Server) Ready() bool { return s.ready.Load() }

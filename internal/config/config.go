@@ -38,7 +38,10 @@ type Config struct {
 		ReadBuffer int `mapstructure:"read_buffer"`
 		Readers    int `mapstructure:"readers"`
 	} `mapstructure:"udp"`
-	TLS    syslog.TLSConfig `mapstructure:"tls"`
+	TLS   syslog.TLSConfig `mapstructure:"tls"`
+	Input struct {
+		Type string `mapstructure:"type"`
+	} `mapstructure:"input"`
 	Output struct {
 		Type string `mapstructure:"type"`
 	} `mapstructure:"output"`
@@ -70,6 +73,10 @@ type Config struct {
 	Location *time.Location `mapstructure:"-"`
 }
 
+// InputTypes are the values of input.type: the inputs cmd/logshipper's
+// registry builds (a test there keeps the two lists the same).
+var InputTypes = []string{"syslog"}
+
 // OutputTypes are the values of output.type: the outputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
 var OutputTypes = []string{"elasticsearch"}
@@ -84,6 +91,7 @@ type Setting struct {
 
 // Settings lists every key in the order --help and configs/logshipper.yaml show them.
 var Settings = []Setting{
+	{"input.type", "syslog", "where events come from: " + strings.Join(InputTypes, ", ")},
 	{"listen", ":10514", "syslog listen address, TCP and UDP both"},
 	{"max_message_size", 65536, "longer messages are truncated and tagged _truncated (bytes)"},
 	{"timezone", "UTC", "time zone of RFC3164 timestamps, which carry none (IANA name, e.g. Europe/Berlin)"},
@@ -347,6 +355,9 @@ func (c *Config) validate() error {
 	}
 	if c.IdleTimeout < 0 {
 		return fmt.Errorf("idle_timeout: %s is negative; use 0 to never close idle connections", c.IdleTimeout)
+	}
+	if !slices.Contains(InputTypes, c.Input.Type) {
+		return fmt.Errorf("input.type: %q is not an input; use one of: %s", c.Input.Type, strings.Join(InputTypes, ", "))
 	}
 	if !slices.Contains(OutputTypes, c.Output.Type) {
 		return fmt.Errorf("output.type: %q is not an output; use one of: %s", c.Output.Type, strings.Join(OutputTypes, ", "))

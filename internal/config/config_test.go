@@ -80,6 +80,7 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		{map[string]string{"LOGSHIPPER_LOG_LEVEL": "loud"}, `log.level: "loud" is not allowed`},
 		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_GZIP": "maybe"}, `elasticsearch.gzip: "maybe" is not true or false`},
 		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafak"}, `output.type: "kafak" is not an output; use one of: elasticsearch`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "gelf"}, `input.type: "gelf" is not an input; use one of: syslog`},
 	}
 	for _, tc := range cases {
 		_, err := load(t, nil, tc.env)
