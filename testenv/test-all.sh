@@ -11,6 +11,7 @@ ES_PORT=${LOGSHIPPER_TEST_ES_PORT:-19200}
 ES_DATA=${LOGSHIPPER_TEST_ES_DATA:-$(mktemp -d -t logshipper-test-es-XXXXXX)}
 ES7_PORT=${LOGSHIPPER_TEST_ES7_PORT:-19201}
 ES7_DATA=${LOGSHIPPER_TEST_ES7_DATA:-$(mktemp -d -t logshipper-test-es7-XXXXXX)}
+REDIS_PORT=${LOGSHIPPER_TEST_REDIS_PORT:-16379}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -50,6 +51,13 @@ bash testenv/opensearch.sh start --port "$ES_PORT" --data "$ES_DATA" --clean
 export LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES_PORT"
 export LOGSHIPPER_REQUIRE_ES=1   # an integration test that would skip fails instead
 
+step "Redis on 127.0.0.1:$REDIS_PORT (Debian's redis-server, unpacked into testenv/.redis)"
+cleanup_redis() { bash testenv/redis.sh stop --port "$REDIS_PORT" >/dev/null 2>&1 || true; }
+trap 'cleanup; cleanup_redis' EXIT
+bash testenv/redis.sh start --port "$REDIS_PORT" || { echo "FAIL: testenv/redis.sh could not start Redis" >&2; exit 1; }
+export LOGSHIPPER_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+export LOGSHIPPER_REQUIRE_REDIS=1
+
 step "unit and integration tests (-race)"
 go test -count=1 -race $(go list ./... | grep -v /test/e2e)
 
@@ -66,7 +74,7 @@ go test -count=1 -timeout 30m -v ./test/e2e/
 step "Elasticsearch 7.17 on 127.0.0.1:$ES7_PORT"
 cleanup # stop OpenSearch first: two cores, at most two 1 GiB JVMs at a time
 cleanup_es7() { bash testenv/elasticsearch7.sh stop --port "$ES7_PORT" --data "$ES7_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7' EXIT
+trap 'cleanup; cleanup_es7; cleanup_redis' EXIT
 bash testenv/elasticsearch7.sh start --port "$ES7_PORT" --data "$ES7_DATA" --clean
 
 step "integration and end-to-end tests against Elasticsearch 7.17"

@@ -9,6 +9,7 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/outputs/redis"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -38,6 +39,22 @@ type outputDeps struct {
 // the same names for validation and --help).
 var outputs = map[string]func(context.Context, outputDeps) (output, error){
 	"elasticsearch": newElasticsearch,
+	"redis":         newRedis,
+}
+
+// newRedis: the edge role; the documents' schema and index are those
+// elasticsearch.schema and elasticsearch.index give, resolved here so the
+// indexer needs no parsing settings.
+func newRedis(_ context.Context, d outputDeps) (output, error) {
+	schema, err := elasticsearch.ParseSchema(d.cfg.Elasticsearch.Schema)
+	if err != nil {
+		return nil, err
+	}
+	index, err := elasticsearch.ParseIndex(d.cfg.Elasticsearch.Index)
+	if err != nil {
+		return nil, err
+	}
+	return redis.New(d.cfg.Redis, schema, index, d.log)
 }
 
 func newElasticsearch(ctx context.Context, d outputDeps) (output, error) {

@@ -20,6 +20,7 @@ import (
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/outputs/redis"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -46,6 +47,7 @@ type Config struct {
 		Type string `mapstructure:"type"`
 	} `mapstructure:"output"`
 	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
+	Redis         redis.Config         `mapstructure:"redis"`
 	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
 	Buffer        struct {
 		Type     string `mapstructure:"type"`
@@ -79,7 +81,7 @@ var InputTypes = []string{"syslog"}
 
 // OutputTypes are the values of output.type: the outputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
-var OutputTypes = []string{"elasticsearch"}
+var OutputTypes = []string{"elasticsearch", "redis"}
 
 // Setting is one key: its default and its one-line help. The list below is
 // the single source for defaults, flags, --help and the example file test.
@@ -129,6 +131,11 @@ var Settings = []Setting{
 	{"elasticsearch.data_stream", false, "elasticsearch.index names a data stream: the template declares it and every event goes with op_type create (index must be a plain name)"},
 	{"elasticsearch.lifecycle.policy", "", "install this ILM (Elasticsearch) / ISM (OpenSearch) policy if missing and attach it to new indices through the template (empty = none)"},
 	{"elasticsearch.lifecycle.delete_after", "30d", "the policy deletes an index this long after its creation (data stream: after its daily rollover); Nd or Nh"},
+	{"redis.url", redis.DefaultConfig().URL, "output.type redis: the server, redis://[user:password@]host:port[/db] (rediss:// for TLS)"},
+	{"redis.stream", redis.DefaultConfig().Stream, "output.type redis: the stream each event is appended to (XADD), with its document, _id and index"},
+	{"redis.max_len", redis.DefaultConfig().MaxLen, "output.type redis: while the stream holds this many entries, wait (back-pressure) instead of trimming unread ones (0 = no bound)"},
+	{"redis.group", redis.DefaultConfig().Group, "the indexers' consumer group on the stream"},
+	{"redis.timeout", redis.DefaultConfig().Timeout, "output.type redis: timeout of one batch's round trip"},
 	{"pipeline.queue_size", 32768, "events waiting between listeners and batcher; when full TCP reads stop and UDP drops"},
 	{"pipeline.queue_bytes", 16 << 20, "message bytes held in memory from listener to confirmation; same effect as queue_size when reached"},
 	{"pipeline.batch_count", 1000, "a bulk request holds at most this many events"},
@@ -388,6 +395,11 @@ func (c *Config) validate() error {
 	}
 	if err := readSecretFile("elasticsearch.api_key", &c.Elasticsearch.APIKey, c.Elasticsearch.APIKeyFile); err != nil {
 		return err
+	}
+	if c.Output.Type == "redis" {
+		if err := c.Redis.Validate(); err != nil {
+			return err
+		}
 	}
 	if err := c.Elasticsearch.Validate(); err != nil {
 		return err

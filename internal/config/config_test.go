@@ -79,7 +79,7 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		{map[string]string{"LOGSHIPPER_MAX_MESSAGE_SIZE": "10"}, `max_message_size: 10 is out of range`},
 		{map[string]string{"LOGSHIPPER_LOG_LEVEL": "loud"}, `log.level: "loud" is not allowed`},
 		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_GZIP": "maybe"}, `elasticsearch.gzip: "maybe" is not true or false`},
-		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafak"}, `output.type: "kafak" is not an output; use one of: elasticsearch`},
+		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafak"}, `output.type: "kafak" is not an output; use one of: elasticsearch, redis`},
 		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "gelf"}, `input.type: "gelf" is not an input; use one of: syslog`},
 	}
 	for _, tc := range cases {

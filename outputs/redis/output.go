@@ -1,0 +1,166 @@
+// Package redis is the edge's output to a Redis stream, the queue tier
+// between edge shippers and indexers (the second seed's figure 1): that
+// is its one job. Each event becomes one stream entry (XADD) that carries
+// the finished document, the event's stable ID and its target index, so an
+// indexer needs no parsing settings and indexes each event once (op_type
+// create with that _id). Streams, not lists: an entry stays until the
+// indexers' group acknowledges it, where a popped list entry is lost with
+// the consumer that popped it.
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/pipeline"
+)
+
+// Field names of a stream entry.
+const (
+	FieldID    = "id"    // the event's stable ID: the document's _id
+	FieldIndex = "index" // the target index, date pattern resolved
+	FieldDoc   = "doc"   // the document, JSON, in the configured schema
+)
+
+// ErrStreamFull is the batch error while the stream holds MaxLen entries.
+var ErrStreamFull = errors.New("redis: the stream holds redis.max_len entries; waiting for the indexers")
+
+// Output writes batches to a Redis stream.
+type Output struct {
+	cfg    Config
+	schema elasticsearch.Schema
+	index  *elasticsearch.IndexName
+	client *goredis.Client
+	log    zerolog.Logger
+}
+
+var _ pipeline.Output = (*Output)(nil)
+
+// New builds the output. It does not contact Redis: logshipper starts,
+// and buffers, while Redis is down. schema and index are the documents'
+// (elasticsearch.schema and elasticsearch.index).
+func New(cfg Config, schema elasticsearch.Schema, index *elasticsearch.IndexName, log zerolog.Logger) (*Output, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	opts, err := goredis.ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redis.url: %q: %v", cfg.URL, err)
+	}
+	// One batch is one round trip; its timeout is ours, not the client's,
+	// and retries are the pipeline's (with backoff), not hidden in here.
+	opts.MaxRetries = -1
+	opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout
+	return &Output{cfg: cfg, schema: schema, index: index, client: goredis.NewClient(opts), log: log}, nil
+}
+
+// WriteBatch appends one entry per event in one pipelined round trip and
+// judges each: appended is Delivered; a server that is loading, busy or out
+// of memory asks for a Retry; any other refusal of one entry (WRONGTYPE: the
+// key is not a stream) is Rejected, for the dead-letter file. A failed
+// round trip, or a full stream, fails the whole batch, to be retried.
+func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipeline.Result, error) {
+	if len(events) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	if o.cfg.MaxLen > 0 {
+		n, err := o.client.XLen(ctx, o.cfg.Stream).Result()
+		if err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
+			return nil, fmt.Errorf("redis: XLEN %s: %w", o.cfg.Stream, err)
+		}
+		if n+int64(len(events)) > int64(o.cfg.MaxLen) && n > 0 {
+			return nil, ErrStreamFull
+		}
+	}
+	docs := make([][]byte, len(events))
+	indices := make([]string, len(events))
+	pipe := o.client.Pipeline()
+	cmds := make([]*goredis.StringCmd, len(events))
+	for i, ev := range events {
+		docs[i] = o.schema.AppendDocument(nil, ev)
+		indices[i] = o.index.Name(ev.Time())
+		cmds[i] = pipe.XAdd(ctx, &goredis.XAddArgs{
+			Stream: o.cfg.Stream,
+			Values: []any{FieldID, ev.ID, FieldIndex, indices[i], FieldDoc, docs[i]},
+		})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && allFailed(cmds) && !isRedisError(cmds[0].Err()) {
+		return nil, fmt.Errorf("redis: XADD to %s: %w", o.cfg.Stream, err)
+	}
+	results := make([]pipeline.Result, len(events))
+	for i, c := range cmds {
+		switch err := c.Err(); {
+		case err == nil:
+			results[i].Status = pipeline.Delivered
+		case retriable(err):
+			results[i] = pipeline.Result{Status: pipeline.Retry, Reason: err.Error()}
+		default:
+			results[i] = pipeline.Result{Status: pipeline.Rejected, Index: indices[i], Document: docs[i], Reason: err.Error()}
+		}
+	}
+	return results, nil
+}
+
+func allFailed(cmds []*goredis.StringCmd) bool {
+	for _, c := range cmds {
+		if c.Err() == nil {
+			return false
+		}
+	}
+	return true
+}
+
+// isRedisError: the server answered with an error (as opposed to the
+// connection failing).
+func isRedisError(err error) bool {
+	var re goredis.Error
+	return errors.As(err, &re)
+}
+
+func isWrongType(err error) bool {
+	return isRedisError(err) && strings.HasPrefix(err.Error(), "WRONGTYPE")
+}
+
+// retriable: the server refused for now (loading its data, busy with a
+// script, out of memory under maxmemory, a cluster slot moving).
+func retriable(err error) bool {
+	if !isRedisError(err) {
+		return true // the connection, not the entry
+	}
+	for _, p := range []string{"LOADING", "BUSY", "OOM", "TRYAGAIN", "MASTERDOWN", "READONLY", "CLUSTERDOWN"} {
+		if strings.HasPrefix(err.Error(), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Start does nothing: a stream needs no set-up, and Redis being down must
+// not stop the start.
+func (o *Output) Start(context.Context) error { return nil }
+
+// Ready is PING, for /readyz.
+func (o *Output) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.Timeout)
+	defer cancel()
+	if err := o.client.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %v", err)
+	}
+	return nil
+}
+
+// WantsEventIDs is true: the ID in each entry is the document's _id at the
+// indexer, which makes a re-send (here or there) harmless.
+func (o *Output) WantsEventIDs() bool { return true }
+
+// Close closes the connections.
+func (o *Output) Close(context.Context) error { return o.client.Close() }

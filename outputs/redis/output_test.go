@@ -1,0 +1,169 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/pipeline"
+)
+
+// The real server that testenv/redis.sh started: tests skip without one on
+// a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_REDIS=1).
+func redisURL(t *testing.T) string {
+	t.Helper()
+	url := os.Getenv("LOGSHIPPER_TEST_REDIS_URL")
+	why := "LOGSHIPPER_TEST_REDIS_URL is not set; start a server with testenv/redis.sh start --port 16379 and export LOGSHIPPER_TEST_REDIS_URL=redis://127.0.0.1:16379"
+	if url != "" {
+		opts, _ := goredis.ParseURL(url)
+		c := goredis.NewClient(opts)
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := c.Ping(ctx).Err(); err == nil {
+			return url
+		} else {
+			why = "Redis at " + url + " does not answer: " + err.Error()
+		}
+	}
+	if os.Getenv("LOGSHIPPER_REQUIRE_REDIS") == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+	return ""
+}
+
+func newTestOutput(t *testing.T, cfg Config) (*Output, *goredis.Client) {
+	t.Helper()
+	index, _ := elasticsearch.ParseIndex("syslog-msg-%{+yyyy.MM.dd}")
+	o, err := New(cfg, elasticsearch.SchemaLogstash, index, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { o.Close(context.Background()) })
+	return o, o.client
+}
+
+func testConfig(t *testing.T) Config {
+	c := DefaultConfig()
+	c.URL = redisURL(t)
+	c.Stream = "test-" + t.Name() + "-" + time.Now().Format("150405.000000000")
+	return c
+}
+
+func events(n int) []*event.Event {
+	evs := make([]*event.Event, n)
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	for i := range evs {
+		evs[i] = &event.Event{ID: "id" + string(rune('a'+i)), Received: at, SourceIP: "192.0.2.1", Format: event.FormatRFC3164,
+			Priority: 13, Message: "message " + string(rune('a'+i)), Raw: []byte("<13>x")}
+	}
+	return evs
+}
+
+// Each event is one entry with its ID, its resolved index and the
+// finished document, in order.
+func TestEntriesCarryDocumentIDAndIndex(t *testing.T) {
+	o, c := newTestOutput(t, testConfig(t))
+	ctx := context.Background()
+	if err := o.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := events(3)
+	res, err := o.WriteBatch(ctx, evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if r.Status != pipeline.Delivered {
+			t.Fatalf("result %d: %+v", i, r)
+		}
+	}
+	entries, err := c.XRange(ctx, o.cfg.Stream, "-", "+").Result()
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("XRANGE: %v %v", entries, err)
+	}
+	for i, e := range entries {
+		if e.Values[FieldID] != evs[i].ID || e.Values[FieldIndex] != "syslog-msg-2026.12.04" {
+			t.Errorf("entry %d: %v", i, e.Values)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(e.Values[FieldDoc].(string)), &doc); err != nil || doc["message"] != evs[i].Message {
+			t.Errorf("entry %d document %v: %v", i, e.Values[FieldDoc], err)
+		}
+	}
+}
+
+// A full stream holds the batch back (to be retried) rather than trimming
+// entries no indexer has read.
+func TestFullStreamIsBackPressure(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxLen = 3
+	o, c := newTestOutput(t, cfg)
+	ctx := context.Background()
+	if _, err := o.WriteBatch(ctx, events(3)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.WriteBatch(ctx, events(1)); !errors.Is(err, ErrStreamFull) {
+		t.Fatalf("write into a full stream: %v, want ErrStreamFull", err)
+	}
+	if n := c.XLen(ctx, cfg.Stream).Val(); n != 3 {
+		t.Fatalf("stream holds %d entries", n)
+	}
+}
+
+// An entry the server refuses for good (the key is no stream) is rejected
+// for the dead-letter file, with its document; a dead server fails the
+// batch and the readiness check.
+func TestRefusalsAndOutages(t *testing.T) {
+	cfg := testConfig(t)
+	o, c := newTestOutput(t, cfg)
+	ctx := context.Background()
+	if err := c.Set(ctx, cfg.Stream, "not a stream", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := o.WriteBatch(ctx, events(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != pipeline.Rejected || len(r.Document) == 0 || r.Index == "" {
+			t.Errorf("result %+v, want rejected with its document", r)
+		}
+	}
+	dead := cfg
+	dead.URL = "redis://127.0.0.1:1"
+	dead.Timeout = time.Second
+	d, _ := newTestOutput(t, dead)
+	if _, err := d.WriteBatch(ctx, events(1)); err == nil {
+		t.Error("a batch to a dead server succeeded")
+	}
+	if err := d.Ready(ctx); err == nil {
+		t.Error("a dead server is ready")
+	}
+}
+
+func TestBadSettings(t *testing.T) {
+	for _, c := range []struct {
+		change func(*Config)
+		want   string
+	}{
+		{func(c *Config) { c.URL = "http://x" }, `redis.url: "http://x" is not a Redis URL`},
+		{func(c *Config) { c.Stream = "" }, "redis.stream: empty"},
+		{func(c *Config) { c.MaxLen = -1 }, "redis.max_len: -1 is negative"},
+	} {
+		cfg := DefaultConfig()
+		c.change(&cfg)
+		if err := cfg.Validate(); err == nil || len(err.Error()) < len(c.want) || err.Error()[:len(c.want)] != c.want {
+			t.Errorf("error %v, want %q", err, c.want)
+		}
+	}
+}
