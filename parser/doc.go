@@ -85,7 +85,9 @@
 //   - Timestamp: RFC 3339/ISO 8601 ("2003-10-11T22:14:15.003Z", an offset
 //     or, unlike rsyslog, no zone at all meaning Options.Location; a space
 //     for the 'T' as TIMESTAMP_ISO8601 allows) or BSD "Mmm dd hh:mm:ss"
-//     with the variants rsyslog accepts: month names in any case, "Mmm
+//     with the variants rsyslog accepts: month names in any case (also
+//     full and German ones, which Logstash's MONTH takes: "January",
+//     "Okt", "März"; not "Sept"), "Mmm
 //     d"/"Mmm d"/"Mmm 05", a year before the month ("2024 Jan  5 ...") or
 //     before the time ("Jan 05 2024 12:34:56"), fractional seconds after
 //     '.' or ',' (Logstash's SECOND; its date filter then fails and keeps

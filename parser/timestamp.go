@@ -1,6 +1,7 @@
 package parser
 
 import (
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -114,11 +115,10 @@ func parseBSD(s string, i int, anyZone bool) (st bsdStamp, rawEnd, next int, ok 
 		st.year = y
 		i = k + 1
 	}
-	st.month = monthAt(s, i)
+	st.month, i = monthAt(s, i)
 	if st.month == 0 {
 		return st, 0, 0, false
 	}
-	i += 3
 	if i >= len(s) || s[i] != ' ' {
 		return st, 0, 0, false
 	}
@@ -230,21 +230,58 @@ func (st bsdStamp) resolve(loc *time.Location, received time.Time) (time.Time, b
 	return time.Time{}, false
 }
 
-// monthAt reads a three-letter English month abbreviation, any case.
-func monthAt(s string, i int) int {
+// monthAt reads a month name at s[i:] and returns the month and the index
+// after it, or 0, 0. Any case. The names Logstash's MONTH pattern takes and
+// a sender really writes: the English abbreviation or full name ("Jan",
+// "January"), and the German ones ("Januar", "Mär", "März", "Mrz", "Mai",
+// "Juni", "Juli", "Okt", "Oktober", "Dez", "Dezember"), which Logstash's
+// grok takes but its date filter then cannot read. Not "Sept" (Logstash
+// neither).
+func monthAt(s string, i int) (month, next int) {
 	if len(s)-i < 3 {
-		return 0
+		return 0, 0
 	}
-	switch uint32(s[i]|0x20)<<16 | uint32(s[i+1]|0x20)<<8 | uint32(s[i+2]|0x20) {
+	m := month3(s[i], s[i+1], s[i+2])
+	if m == 0 {
+		// "mär", "märz": ä is 0xC3 0xA4 in UTF-8.
+		if len(s)-i >= 4 && s[i]|0x20 == 'm' && s[i+1] == 0xC3 && s[i+2] == 0xA4 && s[i+3]|0x20 == 'r' {
+			if j := i + 4; j < len(s) && s[j]|0x20 == 'z' {
+				return 3, j + 1
+			}
+			return 3, i + 4
+		}
+		return 0, 0
+	}
+	j := i + 3
+	if j == len(s) || !isAlnum(s[j]) {
+		return m, j
+	}
+	for _, suf := range monthSuffixes[m] {
+		if k := j + len(suf); k <= len(s) && strings.EqualFold(s[j:k], suf) && (k == len(s) || !isAlnum(s[k])) {
+			return m, k
+		}
+	}
+	return 0, 0
+}
+
+// monthSuffixes complete the abbreviations into full names, by month.
+var monthSuffixes = [13][]string{
+	1: {"uary", "uar"}, 2: {"ruary", "ruar"}, 3: {"ch"}, 4: {"il"}, 6: {"e", "i"}, 7: {"y", "i"},
+	8: {"ust"}, 9: {"tember"}, 10: {"ober"}, 11: {"ember"}, 12: {"ember"},
+}
+
+// month3 reads a three-letter month abbreviation, English or German, any case.
+func month3(a, b, c byte) int {
+	switch uint32(a|0x20)<<16 | uint32(b|0x20)<<8 | uint32(c|0x20) {
 	case 'j'<<16 | 'a'<<8 | 'n':
 		return 1
 	case 'f'<<16 | 'e'<<8 | 'b':
 		return 2
-	case 'm'<<16 | 'a'<<8 | 'r':
+	case 'm'<<16 | 'a'<<8 | 'r', 'm'<<16 | 'r'<<8 | 'z':
 		return 3
 	case 'a'<<16 | 'p'<<8 | 'r':
 		return 4
-	case 'm'<<16 | 'a'<<8 | 'y':
+	case 'm'<<16 | 'a'<<8 | 'y', 'm'<<16 | 'a'<<8 | 'i':
 		return 5
 	case 'j'<<16 | 'u'<<8 | 'n':
 		return 6
@@ -254,11 +291,11 @@ func monthAt(s string, i int) int {
 		return 8
 	case 's'<<16 | 'e'<<8 | 'p':
 		return 9
-	case 'o'<<16 | 'c'<<8 | 't':
+	case 'o'<<16 | 'c'<<8 | 't', 'o'<<16 | 'k'<<8 | 't':
 		return 10
 	case 'n'<<16 | 'o'<<8 | 'v':
 		return 11
-	case 'd'<<16 | 'e'<<8 | 'c':
+	case 'd'<<16 | 'e'<<8 | 'c', 'd'<<16 | 'e'<<8 | 'z':
 		return 12
 	}
 	return 0
