@@ -1,7 +1,8 @@
-// Package testes gives integration tests the address of the real
-// OpenSearch node that testenv/opensearch.sh started. Without one, tests
-// skip on a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_ES=1),
-// because a skipped integration test proves nothing.
+// Package testes gives integration tests the address of the real servers
+// testenv/ started: the OpenSearch node (testenv/opensearch.sh) and Redis
+// (testenv/redis.sh). Without one, tests skip on a developer's machine and
+// fail in CI (LOGSHIPPER_REQUIRE_ES=1, LOGSHIPPER_REQUIRE_REDIS=1), because
+// a skipped integration test proves nothing.
 package testes
 
 import (
@@ -11,6 +12,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // EnvURL names the variable holding the node's base URL.
@@ -45,4 +48,43 @@ func missing(t testing.TB, why string) {
 		t.Fatal(why)
 	}
 	t.Skip(why)
+}
+
+// EnvRedisURL names the variable holding the Redis server's URL;
+// EnvRequireRedis, when "1", turns a missing or dead server into a failure.
+const (
+	EnvRedisURL     = "LOGSHIPPER_TEST_REDIS_URL"
+	EnvRequireRedis = "LOGSHIPPER_REQUIRE_REDIS"
+)
+
+// RedisURL returns the Redis server's URL after checking that it answers
+// PING.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv(EnvRedisURL)
+	why := EnvRedisURL + " is not set; start a server with testenv/redis.sh start --port 16379 and export " + EnvRedisURL + "=redis://127.0.0.1:16379"
+	if url != "" {
+		err := pingRedis(url)
+		if err == nil {
+			return url
+		}
+		why = fmt.Sprintf("Redis at %s does not answer: %v", url, err)
+	}
+	if os.Getenv(EnvRequireRedis) == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+	return ""
+}
+
+func pingRedis(url string) error {
+	opts, err := goredis.ParseURL(url)
+	if err != nil {
+		return err
+	}
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -12,34 +11,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/testes"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
 )
-
-// The real server that testenv/redis.sh started: tests skip without one on
-// a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_REDIS=1).
-func redisURL(t *testing.T) string {
-	t.Helper()
-	url := os.Getenv("LOGSHIPPER_TEST_REDIS_URL")
-	why := "LOGSHIPPER_TEST_REDIS_URL is not set; start a server with testenv/redis.sh start --port 16379 and export LOGSHIPPER_TEST_REDIS_URL=redis://127.0.0.1:16379"
-	if url != "" {
-		opts, _ := goredis.ParseURL(url)
-		c := goredis.NewClient(opts)
-		defer c.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := c.Ping(ctx).Err(); err == nil {
-			return url
-		} else {
-			why = "Redis at " + url + " does not answer: " + err.Error()
-		}
-	}
-	if os.Getenv("LOGSHIPPER_REQUIRE_REDIS") == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-	return ""
-}
 
 func newTestOutput(t *testing.T, cfg Config) (*Output, *goredis.Client) {
 	t.Helper()
@@ -54,7 +29,7 @@ func newTestOutput(t *testing.T, cfg Config) (*Output, *goredis.Client) {
 
 func testConfig(t *testing.T) Config {
 	c := DefaultConfig()
-	c.URL = redisURL(t)
+	c.URL = testes.RedisURL(t) // the real server testenv/redis.sh started
 	c.Stream = "test-" + t.Name() + "-" + time.Now().Format("150405.000000000")
 	return c
 }

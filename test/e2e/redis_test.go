@@ -5,33 +5,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
-// redisClient connects to the real server testenv/redis.sh started; the
-// test skips without one on a developer's machine and fails in CI.
+// redisClient connects to the real server testenv/redis.sh started.
 func redisClient(t *testing.T) (*goredis.Client, string) {
 	t.Helper()
-	url := os.Getenv("LOGSHIPPER_TEST_REDIS_URL")
-	if url == "" {
-		if os.Getenv("LOGSHIPPER_REQUIRE_REDIS") == "1" {
-			t.Fatal("LOGSHIPPER_TEST_REDIS_URL is not set")
-		}
-		t.Skip("LOGSHIPPER_TEST_REDIS_URL is not set; testenv/redis.sh start --port 16379")
-	}
+	url := testes.RedisURL(t)
 	opts, err := goredis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := goredis.NewClient(opts)
 	t.Cleanup(func() { c.Close() })
-	if err := c.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("Redis at %s: %v", url, err)
-	}
 	return c, url
 }
 
