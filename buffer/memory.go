@@ -77,7 +77,7 @@ func (m *Memory) append(ctx context.Context, q queued) error {
 		return ErrClosed
 	default:
 	}
-	n := int64(len(ev.Raw))
+	n := int64(ev.Size())
 	if err := m.gate.acquire(ctx, m.closing, n); err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (m *Memory) tryAppend(ev *event.Event) error {
 		return ErrClosed
 	default:
 	}
-	n := int64(len(ev.Raw))
+	n := int64(ev.Size())
 	if !m.gate.tryAcquire(n) {
 		return ErrQueueFull
 	}
@@ -147,7 +147,7 @@ func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
 	m.readMu.Lock()
 	defer m.readMu.Unlock()
 	add := func(q queued) {
-		size := uint64(len(q.ev.Raw))
+		size := uint64(q.ev.Size())
 		m.reads++
 		entries = append(entries, Entry{Event: q.ev, Group: q.grp, Pos: Pos{ord: m.reads, bord: m.readBytes, size: uint32(min(size, 1<<32-1))}})
 		m.readBytes += size
@@ -196,7 +196,7 @@ func (m *Memory) DropUnread(err error) int {
 		select {
 		case q := <-m.queue:
 			n++
-			m.gate.release(int64(len(q.ev.Raw)))
+			m.gate.release(int64(q.ev.Size()))
 			m.held.Add(-1)
 			if q.grp != nil {
 				q.grp.Fail(1, err)

@@ -60,14 +60,14 @@ type Event struct {
 	Raw       []byte    // the message as framed: no framing, no trailing CR/LF/NUL
 	Truncated bool      // Raw was cut at the maximum message size
 
-	// Set by the parser. (Format, ParseFailed, Malformed and Version share a word with
-	// Truncated: an Event is 256 bytes, one allocator size class, see
-	// TestEventSize.)
+	// Set by the parser. (Format, ParseFailed, Malformed, Version and
+	// Priority share a word with Truncated: an Event is 256 bytes, one
+	// allocator size class, see TestEventSize.)
 	Format         Format
 	ParseFailed    bool
 	Malformed      bool           // RFC5424 that breaks the grammar, read leniently (TagMalformed)
 	Version        int16          // RFC5424 only (1; at most 3 digits)
-	Priority       int            // 0..191; DefaultPriority when absent or out of range
+	Priority       int16          // 0..191; DefaultPriority when absent or out of range
 	Timestamp      time.Time      // header time resolved to an instant; zero if none
 	TimestampRaw   string         // header time exactly as sent
 	Hostname       string         // header hostname (Logstash: logsource)
@@ -76,13 +76,33 @@ type Event struct {
 	MsgID          string         // RFC5424 only
 	StructuredData StructuredData // RFC5424 only; nil when absent
 	Message        string         // the free-text part; the whole Raw line on parse failure
+
+	// Document, when set, is the event already encoded by an edge shipper
+	// and read back from the queue tier (Kafka, Redis): the indexer sends
+	// it as it is, to its index, and neither parses nor encodes it again.
+	Document *Document
+}
+
+// Document is a finished Elasticsearch document and where it goes.
+type Document struct {
+	Index string // the target index, date pattern already resolved
+	Body  []byte // the JSON document
+}
+
+// Size is the event's bytes as the queues count them: the message as
+// received, or the finished document when it came as one.
+func (e *Event) Size() int {
+	if e.Document != nil {
+		return len(e.Document.Body)
+	}
+	return len(e.Raw)
 }
 
 // Facility is the syslog facility code (Priority / 8).
-func (e *Event) Facility() int { return e.Priority / 8 }
+func (e *Event) Facility() int { return int(e.Priority) / 8 }
 
 // Severity is the syslog severity code (Priority % 8).
-func (e *Event) Severity() int { return e.Priority % 8 }
+func (e *Event) Severity() int { return int(e.Priority) % 8 }
 
 // Time is the event's @timestamp: the header time when there is one,
 // otherwise the receive time.

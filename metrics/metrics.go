@@ -68,15 +68,16 @@ type Events struct {
 	Retried        prometheus.Counter
 }
 
-// Transports are the Received label values.
-var Transports = []string{"tcp", "udp", "tls"}
+// Transports are the Received label values: the syslog transports, and
+// the queue tier an indexer reads from.
+var Transports = []string{"tcp", "udp", "tls", QueueKafka, QueueRedis}
 
 // NewEvents makes the account and registers it on reg (nil: not registered).
 func NewEvents(reg prometheus.Registerer) *Events {
 	e := &Events{
 		Received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "logshipper_events_received_total",
-			Help: "Messages read from the network, by transport.",
+			Help: "Messages read from the network, by transport (tcp, udp, tls; kafka and redis for an indexer).",
 		}, []string{"transport"}),
 		ParseFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "logshipper_events_parse_failures_total",

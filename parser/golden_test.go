@@ -75,7 +75,7 @@ func (sd goldenSD) MarshalJSON() ([]byte, error) {
 
 func toGolden(ev *event.Event) golden {
 	g := golden{
-		Format: ev.Format.String(), Priority: ev.Priority, TimestampRaw: ev.TimestampRaw,
+		Format: ev.Format.String(), Priority: int(ev.Priority), TimestampRaw: ev.TimestampRaw,
 		Hostname: ev.Hostname, Program: ev.Program, PID: ev.PID, MsgID: ev.MsgID, Version: int(ev.Version),
 		StructuredData: goldenSD(ev.StructuredData), Message: ev.Message, ParseFailed: ev.ParseFailed,
 		Malformed: ev.Malformed,

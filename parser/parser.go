@@ -86,13 +86,13 @@ func failed(ev *event.Event, s string) {
 // parsePRI reads "<" PRIVAL ">" at the start of s: PRIVAL is 0..191 in one
 // to three digits, no leading zero. It returns the value and the index
 // after '>', or 0, 0 when s has no valid PRI.
-func parsePRI(s string) (pri, next int) {
+func parsePRI(s string) (pri int16, next int) {
 	if len(s) < 3 || s[0] != '<' {
 		return 0, 0
 	}
 	i := 1
 	for i < len(s) && i <= 4 && isDigit(s[i]) {
-		pri = pri*10 + int(s[i]-'0')
+		pri = pri*10 + int16(s[i]-'0')
 		i++
 	}
 	n := i - 1

@@ -80,7 +80,7 @@ func checkEvent(t *testing.T, ev *event.Event, w exp) {
 	if ev.Format != w.format {
 		bad("Format", ev.Format.String(), w.format.String())
 	}
-	if ev.Priority != pri {
+	if int(ev.Priority) != pri {
 		bad("Priority", ev.Priority, pri)
 	}
 	if !ev.Timestamp.Equal(wantTS) || ev.Timestamp.IsZero() != wantTS.IsZero() {

@@ -169,7 +169,7 @@ func comparePeerField(ev *event.Event, c peerCase, field string, v json.RawMessa
 		if err := json.Unmarshal(v, &n); err != nil {
 			return "", "", err
 		}
-		return strconv.Itoa(ev.Priority), strconv.Itoa(n), nil
+		return strconv.Itoa(int(ev.Priority)), strconv.Itoa(n), nil
 	case "valid":
 		var b bool
 		if err := json.Unmarshal(v, &b); err != nil {

@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/metrics"
 )
 
 // discardDeadLetter takes every rejected event.
@@ -92,7 +95,8 @@ func TestPutBatchAcknowledgesOnceSettled(t *testing.T) {
 
 // At the shutdown deadline, groups whose events were given up (in flight,
 // or never read from the memory buffer) are told so: the input must not
-// acknowledge them upstream.
+// acknowledge them upstream. They are left (the broker delivers them
+// again), not lost, and not counted as dropped.
 func TestPutBatchGivenUpAtTheDeadline(t *testing.T) {
 	out := newFakeOutput()
 	out.decide = func(int, string) Status { return Retry } // never settles
@@ -100,6 +104,7 @@ func TestPutBatchGivenUpAtTheDeadline(t *testing.T) {
 	cfg.BatchCount = 2
 	cfg.Workers = 1
 	cfg.QueueSize = 64
+	cfg.Events = metrics.NewEvents(nil)
 	p := mustNew(t, cfg, out, nil)
 	a := make(acks, 64)
 	for i := range 20 {
@@ -110,8 +115,11 @@ func TestPutBatchGivenUpAtTheDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	st := p.Close(ctx)
-	if st.Lost != 40 {
-		t.Fatalf("stats %+v, want all 40 lost", st)
+	if st.Left != 40 || st.Lost != 0 {
+		t.Fatalf("stats %+v, want all 40 left upstream", st)
+	}
+	if v := testutil.ToFloat64(cfg.Events.Dropped.WithLabelValues(metrics.DropShutdown)); v != 0 {
+		t.Errorf("%v counted as dropped at shutdown", v)
 	}
 	for range 20 {
 		if s := a.next(t); !strings.HasSuffix(s, ": "+ErrGivenUp.Error()) {

@@ -72,3 +72,27 @@ func TestParsedInOnePlace(t *testing.T) {
 		t.Errorf("parse failures %v, want 2", v)
 	}
 }
+
+// A finished document from the queue tier is not parsed again, and its
+// bytes are what the queues count.
+func TestFinishedDocumentsAreNotParsed(t *testing.T) {
+	parsed := 0
+	out := &parsedRecorder{}
+	cfg := testConfig()
+	p, err := New(cfg, NewMemoryBuffer(cfg), func(*event.Event) { parsed++ }, out, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := &event.Event{ID: "x", Document: &event.Document{Index: "i", Body: []byte(`{"message":"m"}`)}}
+	if doc.Size() != len(`{"message":"m"}`) {
+		t.Errorf("Size() = %d", doc.Size())
+	}
+	p.Put(context.Background(), doc)
+	p.Put(context.Background(), &event.Event{Raw: []byte("<13>a")})
+	if st := p.Close(context.Background()); st.Delivered != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	if parsed != 1 || out.evs[0].ID != "x" {
+		t.Errorf("parsed %d events; first out %+v", parsed, out.evs[0])
+	}
+}

@@ -104,7 +104,8 @@ type Stats struct {
 	// Lost were still unsettled when the shutdown deadline passed, with a
 	// buffer that is not durable (memory). A durable one (disk) keeps such
 	// events and they are sent after the next start: they count as Left,
-	// never as Lost.
+	// never as Lost; so do events an acknowledging input handed over with
+	// PutBatch, which its broker delivers again.
 	Lost int64
 	Left int64
 }
@@ -166,6 +167,12 @@ type Pipeline struct {
 	wg        sync.WaitGroup
 
 	ids *idSource // nil unless cfg.AssignIDs
+
+	// upstreamKeeps is set once an input hands events over with PutBatch
+	// (Kafka, Redis): what it handed over and is given up at the shutdown
+	// deadline is not acknowledged upstream, so the broker delivers it
+	// again. Such events are left, like a durable buffer's, never lost.
+	upstreamKeeps atomic.Bool
 
 	delivered, rejected, lost, left atomic.Int64
 
@@ -313,6 +320,7 @@ func (p *Pipeline) PutBatch(ctx context.Context, evs []*event.Event, done func(e
 		done(nil)
 		return nil
 	}
+	p.upstreamKeeps.Store(true)
 	ga, ok := p.buf.(interface {
 		AppendGroup(context.Context, *buffer.Group, ...*event.Event) error
 	})
@@ -381,8 +389,7 @@ func (p *Pipeline) Close(ctx context.Context) Stats {
 	// What a memory buffer still holds unread at the deadline is lost.
 	if m, ok := p.buf.(interface{ DropUnread(error) int }); ok && !p.durable {
 		if n := m.DropUnread(ErrGivenUp); n > 0 {
-			p.lost.Add(int64(n))
-			p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+			p.giveUp(n, metrics.DropShutdown)
 		}
 	}
 	return p.Stats()
@@ -425,7 +432,7 @@ func (p *Pipeline) runReader() {
 			} else {
 				p.assignID(ev)
 			}
-			if p.parse != nil {
+			if p.parse != nil && ev.Document == nil {
 				p.parseSafely(ev)
 				if ev.ParseFailed {
 					p.m.ParseFailures.Inc()
@@ -441,8 +448,7 @@ func (p *Pipeline) runReader() {
 					}
 				}
 				if n := len(entries) - i; !p.durable {
-					p.lost.Add(int64(n))
-					p.m.Dropped.WithLabelValues(metrics.DropShutdown).Add(float64(n))
+					p.giveUp(n, metrics.DropShutdown)
 				}
 				return
 			}
@@ -517,7 +523,7 @@ func (p *Pipeline) runBatcher() {
 		}
 		cur.events = append(cur.events, q.ev)
 		cur.last = q.pos
-		bytes += len(q.ev.Raw)
+		bytes += q.ev.Size()
 		if len(cur.events) >= p.cfg.BatchCount || bytes >= p.cfg.BatchBytes {
 			flush()
 		}
@@ -634,6 +640,17 @@ func (p *Pipeline) settle(delivered, rejected int) {
 func (p *Pipeline) abandon(n int, reason string) {
 	p.m.Queued.Sub(float64(n))
 	if p.durable {
+		p.left.Add(int64(n))
+		return
+	}
+	p.giveUp(n, reason)
+}
+
+// giveUp accounts for n events of a memory buffer given up at the shutdown
+// deadline: left in the broker when an acknowledging input handed them
+// over (never acknowledged, delivered again), otherwise lost.
+func (p *Pipeline) giveUp(n int, reason string) {
+	if p.upstreamKeeps.Load() {
 		p.left.Add(int64(n))
 		return
 	}

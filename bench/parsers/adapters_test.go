@@ -48,7 +48,7 @@ var ours = parser.New(parser.Options{Location: time.UTC})
 func parseOurs(raw []byte, received time.Time) got {
 	ev := event.Event{Raw: raw, Received: received}
 	ours.Parse(&ev)
-	return got{pri: ev.Priority, ts: ev.Timestamp, host: ev.Hostname, prog: ev.Program, pid: ev.PID,
+	return got{pri: int(ev.Priority), ts: ev.Timestamp, host: ev.Hostname, prog: ev.Program, pid: ev.PID,
 		msgid: ev.MsgID, sd: ev.StructuredData.Map(), msg: ev.Message, failed: ev.ParseFailed}
 }
 

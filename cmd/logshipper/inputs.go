@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	redisin "github.com/logshipper/logshipper/inputs/redis"
 	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/metrics"
@@ -30,6 +31,7 @@ type inputDeps struct {
 	reg    prometheus.Registerer
 	events *metrics.Events
 	pipe   *pipeline.Pipeline
+	dlq    pipeline.DeadLetter
 	log    zerolog.Logger
 }
 
@@ -37,6 +39,23 @@ type inputDeps struct {
 // same names for validation and --help).
 var inputs = map[string]func(inputDeps) (input, error){
 	"syslog": newSyslog,
+	"redis":  newRedisInput,
+}
+
+// newRedisInput: the indexer role, reading what edges appended to a Redis
+// stream.
+func newRedisInput(d inputDeps) (input, error) {
+	return redisin.New(redisin.Config{
+		Redis:        d.cfg.Redis,
+		ReadCount:    d.cfg.Pipeline.BatchCount,
+		DeadLetter:   d.dlq,
+		Now:          time.Now,
+		Logger:       d.log,
+		Events:       d.events,
+		Metrics:      metrics.NewConsumer(d.reg),
+		RetryInitial: d.cfg.Pipeline.RetryInitial,
+		RetryMax:     d.cfg.Pipeline.RetryMax,
+	}, d.pipe)
 }
 
 func newSyslog(d inputDeps) (input, error) {

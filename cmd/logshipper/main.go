@@ -193,7 +193,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		return err
 	}
 	in, err := inputs[cfg.Input.Type](inputDeps{
-		cfg: cfg, reg: reg, events: events, pipe: pipe,
+		cfg: cfg, reg: reg, events: events, pipe: pipe, dlq: dlq,
 		log: log.With().Str("component", cfg.Input.Type).Logger(),
 	})
 	if err != nil {
@@ -269,7 +269,8 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 	st := pipe.Close(grace) // closes the disk buffer for appends; its reader drains it
 	out.Close(ctx)
 	dlq.Close()
-	var recovered, left, bufferLost int64
+	var recovered, bufferLost int64
+	left := st.Left // unacknowledged in the queue tier, delivered again
 	if wal != nil { // closed by pipe.Close, which logs a failure
 		recovered = wal.Recovery().Events
 		left, _ = wal.Stats()

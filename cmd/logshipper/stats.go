@@ -13,25 +13,27 @@ import (
 
 // counters is what the periodic stats line reports.
 type counters struct {
-	receivedTCP, receivedUDP, receivedTLS, parseFailures, truncated, indexed, failed, retried, queued float64
-	// dropped by reason (metrics.DropReasons)
-	dropped map[string]float64
+	parseFailures, truncated, indexed, failed, retried, queued float64
+	// received by transport (metrics.Transports), dropped by reason
+	// (metrics.DropReasons)
+	received, dropped map[string]float64
 }
 
 // readCounters reads the account of events (metrics.Events): received
 // over every transport, dropped for every reason.
 func readCounters(e *metrics.Events) counters {
 	c := counters{
-		receivedTCP:   value(e.Received.WithLabelValues("tcp")),
-		receivedUDP:   value(e.Received.WithLabelValues("udp")),
-		receivedTLS:   value(e.Received.WithLabelValues("tls")),
 		parseFailures: value(e.ParseFailures),
 		truncated:     value(e.Truncated),
 		indexed:       value(e.Indexed),
 		failed:        value(e.Failed),
 		retried:       value(e.Retried),
 		queued:        value(e.Queued),
+		received:      map[string]float64{},
 		dropped:       map[string]float64{},
+	}
+	for _, t := range metrics.Transports {
+		c.received[t] = value(e.Received.WithLabelValues(t))
 	}
 	for _, r := range metrics.DropReasons {
 		c.dropped[r] = value(e.Dropped.WithLabelValues(r))
@@ -39,7 +41,14 @@ func readCounters(e *metrics.Events) counters {
 	return c
 }
 
-func (c counters) received() float64 { return c.receivedTCP + c.receivedUDP + c.receivedTLS }
+// receivedTotal is every event read, over every transport.
+func (c counters) receivedTotal() float64 {
+	var n float64
+	for _, v := range c.received {
+		n += v
+	}
+	return n
+}
 
 // droppedTotal is every event that will never reach Elasticsearch,
 // datagrams the kernel dropped included.
@@ -52,8 +61,12 @@ func (c counters) droppedTotal() float64 {
 }
 
 func (c counters) same(d counters) bool {
-	if c.receivedTCP != d.receivedTCP || c.receivedUDP != d.receivedUDP || c.receivedTLS != d.receivedTLS ||
-		c.parseFailures != d.parseFailures || c.truncated != d.truncated || c.indexed != d.indexed ||
+	for t, v := range c.received {
+		if d.received[t] != v {
+			return false
+		}
+	}
+	if c.parseFailures != d.parseFailures || c.truncated != d.truncated || c.indexed != d.indexed ||
 		c.failed != d.failed || c.retried != d.retried || c.queued != d.queued {
 		return false
 	}
@@ -62,11 +75,11 @@ func (c counters) same(d counters) bool {
 
 // accounting is the shutdown line: where every event this run saw went.
 type accounting struct {
-	received     int64 // read from the network (TCP, UDP, TLS)
+	received     int64 // read from the network (TCP, UDP, TLS) or the queue tier
 	recovered    int64 // found in the disk buffer at start, left by the last run
 	indexed      int64 // confirmed by Elasticsearch (409 "already there" included)
 	deadLettered int64 // rejected by Elasticsearch, in the dead-letter file
-	left         int64 // still in the disk buffer, sent after the next start
+	left         int64 // still in the disk buffer or unacknowledged in the queue tier, sent after the next start
 	lost         int64 // dropped (counted by reason) or not writable to the disk buffer
 }
 
@@ -80,7 +93,7 @@ func account(c counters, st pipeline.Stats, recovered, left, bufferLost int64) a
 		}
 	}
 	return accounting{
-		received:     int64(c.received()),
+		received:     int64(c.receivedTotal()),
 		recovered:    recovered,
 		indexed:      st.Delivered,
 		deadLettered: st.Rejected,
@@ -130,10 +143,11 @@ func logStats(log zerolog.Logger, events *metrics.Events, interval time.Duration
 			continue
 		}
 		last = c
-		log.Info().
-			Int64("received_tcp", int64(c.receivedTCP)).Int64("received_udp", int64(c.receivedUDP)).
-			Int64("received_tls", int64(c.receivedTLS)).
-			Int64("parse_failures", int64(c.parseFailures)).Int64("truncated", int64(c.truncated)).
+		line := log.Info()
+		for _, t := range metrics.Transports {
+			line.Int64("received_"+t, int64(c.received[t]))
+		}
+		line.Int64("parse_failures", int64(c.parseFailures)).Int64("truncated", int64(c.truncated)).
 			Int64("indexed", int64(c.indexed)).Int64("dead_lettered", int64(c.failed)).
 			Int64("retried", int64(c.retried)).Int64("dropped", int64(c.droppedTotal())).
 			Int64("queued", int64(c.queued)).

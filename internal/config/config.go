@@ -19,8 +19,8 @@ import (
 
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/inputs/syslog"
+	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
-	"github.com/logshipper/logshipper/outputs/redis"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -47,7 +47,7 @@ type Config struct {
 		Type string `mapstructure:"type"`
 	} `mapstructure:"output"`
 	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
-	Redis         redis.Config         `mapstructure:"redis"`
+	Redis         redisconn.Config     `mapstructure:"redis"`
 	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
 	Buffer        struct {
 		Type     string `mapstructure:"type"`
@@ -77,7 +77,7 @@ type Config struct {
 
 // InputTypes are the values of input.type: the inputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
-var InputTypes = []string{"syslog"}
+var InputTypes = []string{"syslog", "redis"}
 
 // OutputTypes are the values of output.type: the outputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
@@ -131,11 +131,16 @@ var Settings = []Setting{
 	{"elasticsearch.data_stream", false, "elasticsearch.index names a data stream: the template declares it and every event goes with op_type create (index must be a plain name)"},
 	{"elasticsearch.lifecycle.policy", "", "install this ILM (Elasticsearch) / ISM (OpenSearch) policy if missing and attach it to new indices through the template (empty = none)"},
 	{"elasticsearch.lifecycle.delete_after", "30d", "the policy deletes an index this long after its creation (data stream: after its daily rollover); Nd or Nh"},
-	{"redis.url", redis.DefaultConfig().URL, "output.type redis: the server, redis://[user:password@]host:port[/db] (rediss:// for TLS)"},
-	{"redis.stream", redis.DefaultConfig().Stream, "output.type redis: the stream each event is appended to (XADD), with its document, _id and index"},
-	{"redis.max_len", redis.DefaultConfig().MaxLen, "output.type redis: while the stream holds this many entries, wait (back-pressure) instead of trimming unread ones (0 = no bound)"},
-	{"redis.group", redis.DefaultConfig().Group, "the indexers' consumer group on the stream"},
-	{"redis.timeout", redis.DefaultConfig().Timeout, "output.type redis: timeout of one batch's round trip"},
+	{"redis.url", redisconn.DefaultConfig().URL, "output.type or input.type redis: the server, redis://[user:password@]host:port[/db] (rediss:// for TLS)"},
+	{"redis.password_file", "", "file holding the Redis password (Docker secrets); replaces one in redis.url"},
+	{"redis.ca_file", "", "PEM file of the CA that signed Redis's certificate (rediss://)"},
+	{"redis.insecure_skip_verify", false, "do not verify Redis's certificate (testing only)"},
+	{"redis.stream", redisconn.DefaultConfig().Stream, "the stream: the edge appends each event to it (XADD) with its document, _id and index; the indexer reads it"},
+	{"redis.max_len", redisconn.DefaultConfig().MaxLen, "output.type redis: while the stream holds this many entries, wait (back-pressure) instead of trimming unread ones (0 = no bound)"},
+	{"redis.group", redisconn.DefaultConfig().Group, "input.type redis: the indexers' consumer group on the stream"},
+	{"redis.consumer", "", "input.type redis: this indexer's name in the group (empty = host name and process id)"},
+	{"redis.claim_idle", redisconn.DefaultConfig().ClaimIdle, "input.type redis: claim entries another indexer read and left unacknowledged this long (it crashed)"},
+	{"redis.timeout", redisconn.DefaultConfig().Timeout, "timeout of one round trip to Redis"},
 	{"pipeline.queue_size", 32768, "events waiting between listeners and batcher; when full TCP reads stop and UDP drops"},
 	{"pipeline.queue_bytes", 16 << 20, "message bytes held in memory from listener to confirmation; same effect as queue_size when reached"},
 	{"pipeline.batch_count", 1000, "a bulk request holds at most this many events"},
@@ -396,10 +401,16 @@ func (c *Config) validate() error {
 	if err := readSecretFile("elasticsearch.api_key", &c.Elasticsearch.APIKey, c.Elasticsearch.APIKeyFile); err != nil {
 		return err
 	}
-	if c.Output.Type == "redis" {
+	if c.Output.Type == "redis" || c.Input.Type == "redis" {
 		if err := c.Redis.Validate(); err != nil {
 			return err
 		}
+	}
+	if c.Input.Type != "syslog" && c.Buffer.Type == "disk" {
+		return fmt.Errorf("buffer.type: disk with input.type %s: the %s keeps every record until it is indexed, a disk buffer would only store it twice; use buffer.type memory", c.Input.Type, c.Input.Type)
+	}
+	if c.Input.Type != "syslog" && c.Output.Type != "elasticsearch" {
+		return fmt.Errorf("output.type: %s with input.type %s: an indexer reads the queue tier into Elasticsearch; use output.type elasticsearch", c.Output.Type, c.Input.Type)
 	}
 	if err := c.Elasticsearch.Validate(); err != nil {
 		return err

@@ -173,18 +173,26 @@ func (o *Output) action(index string) *actionLine {
 // naming its index, the document (encoded in place), a newline. An event
 // with an ID goes as {"create":{"_index":…,"_id":ID}}, so that sending it
 // again (a retry whose first answer was lost, a replay from the disk
-// buffer after a crash) cannot index it twice.
+// buffer after a crash) cannot index it twice. An event that arrives as a
+// finished document (Event.Document: the indexer's input) goes as it is,
+// to its own index.
 func (o *Output) build(b *batch, events []*event.Event) {
 	buf, docs := b.body[:0], b.docs[:0]
 	var lastSec int64 = -1 << 63
 	var index string
 	var action *actionLine
 	for _, ev := range events {
-		t := ev.Time()
-		// Most batches fall in one second: skip even the cache lookup.
-		if s := t.Unix(); s != lastSec {
+		if d := ev.Document; d != nil {
+			// Encoded at the edge (read from Kafka or Redis): its index
+			// is resolved already.
+			if d.Index != index || action == nil {
+				index, action = d.Index, o.action(d.Index)
+			}
+			lastSec = -1 << 63
+		} else if s := ev.Time().Unix(); s != lastSec {
+			// Most batches fall in one second: skip even the cache lookup.
 			lastSec = s
-			if name := o.index.Name(t); name != index || action == nil {
+			if name := o.index.Name(ev.Time()); name != index || action == nil {
 				index, action = name, o.action(name)
 			}
 		}
@@ -197,7 +205,11 @@ func (o *Output) build(b *batch, events []*event.Event) {
 			buf = append(buf, action.line...)
 		}
 		start := len(buf)
-		buf = o.schema.AppendDocument(buf, ev)
+		if ev.Document != nil {
+			buf = append(buf, ev.Document.Body...)
+		} else {
+			buf = o.schema.AppendDocument(buf, ev)
+		}
 		docs = append(docs, docRef{index: index, start: start, end: len(buf), create: create})
 		buf = append(buf, '\n')
 	}

@@ -348,7 +348,7 @@ func FuzzAppendDocument(f *testing.F) {
 	f.Fuzz(func(t *testing.T, msg string, raw []byte, host, prog, pid, msgid, sdID, sdName, sdValue, ip, tsRaw string, prio int) {
 		ev := &event.Event{
 			Received: tReceived, SourceIP: ip, Raw: raw, Format: event.FormatRFC5424,
-			Priority: prio, TimestampRaw: tsRaw, Hostname: host, Program: prog, PID: pid,
+			Priority: int16(prio), TimestampRaw: tsRaw, Hostname: host, Program: prog, PID: pid,
 			MsgID: msgid, Version: 1, Message: msg, ParseFailed: prio < 0, Truncated: len(raw) > 10,
 			StructuredData: event.StructuredData{{ID: sdID, Params: []event.SDParam{{Name: sdName, Value: sdValue}}}},
 		}

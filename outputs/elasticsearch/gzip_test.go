@@ -68,7 +68,7 @@ func realisticEvents(n int) []*event.Event {
 		raw := fmt.Sprintf("<%d>%s %s %s[%s]: %s", tp.prio, ts.Format(time.Stamp), host, tp.program, pid, msg)
 		evs[i] = &event.Event{
 			Received: ts, Transport: "udp", SourceIP: ip(), Raw: []byte(raw),
-			Format: event.FormatRFC3164, Priority: tp.prio, Timestamp: ts, TimestampRaw: ts.Format(time.Stamp),
+			Format: event.FormatRFC3164, Priority: int16(tp.prio), Timestamp: ts, TimestampRaw: ts.Format(time.Stamp),
 			Hostname: host, Program: tp.program, PID: pid, Message: msg,
 		}
 	}

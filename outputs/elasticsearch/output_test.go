@@ -749,3 +749,39 @@ func TestDocumentIDAutoIgnoresEventIDs(t *testing.T) {
 		t.Fatalf("body = %s", body)
 	}
 }
+
+// A finished document from the queue tier (Event.Document) goes as it is,
+// to its own index, with its _id, between events encoded here; a rejected
+// one is dead-lettered with exactly what was sent.
+func TestFinishedDocumentsGoAsTheyAre(t *testing.T) {
+	es := newFakeES(t, answerBulk(201, 201, 400))
+	cfg := testConfig(es.URL)
+	cfg.Index = "syslog-msg-%{+yyyy.MM.dd}"
+	o := newTestOutput(t, cfg)
+	evs := testEvents(3)
+	evs[0].Document = &event.Document{Index: "edge-2026.12.01", Body: []byte(`{"message":"from the edge"}`)}
+	evs[0].ID = "e1"
+	evs[2].Document = &event.Document{Index: "edge-2026.12.02", Body: []byte(`{"message":"rejected"}`)}
+	evs[2].ID = "e3"
+	res, err := o.WriteBatch(context.Background(), evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(es.bulks()[0].Body), "\n")
+	want := []string{
+		`{"create":{"_index":"edge-2026.12.01","_id":"e1"}}`,
+		`{"message":"from the edge"}`,
+		`{"index":{"_index":"syslog-msg-2026.11.26"}}`,
+		string(AppendDocument(nil, evs[1])),
+		`{"create":{"_index":"edge-2026.12.02","_id":"e3"}}`,
+		`{"message":"rejected"}`,
+	}
+	for i, w := range want {
+		if lines[i] != w {
+			t.Errorf("line %d:\n got %s\nwant %s", i, lines[i], w)
+		}
+	}
+	if r := res[2]; r.Status != pipeline.Rejected || r.Index != "edge-2026.12.02" || string(r.Document) != `{"message":"rejected"}` {
+		t.Errorf("rejected: %+v", r)
+	}
+}

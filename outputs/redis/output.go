@@ -18,15 +18,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
-)
-
-// Field names of a stream entry.
-const (
-	FieldID    = "id"    // the event's stable ID: the document's _id
-	FieldIndex = "index" // the target index, date pattern resolved
-	FieldDoc   = "doc"   // the document, JSON, in the configured schema
 )
 
 // ErrStreamFull is the batch error while the stream holds MaxLen entries.
@@ -34,7 +28,7 @@ var ErrStreamFull = errors.New("redis: the stream holds redis.max_len entries; w
 
 // Output writes batches to a Redis stream.
 type Output struct {
-	cfg    Config
+	cfg    redisconn.Config
 	schema elasticsearch.Schema
 	index  *elasticsearch.IndexName
 	client *goredis.Client
@@ -46,19 +40,17 @@ var _ pipeline.Output = (*Output)(nil)
 // New builds the output. It does not contact Redis: logshipper starts,
 // and buffers, while Redis is down. schema and index are the documents'
 // (elasticsearch.schema and elasticsearch.index).
-func New(cfg Config, schema elasticsearch.Schema, index *elasticsearch.IndexName, log zerolog.Logger) (*Output, error) {
+func New(cfg redisconn.Config, schema elasticsearch.Schema, index *elasticsearch.IndexName, log zerolog.Logger) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	opts, err := goredis.ParseURL(cfg.URL)
+	// One batch is one round trip; retries are the pipeline's (with
+	// backoff), not hidden in the client.
+	client, err := cfg.Client()
 	if err != nil {
-		return nil, fmt.Errorf("redis.url: %q: %v", cfg.URL, err)
+		return nil, err
 	}
-	// One batch is one round trip; its timeout is ours, not the client's,
-	// and retries are the pipeline's (with backoff), not hidden in here.
-	opts.MaxRetries = -1
-	opts.ReadTimeout, opts.WriteTimeout = cfg.Timeout, cfg.Timeout
-	return &Output{cfg: cfg, schema: schema, index: index, client: goredis.NewClient(opts), log: log}, nil
+	return &Output{cfg: cfg, schema: schema, index: index, client: client, log: log}, nil
 }
 
 // WriteBatch appends one entry per event in one pipelined round trip and
@@ -90,7 +82,7 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 		indices[i] = o.index.Name(ev.Time())
 		cmds[i] = pipe.XAdd(ctx, &goredis.XAddArgs{
 			Stream: o.cfg.Stream,
-			Values: []any{FieldID, ev.ID, FieldIndex, indices[i], FieldDoc, docs[i]},
+			Values: []any{redisconn.FieldID, ev.ID, redisconn.FieldIndex, indices[i], redisconn.FieldDoc, docs[i]},
 		})
 	}
 	if _, err := pipe.Exec(ctx); err != nil && allFailed(cmds) && !isRedisError(cmds[0].Err()) {

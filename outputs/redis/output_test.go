@@ -11,12 +11,13 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/internal/testes"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
-func newTestOutput(t *testing.T, cfg Config) (*Output, *goredis.Client) {
+func newTestOutput(t *testing.T, cfg redisconn.Config) (*Output, *goredis.Client) {
 	t.Helper()
 	index, _ := elasticsearch.ParseIndex("syslog-msg-%{+yyyy.MM.dd}")
 	o, err := New(cfg, elasticsearch.SchemaLogstash, index, zerolog.Nop())
@@ -27,8 +28,8 @@ func newTestOutput(t *testing.T, cfg Config) (*Output, *goredis.Client) {
 	return o, o.client
 }
 
-func testConfig(t *testing.T) Config {
-	c := DefaultConfig()
+func testConfig(t *testing.T) redisconn.Config {
+	c := redisconn.DefaultConfig()
 	c.URL = testes.RedisURL(t) // the real server testenv/redis.sh started
 	c.Stream = "test-" + t.Name() + "-" + time.Now().Format("150405.000000000")
 	return c
@@ -67,12 +68,12 @@ func TestEntriesCarryDocumentIDAndIndex(t *testing.T) {
 		t.Fatalf("XRANGE: %v %v", entries, err)
 	}
 	for i, e := range entries {
-		if e.Values[FieldID] != evs[i].ID || e.Values[FieldIndex] != "syslog-msg-2026.12.04" {
+		if e.Values[redisconn.FieldID] != evs[i].ID || e.Values[redisconn.FieldIndex] != "syslog-msg-2026.12.04" {
 			t.Errorf("entry %d: %v", i, e.Values)
 		}
 		var doc map[string]any
-		if err := json.Unmarshal([]byte(e.Values[FieldDoc].(string)), &doc); err != nil || doc["message"] != evs[i].Message {
-			t.Errorf("entry %d document %v: %v", i, e.Values[FieldDoc], err)
+		if err := json.Unmarshal([]byte(e.Values[redisconn.FieldDoc].(string)), &doc); err != nil || doc["message"] != evs[i].Message {
+			t.Errorf("entry %d document %v: %v", i, e.Values[redisconn.FieldDoc], err)
 		}
 	}
 }
@@ -123,22 +124,5 @@ func TestRefusalsAndOutages(t *testing.T) {
 	}
 	if err := d.Ready(ctx); err == nil {
 		t.Error("a dead server is ready")
-	}
-}
-
-func TestBadSettings(t *testing.T) {
-	for _, c := range []struct {
-		change func(*Config)
-		want   string
-	}{
-		{func(c *Config) { c.URL = "http://x" }, `redis.url: "http://x" is not a Redis URL`},
-		{func(c *Config) { c.Stream = "" }, "redis.stream: empty"},
-		{func(c *Config) { c.MaxLen = -1 }, "redis.max_len: -1 is negative"},
-	} {
-		cfg := DefaultConfig()
-		c.change(&cfg)
-		if err := cfg.Validate(); err == nil || len(err.Error()) < len(c.want) || err.Error()[:len(c.want)] != c.want {
-			t.Errorf("error %v, want %q", err, c.want)
-		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
@@ -65,4 +66,77 @@ func TestEdgeToRedisStream(t *testing.T) {
 	}
 	s.stop()
 	checkBalanced(t, s.logs.String())
+}
+
+// The seed's queue tier through Redis, both roles from the one binary:
+// edge (syslog → stream) → two indexers in one consumer group →
+// OpenSearch. One indexer is SIGKILLed mid-stream: the other claims what
+// it had read and not acknowledged (after redis.claim_idle) and goes on
+// alone; the killed one, restarted under its name, takes its share again.
+// Every sequence number is indexed exactly once.
+func TestTwoTierThroughRedisIndexerKilled(t *testing.T) {
+	const n = 200000
+	c, url := redisClient(t)
+	es := esURL(t)
+	index := uniqueIndex(t, es)
+	stream := fmt.Sprintf("e2e-tier-%d", time.Now().UnixNano())
+	t.Cleanup(func() { c.Del(context.Background(), stream) })
+	redisEnv := []string{"LOGSHIPPER_REDIS_URL=" + url, "LOGSHIPPER_REDIS_STREAM=" + stream, "LOGSHIPPER_REDIS_CLAIM_IDLE=3s"}
+	edge := startShipper(t, index, append([]string{"LOGSHIPPER_OUTPUT_TYPE=redis"}, redisEnv...)...)
+	indexer := func(name string) *shipper {
+		return startShipper(t, index, append([]string{"LOGSHIPPER_INPUT_TYPE=redis", "LOGSHIPPER_REDIS_CONSUMER=" + name}, redisEnv...)...)
+	}
+	a, b := indexer("indexer-a"), indexer("indexer-b")
+	sent := seqSender(t, edge.addr, n)
+
+	deadline := time.Now().Add(2 * time.Minute)
+	for a.metric("logshipper_events_indexed_total") < 20000 {
+		if time.Now().After(deadline) {
+			t.Fatalf("indexer-a indexed %v within 2 minutes", a.metric("logshipper_events_indexed_total"))
+		}
+		time.Sleep(20 * time.Millisecond) // polling an external process
+	}
+	a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.exited
+	killedAt := time.Now()
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	edge.waitSettled(n, settleTimeout)
+
+	// b claims a's unacknowledged entries once they are 3 s idle.
+	b.waitMetric(`logshipper_queue_redelivered_total{queue="redis"}`, func(v float64) bool { return v > 0 }, time.Minute)
+	t.Logf("indexer-b claimed %v entries %s after indexer-a was killed",
+		b.metric(`logshipper_queue_redelivered_total{queue="redis"}`), time.Since(killedAt).Round(100*time.Millisecond))
+	a2 := indexer("indexer-a")
+	waitCount(t, es, index, n, 2*time.Minute)
+	for _, s := range []*shipper{a2, b} {
+		s.waitMetric(`logshipper_queue_lag{partition="`+stream+`",queue="redis"}`, func(v float64) bool { return v == 0 }, time.Minute)
+	}
+	checkExactlyOnce(t, es, index, n)
+	if p := c.XPending(context.Background(), stream, "logshipper").Val(); p == nil || p.Count != 0 {
+		t.Errorf("pending entries left: %+v", p)
+	}
+	for name, s := range map[string]*shipper{"edge": edge, "indexer-b": b, "indexer-a (restarted)": a2} {
+		s.stop()
+		line := checkBalanced(t, s.logs.String())
+		t.Logf("%s: %v", name, line)
+	}
+}
+
+// waitCount waits until the index holds want documents.
+func waitCount(t *testing.T, es, index string, want int, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		esDo(t, es, "POST", "/"+index+"*/_refresh", "")
+		got := count(t, es, index, "")
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %d documents, want %d", timeout, got, want)
+		}
+		time.Sleep(500 * time.Millisecond) // polling an external server
+	}
 }
