@@ -1074,6 +1074,10 @@ func registeredMetrics(t *testing.T) map[string]bool {
 	syslog.NewMetrics(reg)
 	elasticsearch.NewMetrics(reg)
 	metrics.RegisterBuffer(reg, func() (int64, int64) { return 0, 0 })
+	// Edge role (output.type kafka or redis); a histogram vector shows its
+	// _bucket series once it has a child, as the output makes at start.
+	metrics.NewProducer(reg).Latency.WithLabelValues(metrics.QueueKafka)
+	metrics.NewConsumer(reg) // indexer role: input.type kafka or redis
 
 	names := map[string]bool{}
 	ch := make(chan *prometheus.Desc)
@@ -1348,5 +1352,61 @@ func TestGrafanaDashboard(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Errorf("metrics registered but not on the Grafana dashboard: %v", missing)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// The two-tier stack (edge → Kafka → indexers).
+
+const queueStackPath = "docker-stack-queue.yml"
+
+// Both tiers' environments are valid configurations of the roles they
+// claim: the edge listens and writes to Kafka, the indexer reads Kafka into
+// es without a syslog port, both on the same topic and index pattern.
+func TestQueueStack(t *testing.T) {
+	var st stackFile
+	if err := yaml.Unmarshal(readFile(t, queueStackPath), &st); err != nil {
+		t.Fatalf("%s: %v", queueStackPath, err)
+	}
+	known := envNames()
+	cfgs := map[string]*config.Config{}
+	for _, name := range []string{"edge", "indexer"} {
+		s, ok := st.Services[name]
+		if !ok {
+			t.Fatalf("%s: no service %q", queueStackPath, name)
+		}
+		env := s.env(t)
+		for k := range env {
+			if _, ok := known[k]; strings.HasPrefix(k, config.EnvPrefix+"_") && !ok {
+				t.Errorf("%s %s: %s is no configuration key's variable", queueStackPath, name, k)
+			}
+		}
+		cfg, err := loadConfig(env)
+		if err != nil {
+			t.Fatalf("%s %s: the container would not start: %v", queueStackPath, name, err)
+		}
+		cfgs[name] = cfg
+		if s.Image != "logshipper:latest" {
+			t.Errorf("%s %s: image %q", queueStackPath, name, s.Image)
+		}
+	}
+	edge, ix := cfgs["edge"], cfgs["indexer"]
+	if edge.Output.Type != "kafka" || edge.Input.Type != "syslog" || ix.Input.Type != "kafka" || ix.Output.Type != "elasticsearch" {
+		t.Errorf("roles: edge %s→%s, indexer %s→%s", edge.Input.Type, edge.Output.Type, ix.Input.Type, ix.Output.Type)
+	}
+	if edge.Kafka.Topic != ix.Kafka.Topic || !slices.Equal(edge.Kafka.Brokers, ix.Kafka.Brokers) || edge.Elasticsearch.Index != ix.Elasticsearch.Index {
+		t.Errorf("the tiers disagree: topic %s/%s brokers %v/%v index %s/%s", edge.Kafka.Topic, ix.Kafka.Topic,
+			edge.Kafka.Brokers, ix.Kafka.Brokers, edge.Elasticsearch.Index, ix.Elasticsearch.Index)
+	}
+	if p := st.Services["indexer"].Ports; len(p) != 0 {
+		t.Errorf("the indexer publishes ports %v; it opens no syslog port", p)
+	}
+	if _, ok := st.Services["kafka"]; !ok {
+		t.Errorf("%s: no kafka service", queueStackPath)
+	}
+	for _, tok := range envToken.FindAllString(string(readFile(t, queueStackPath)), -1) {
+		if _, ok := known[tok]; !ok {
+			t.Errorf("%s mentions %s, which is no configuration key's variable", queueStackPath, tok)
+		}
 	}
 }

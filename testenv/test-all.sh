@@ -12,6 +12,8 @@ ES_DATA=${LOGSHIPPER_TEST_ES_DATA:-$(mktemp -d -t logshipper-test-es-XXXXXX)}
 ES7_PORT=${LOGSHIPPER_TEST_ES7_PORT:-19201}
 ES7_DATA=${LOGSHIPPER_TEST_ES7_DATA:-$(mktemp -d -t logshipper-test-es7-XXXXXX)}
 REDIS_PORT=${LOGSHIPPER_TEST_REDIS_PORT:-16379}
+KAFKA_PORT=${LOGSHIPPER_TEST_KAFKA_PORT:-19092}
+KAFKA_DATA=${LOGSHIPPER_TEST_KAFKA_DATA:-$(mktemp -d -t logshipper-test-kafka-XXXXXX)}
 
 step() { printf '\n=== %s\n' "$*"; }
 
@@ -58,6 +60,14 @@ bash testenv/redis.sh start --port "$REDIS_PORT" || { echo "FAIL: testenv/redis.
 export LOGSHIPPER_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export LOGSHIPPER_REQUIRE_REDIS=1
 
+step "Kafka 4 (KRaft, one node) on 127.0.0.1:$KAFKA_PORT (jars from Maven into testenv/.kafka)"
+cleanup_kafka() { bash testenv/kafka.sh stop --port "$KAFKA_PORT" --data "$KAFKA_DATA" >/dev/null 2>&1 || true; }
+trap 'cleanup; cleanup_redis; cleanup_kafka' EXIT
+bash testenv/kafka.sh start --port "$KAFKA_PORT" --data "$KAFKA_DATA" --clean || { echo "FAIL: testenv/kafka.sh could not start Kafka" >&2; exit 1; }
+export LOGSHIPPER_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
+export LOGSHIPPER_TEST_KAFKA_DATA="$KAFKA_DATA" # the e2e tests stop and start this node (kafka.sh, same data)
+export LOGSHIPPER_REQUIRE_KAFKA=1
+
 step "unit and integration tests (-race)"
 go test -count=1 -race $(go list ./... | grep -v /test/e2e)
 
@@ -74,7 +84,7 @@ go test -count=1 -timeout 30m -v ./test/e2e/
 step "Elasticsearch 7.17 on 127.0.0.1:$ES7_PORT"
 cleanup # stop OpenSearch first: two cores, at most two 1 GiB JVMs at a time
 cleanup_es7() { bash testenv/elasticsearch7.sh stop --port "$ES7_PORT" --data "$ES7_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7; cleanup_redis' EXIT
+trap 'cleanup; cleanup_es7; cleanup_redis; cleanup_kafka' EXIT
 bash testenv/elasticsearch7.sh start --port "$ES7_PORT" --data "$ES7_DATA" --clean
 
 step "integration and end-to-end tests against Elasticsearch 7.17"

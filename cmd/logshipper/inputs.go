@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	kafkain "github.com/logshipper/logshipper/inputs/kafka"
 	redisin "github.com/logshipper/logshipper/inputs/redis"
 	"github.com/logshipper/logshipper/inputs/syslog"
 	"github.com/logshipper/logshipper/internal/config"
@@ -39,7 +40,24 @@ type inputDeps struct {
 // same names for validation and --help).
 var inputs = map[string]func(inputDeps) (input, error){
 	"syslog": newSyslog,
+	"kafka":  newKafkaInput,
 	"redis":  newRedisInput,
+}
+
+// newKafkaInput: the indexer role, reading what edges wrote to a Kafka
+// topic.
+func newKafkaInput(d inputDeps) (input, error) {
+	return kafkain.New(kafkain.Config{
+		Kafka:        d.cfg.Kafka,
+		PollRecords:  d.cfg.Pipeline.BatchCount,
+		DeadLetter:   d.dlq,
+		Now:          time.Now,
+		Logger:       d.log,
+		Events:       d.events,
+		Metrics:      metrics.NewConsumer(d.reg),
+		RetryInitial: d.cfg.Pipeline.RetryInitial,
+		RetryMax:     d.cfg.Pipeline.RetryMax,
+	}, d.pipe)
 }
 
 // newRedisInput: the indexer role, reading what edges appended to a Redis

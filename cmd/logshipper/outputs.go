@@ -9,6 +9,7 @@ import (
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
+	"github.com/logshipper/logshipper/outputs/kafka"
 	"github.com/logshipper/logshipper/outputs/redis"
 	"github.com/logshipper/logshipper/pipeline"
 )
@@ -39,6 +40,7 @@ type outputDeps struct {
 // the same names for validation and --help).
 var outputs = map[string]func(context.Context, outputDeps) (output, error){
 	"elasticsearch": newElasticsearch,
+	"kafka":         newKafka,
 	"redis":         newRedis,
 }
 
@@ -55,6 +57,21 @@ func newRedis(_ context.Context, d outputDeps) (output, error) {
 		return nil, err
 	}
 	return redis.New(d.cfg.Redis, schema, index, d.log)
+}
+
+// newKafka: the edge role, like newRedis: documents in the schema and
+// index elasticsearch.schema and elasticsearch.index give, written to the
+// topic kafka.topic.
+func newKafka(_ context.Context, d outputDeps) (output, error) {
+	schema, err := elasticsearch.ParseSchema(d.cfg.Elasticsearch.Schema)
+	if err != nil {
+		return nil, err
+	}
+	index, err := elasticsearch.ParseIndex(d.cfg.Elasticsearch.Index)
+	if err != nil {
+		return nil, err
+	}
+	return kafka.New(d.cfg.Kafka, schema, index, metrics.NewProducer(d.reg), d.log)
 }
 
 func newElasticsearch(ctx context.Context, d outputDeps) (output, error) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/inputs/syslog"
+	"github.com/logshipper/logshipper/internal/kafkaconn"
 	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
@@ -47,6 +48,7 @@ type Config struct {
 		Type string `mapstructure:"type"`
 	} `mapstructure:"output"`
 	Elasticsearch elasticsearch.Config `mapstructure:"elasticsearch"`
+	Kafka         kafkaconn.Config     `mapstructure:"kafka"`
 	Redis         redisconn.Config     `mapstructure:"redis"`
 	Pipeline      pipeline.Config      `mapstructure:"pipeline"`
 	Buffer        struct {
@@ -77,11 +79,11 @@ type Config struct {
 
 // InputTypes are the values of input.type: the inputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
-var InputTypes = []string{"syslog", "redis"}
+var InputTypes = []string{"syslog", "kafka", "redis"}
 
 // OutputTypes are the values of output.type: the outputs cmd/logshipper's
 // registry builds (a test there keeps the two lists the same).
-var OutputTypes = []string{"elasticsearch", "redis"}
+var OutputTypes = []string{"elasticsearch", "kafka", "redis"}
 
 // Setting is one key: its default and its one-line help. The list below is
 // the single source for defaults, flags, --help and the example file test.
@@ -131,6 +133,24 @@ var Settings = []Setting{
 	{"elasticsearch.data_stream", false, "elasticsearch.index names a data stream: the template declares it and every event goes with op_type create (index must be a plain name)"},
 	{"elasticsearch.lifecycle.policy", "", "install this ILM (Elasticsearch) / ISM (OpenSearch) policy if missing and attach it to new indices through the template (empty = none)"},
 	{"elasticsearch.lifecycle.delete_after", "30d", "the policy deletes an index this long after its creation (data stream: after its daily rollover); Nd or Nh"},
+	{"kafka.brokers", kafkaconn.DefaultConfig().Brokers, "output.type or input.type kafka: seed brokers, host:port, comma-separated"},
+	{"kafka.topic", kafkaconn.DefaultConfig().Topic, "the topic: the edge writes each event's document to it (headers: _id and index), the indexers read it"},
+	{"kafka.client_id", kafkaconn.DefaultConfig().ClientID, "client id shown to the brokers (quotas, broker logs)"},
+	{"kafka.timeout", kafkaconn.DefaultConfig().Timeout, "timeout of one produce batch (edge) or offset commit (indexer)"},
+	{"kafka.compression", kafkaconn.DefaultConfig().Compression, "output.type kafka: record batch compression: " + strings.Join(kafkaconn.Compressions, ", ") + " (see README: measured)"},
+	{"kafka.partition_key", kafkaconn.DefaultConfig().PartitionKey, "output.type kafka: record key: source_ip (one sender's order kept), host (the header's hostname) or none (spread)"},
+	{"kafka.max_record_bytes", kafkaconn.DefaultConfig().MaxRecordBytes, "output.type kafka: largest record batch sent; keep it at the topic's max.message.bytes (larger records are dead-lettered)"},
+	{"kafka.group", kafkaconn.DefaultConfig().Group, "input.type kafka: the indexers' consumer group"},
+	{"kafka.start_offset", kafkaconn.DefaultConfig().StartOffset, "input.type kafka: where a new group starts: earliest (everything in the topic) or latest"},
+	{"kafka.fetch_max_bytes", kafkaconn.DefaultConfig().FetchMaxBytes, "input.type kafka: bytes one fetch may hold in memory"},
+	{"kafka.session_timeout", kafkaconn.DefaultConfig().SessionTimeout, "input.type kafka: an indexer silent this long (crashed) leaves the group; its partitions go to the others"},
+	{"kafka.tls.enabled", false, "connect to the brokers with TLS"},
+	{"kafka.tls.ca_file", "", "PEM file of the CA that signed the brokers' certificates"},
+	{"kafka.tls.insecure_skip_verify", false, "do not verify the brokers' certificates (testing only)"},
+	{"kafka.sasl.mechanism", "", "SASL: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty = none)"},
+	{"kafka.sasl.username", "", "SASL user"},
+	{"kafka.sasl.password", "", "SASL password (prefer kafka.sasl.password_file)"},
+	{"kafka.sasl.password_file", "", "file holding the SASL password (Docker secrets); excludes kafka.sasl.password"},
 	{"redis.url", redisconn.DefaultConfig().URL, "output.type or input.type redis: the server, redis://[user:password@]host:port[/db] (rediss:// for TLS)"},
 	{"redis.password_file", "", "file holding the Redis password (Docker secrets); replaces one in redis.url"},
 	{"redis.ca_file", "", "PEM file of the CA that signed Redis's certificate (rediss://)"},
@@ -401,13 +421,18 @@ func (c *Config) validate() error {
 	if err := readSecretFile("elasticsearch.api_key", &c.Elasticsearch.APIKey, c.Elasticsearch.APIKeyFile); err != nil {
 		return err
 	}
+	if c.Output.Type == "kafka" || c.Input.Type == "kafka" {
+		if err := c.Kafka.Validate(); err != nil {
+			return err
+		}
+	}
 	if c.Output.Type == "redis" || c.Input.Type == "redis" {
 		if err := c.Redis.Validate(); err != nil {
 			return err
 		}
 	}
 	if c.Input.Type != "syslog" && c.Buffer.Type == "disk" {
-		return fmt.Errorf("buffer.type: disk with input.type %s: the %s keeps every record until it is indexed, a disk buffer would only store it twice; use buffer.type memory", c.Input.Type, c.Input.Type)
+		return fmt.Errorf("buffer.type: disk with input.type %s: the broker keeps every record until it is indexed, a disk buffer would only store it twice; use buffer.type memory", c.Input.Type)
 	}
 	if c.Input.Type != "syslog" && c.Output.Type != "elasticsearch" {
 		return fmt.Errorf("output.type: %s with input.type %s: an indexer reads the queue tier into Elasticsearch; use output.type elasticsearch", c.Output.Type, c.Input.Type)

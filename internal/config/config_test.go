@@ -79,8 +79,14 @@ func TestBadValuesNameKeyAndValue(t *testing.T) {
 		{map[string]string{"LOGSHIPPER_MAX_MESSAGE_SIZE": "10"}, `max_message_size: 10 is out of range`},
 		{map[string]string{"LOGSHIPPER_LOG_LEVEL": "loud"}, `log.level: "loud" is not allowed`},
 		{map[string]string{"LOGSHIPPER_ELASTICSEARCH_GZIP": "maybe"}, `elasticsearch.gzip: "maybe" is not true or false`},
-		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafak"}, `output.type: "kafak" is not an output; use one of: elasticsearch, redis`},
-		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "gelf"}, `input.type: "gelf" is not an input; use one of: syslog`},
+		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafak"}, `output.type: "kafak" is not an output; use one of: elasticsearch, kafka, redis`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "gelf"}, `input.type: "gelf" is not an input; use one of: syslog, kafka, redis`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "kafka", "LOGSHIPPER_BUFFER_TYPE": "disk"}, `buffer.type: disk with input.type kafka: the broker keeps every record until it is indexed`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "redis", "LOGSHIPPER_OUTPUT_TYPE": "kafka"}, `output.type: kafka with input.type redis: an indexer reads the queue tier into Elasticsearch`},
+		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafka", "LOGSHIPPER_KAFKA_BROKERS": "kafka"}, `kafka.brokers: "kafka" is not host:port`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "kafka", "LOGSHIPPER_KAFKA_START_OFFSET": "oldest"}, `kafka.start_offset: "oldest" is not allowed; use earliest or latest`},
+		{map[string]string{"LOGSHIPPER_OUTPUT_TYPE": "kafka", "LOGSHIPPER_KAFKA_COMPRESSION": "brotli"}, `kafka.compression: "brotli" is not a codec`},
+		{map[string]string{"LOGSHIPPER_INPUT_TYPE": "redis", "LOGSHIPPER_REDIS_URL": "localhost:6379"}, `redis.url: "localhost:6379" is not a Redis URL`},
 	}
 	for _, tc := range cases {
 		_, err := load(t, nil, tc.env)

@@ -1,8 +1,9 @@
 // Package testes gives integration tests the address of the real servers
-// testenv/ started: the OpenSearch node (testenv/opensearch.sh) and Redis
-// (testenv/redis.sh). Without one, tests skip on a developer's machine and
-// fail in CI (LOGSHIPPER_REQUIRE_ES=1, LOGSHIPPER_REQUIRE_REDIS=1), because
-// a skipped integration test proves nothing.
+// testenv/ started: the OpenSearch node (testenv/opensearch.sh), Redis
+// (testenv/redis.sh) and Kafka (testenv/kafka.sh). Without one, tests skip
+// on a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_ES=1,
+// LOGSHIPPER_REQUIRE_REDIS=1, LOGSHIPPER_REQUIRE_KAFKA=1), because a
+// skipped integration test proves nothing.
 package testes
 
 import (
@@ -10,10 +11,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // EnvURL names the variable holding the node's base URL.
@@ -87,4 +90,41 @@ func pingRedis(url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return c.Ping(ctx).Err()
+}
+
+// Environment of the tests against a real Kafka broker (testenv/kafka.sh).
+const (
+	EnvKafkaBrokers = "LOGSHIPPER_TEST_KAFKA_BROKERS"
+	EnvRequireKafka = "LOGSHIPPER_REQUIRE_KAFKA"
+)
+
+// KafkaBrokers returns the Kafka broker's host:port after checking that it
+// answers.
+func KafkaBrokers(t testing.TB) string {
+	t.Helper()
+	brokers := os.Getenv(EnvKafkaBrokers)
+	why := EnvKafkaBrokers + " is not set; start a broker with testenv/kafka.sh start --port 19092 and export " + EnvKafkaBrokers + "=127.0.0.1:19092"
+	if brokers != "" {
+		err := pingKafka(brokers)
+		if err == nil {
+			return brokers
+		}
+		why = fmt.Sprintf("Kafka at %s does not answer: %v", brokers, err)
+	}
+	if os.Getenv(EnvRequireKafka) == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+	return ""
+}
+
+func pingKafka(brokers string) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(brokers, ",")...))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return cl.Ping(ctx)
 }
