@@ -9,7 +9,8 @@
 // the raw results as JSON lines and CSV.
 //
 // With -opensearch URL it runs the OpenSearch comparison instead (see
-// opensearch.go). Use bench/run.sh and bench/os.sh rather than calling it
+// opensearch.go), with -queue the queue-tier bench (queue.go). Use
+// bench/run.sh, bench/os.sh and bench/queue.sh rather than calling it
 // directly: they build the binaries and install the peers.
 package main
 
@@ -145,6 +146,13 @@ func main() {
 	osPID := flag.Int("opensearch-pid", 0, "with -opensearch: the OpenSearch JVM's pid, for its CPU time")
 	osWorkers := flag.Int("direct-workers", 2, "with -opensearch: concurrent bulk requests of the direct loader")
 	osBatch := flag.Int("direct-batch", 1000, "with -opensearch: documents per bulk request of the direct loader")
+	queueSpec := flag.String("queue", "", "run the queue-tier bench instead (see bench/queue.sh): kafka=127.0.0.1:PORT,redis=redis://127.0.0.1:PORT")
+	queuePIDs := flag.String("queue-pids", "", "with -queue: the brokers' pids, for their CPU time: kafka=PID,redis=PID")
+	queueConfs := flag.String("queue-configs", "direct,kafka-0,kafka-1,kafka-2,redis-0,redis-1", "with -queue: configs to run (direct, kafka-0, kafka-1, kafka-2, redis-0, redis-1)")
+	queueCap := flag.Duration("queue-run-cap", 3*time.Minute, "with -queue: hard cap of one run (start to last document)")
+	queueMaxLen := flag.Int64("queue-redis-max-len", 10_000_000, "with -queue: the edge's redis.max_len")
+	queueKey := flag.String("queue-partition-key", "none", "with -queue: the edge's kafka.partition_key")
+	queueDesc := flag.String("queue-brokers-desc", "", "with -queue: which Kafka and Redis, for the table header")
 	flag.Parse()
 
 	r := &Runner{
@@ -170,6 +178,24 @@ func main() {
 	r.WorkDir = filepath.Join(r.OutDir, "work")
 	if err := os.MkdirAll(r.WorkDir, 0o755); err != nil {
 		log.Fatal(err)
+	}
+	if *queueSpec != "" {
+		q := &queueSetup{RunCap: *queueCap, RedisMaxLen: *queueMaxLen, PartitionKey: *queueKey, BrokersDesc: *queueDesc, OutRoot: abs(*out)}
+		var err error
+		if q.Kafka, q.Redis, q.KafkaPID, q.RedisPID, err = parseQueueSpec(*queueSpec, *queuePIDs); err != nil {
+			log.Fatal(err)
+		}
+		for _, n := range splitList(*queueConfs) {
+			c, ok := queueConfigs[n]
+			if !ok {
+				log.Fatalf("unknown queue config %q (direct, kafka-0, kafka-1, kafka-2, redis-0, redis-1)", n)
+			}
+			q.Configs = append(q.Configs, c)
+		}
+		if err := r.runQueue(q); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	if *osURL != "" {
 		if err := r.runOpenSearch(*osURL, *osPID, *osWorkers, *osBatch, abs(*out)); err != nil {

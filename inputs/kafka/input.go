@@ -396,8 +396,49 @@ func (in *Input) commitLoop(ctx context.Context) {
 		}
 		cctx, cancel := context.WithTimeout(ctx, in.cfg.Kafka.Timeout)
 		in.commit(cctx)
+		in.refreshHigh(cctx)
 		cancel()
 		in.updateLag()
+	}
+}
+
+// refreshHigh asks the partitions' leaders for their log end offsets: the
+// lag must grow while the indexer waits for Elasticsearch and fetches
+// nothing, which a fetch's high watermark cannot show.
+func (in *Input) refreshHigh(ctx context.Context) {
+	in.mu.Lock()
+	byTopic := map[string][]int32{}
+	for tp := range in.parts {
+		byTopic[tp.topic] = append(byTopic[tp.topic], tp.partition)
+	}
+	in.mu.Unlock()
+	if len(byTopic) == 0 {
+		return
+	}
+	req := kmsg.NewPtrListOffsetsRequest()
+	for topic, ps := range byTopic {
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		for _, p := range ps {
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition, rp.Timestamp = p, -1 // -1: the latest offset
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, in.client)
+	if err != nil {
+		return
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, t := range resp.Topics {
+		for _, p := range t.Partitions {
+			if kerr.ErrorForCode(p.ErrorCode) == nil {
+				tp := topicPartition{t.Topic, p.Partition}
+				in.high[tp] = max(in.high[tp], p.Offset)
+			}
+		}
 	}
 }
 
@@ -465,8 +506,8 @@ func (in *Input) commitOffsets(ctx context.Context, offsets map[string]map[int32
 	}
 }
 
-// updateLag sets logshipper_queue_lag per partition: the high watermark
-// of the last fetch minus the committed offset.
+// updateLag sets logshipper_queue_lag per partition: the log end offset
+// (from the last fetch or ListOffsets) minus the committed offset.
 func (in *Input) updateLag() {
 	in.mu.Lock()
 	defer in.mu.Unlock()

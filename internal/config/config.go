@@ -156,7 +156,7 @@ var Settings = []Setting{
 	{"redis.ca_file", "", "PEM file of the CA that signed Redis's certificate (rediss://)"},
 	{"redis.insecure_skip_verify", false, "do not verify Redis's certificate (testing only)"},
 	{"redis.stream", redisconn.DefaultConfig().Stream, "the stream: the edge appends each event to it (XADD) with its document, _id and index; the indexer reads it"},
-	{"redis.max_len", redisconn.DefaultConfig().MaxLen, "output.type redis: while the stream holds this many entries, wait (back-pressure) instead of trimming unread ones (0 = no bound)"},
+	{"redis.max_len", redisconn.DefaultConfig().MaxLen, "output.type redis: while this many entries wait for the indexers (unread or unacknowledged), wait (back-pressure) instead of trimming them; acknowledged entries are trimmed (0 = no bound)"},
 	{"redis.group", redisconn.DefaultConfig().Group, "input.type redis: the indexers' consumer group on the stream"},
 	{"redis.consumer", "", "input.type redis: this indexer's name in the group (empty = host name and process id)"},
 	{"redis.claim_idle", redisconn.DefaultConfig().ClaimIdle, "input.type redis: claim entries another indexer read and left unacknowledged this long (it crashed)"},

@@ -82,6 +82,8 @@ type Config struct {
 		Username     string `mapstructure:"username"`
 		Password     string `mapstructure:"password"`
 		PasswordFile string `mapstructure:"password_file"`
+
+		filePassword string // read from PasswordFile by Validate
 	} `mapstructure:"sasl"`
 }
 
@@ -151,9 +153,9 @@ func (c *Config) Validate() error {
 		if err != nil {
 			return fmt.Errorf("kafka.sasl.password_file: %q cannot be read: %v", c.SASL.PasswordFile, err)
 		}
-		c.SASL.Password = strings.TrimRight(string(b), "\r\n")
+		c.SASL.filePassword = strings.TrimRight(string(b), "\r\n")
 	}
-	if c.SASL.Username == "" || c.SASL.Password == "" {
+	if c.SASL.Username == "" || c.password() == "" {
 		return fmt.Errorf("kafka.sasl.mechanism: %s needs kafka.sasl.username and a password (kafka.sasl.password_file)", c.SASL.Mechanism)
 	}
 	return nil
@@ -188,13 +190,21 @@ func (c Config) Options() ([]kgo.Opt, error) {
 	}
 	switch strings.ToUpper(c.SASL.Mechanism) {
 	case "PLAIN":
-		opts = append(opts, kgo.SASL(plain.Auth{User: c.SASL.Username, Pass: c.SASL.Password}.AsMechanism()))
+		opts = append(opts, kgo.SASL(plain.Auth{User: c.SASL.Username, Pass: c.password()}.AsMechanism()))
 	case "SCRAM-SHA-256":
-		opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.SASL.Password}.AsSha256Mechanism()))
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.password()}.AsSha256Mechanism()))
 	case "SCRAM-SHA-512":
-		opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.SASL.Password}.AsSha512Mechanism()))
+		opts = append(opts, kgo.SASL(scram.Auth{User: c.SASL.Username, Pass: c.password()}.AsSha512Mechanism()))
 	}
 	return opts, nil
+}
+
+// password is the SASL password: given, or read from the file.
+func (c Config) password() string {
+	if c.SASL.PasswordFile != "" {
+		return c.SASL.filePassword
+	}
+	return c.SASL.Password
 }
 
 // Redacted describes the connection for logs: brokers, topic, TLS and

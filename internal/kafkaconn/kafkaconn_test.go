@@ -89,8 +89,13 @@ func TestPasswordFileReadAndTrimmed(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		if c.SASL.Password != want {
-			t.Errorf("file %q: password %q, want %q", file, c.SASL.Password, want)
+		if c.password() != want {
+			t.Errorf("file %q: password %q, want %q", file, c.password(), want)
+		}
+		// Validated twice (the configuration, then the component): the
+		// same, not "set together with kafka.sasl.password".
+		if err := c.Validate(); err != nil || c.password() != want {
+			t.Errorf("second Validate: %v, password %q", err, c.password())
 		}
 	}
 	// A file holding only a line end is no password.

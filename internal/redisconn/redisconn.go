@@ -37,10 +37,12 @@ type Config struct {
 	InsecureSkipVerify bool `mapstructure:"insecure_skip_verify"`
 	// Stream is the stream's key.
 	Stream string `mapstructure:"stream"`
-	// MaxLen bounds the stream (the edge's output): while it holds this
-	// many entries the output waits (its batches are retried with
-	// backoff, which holds the senders back) instead of trimming, which
-	// would drop entries no indexer has read yet. 0 means no bound.
+	// MaxLen bounds the stream (the edge's output): entries every group
+	// has acknowledged are trimmed (from half the bound on), and while the
+	// rest, waiting for the indexers, reaches the bound the output waits
+	// (its batches are retried with backoff, which holds the senders back)
+	// instead of trimming entries no indexer has read or acknowledged. 0
+	// means no bound (acknowledged entries are still trimmed now and then).
 	MaxLen int `mapstructure:"max_len"`
 	// Group is the indexers' consumer group (the indexer's input).
 	Group string `mapstructure:"group"`

@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync/atomic"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -33,6 +35,8 @@ type Output struct {
 	index  *elasticsearch.IndexName
 	client *goredis.Client
 	log    zerolog.Logger
+	// batches counts WriteBatch calls, for trimming without redis.max_len.
+	batches atomic.Int64
 }
 
 var _ pipeline.Output = (*Output)(nil)
@@ -69,8 +73,19 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 		if err != nil && !errors.Is(err, goredis.Nil) && !isWrongType(err) {
 			return nil, fmt.Errorf("redis: XLEN %s: %w", o.cfg.Stream, err)
 		}
+		// Past half the bound, make room by removing what the indexers
+		// are done with; what is left waits for them.
+		if n+int64(len(events)) > int64(o.cfg.MaxLen)/2 && err == nil {
+			if n, err = o.trimAcknowledged(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if n+int64(len(events)) > int64(o.cfg.MaxLen) && n > 0 {
 			return nil, ErrStreamFull
+		}
+	} else if o.batches.Add(1)%trimEvery == 0 {
+		if _, err := o.trimAcknowledged(ctx); err != nil {
+			o.log.Warn().Err(err).Msg("redis: trimming acknowledged entries failed; trying again later")
 		}
 	}
 	docs := make([][]byte, len(events))
@@ -100,6 +115,64 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 		}
 	}
 	return results, nil
+}
+
+// trimEvery: without redis.max_len, acknowledged entries are trimmed
+// every this many batches.
+const trimEvery = 100
+
+// trimAcknowledged removes the entries every consumer group of the stream
+// has read and acknowledged (XTRIM MINID): an indexer acknowledges (XACK)
+// but does not delete, and a stream keeps acknowledged entries until
+// trimmed, so without this redis.max_len would count entries nobody needs
+// and the edge would wait forever. It never removes an entry a group has
+// not read or has not acknowledged, and with no group yet it removes
+// nothing. It returns the stream's length afterwards.
+func (o *Output) trimAcknowledged(ctx context.Context) (int64, error) {
+	groups, err := o.client.XInfoGroups(ctx, o.cfg.Stream).Result()
+	if err != nil && !strings.HasPrefix(err.Error(), "ERR no such key") {
+		return 0, fmt.Errorf("redis: XINFO GROUPS %s: %w", o.cfg.Stream, err)
+	}
+	minID := ""
+	for _, g := range groups {
+		// Entries up to the group's last delivered one are read; of those,
+		// the ones before its oldest pending entry are acknowledged.
+		bound := g.LastDeliveredID
+		if g.Pending > 0 {
+			p, err := o.client.XPending(ctx, o.cfg.Stream, g.Name).Result()
+			if err != nil {
+				return 0, fmt.Errorf("redis: XPENDING %s %s: %w", o.cfg.Stream, g.Name, err)
+			}
+			bound = p.Lower
+		}
+		if minID == "" || streamIDLess(bound, minID) {
+			minID = bound
+		}
+	}
+	if minID != "" && minID != "0-0" {
+		if err := o.client.XTrimMinID(ctx, o.cfg.Stream, minID).Err(); err != nil {
+			return 0, fmt.Errorf("redis: XTRIM %s MINID %s: %w", o.cfg.Stream, minID, err)
+		}
+	}
+	n, err := o.client.XLen(ctx, o.cfg.Stream).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis: XLEN %s: %w", o.cfg.Stream, err)
+	}
+	return n, nil
+}
+
+// streamIDLess compares stream entry IDs ("ms-seq").
+func streamIDLess(a, b string) bool {
+	am, as := splitStreamID(a)
+	bm, bs := splitStreamID(b)
+	return am < bm || am == bm && as < bs
+}
+
+func splitStreamID(id string) (ms, seq uint64) {
+	m, q, _ := strings.Cut(id, "-")
+	ms, _ = strconv.ParseUint(m, 10, 64)
+	seq, _ = strconv.ParseUint(q, 10, 64)
+	return ms, seq
 }
 
 func allFailed(cmds []*goredis.StringCmd) bool {

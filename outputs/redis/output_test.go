@@ -96,6 +96,42 @@ func TestFullStreamIsBackPressure(t *testing.T) {
 	}
 }
 
+// The bound counts what waits for the indexers: entries every group has
+// read and acknowledged are trimmed to make room; an entry read but not
+// acknowledged, or not read, is never trimmed.
+func TestAcknowledgedEntriesAreTrimmed(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.MaxLen = 10
+	o, c := newTestOutput(t, cfg)
+	ctx := context.Background()
+	if _, err := o.WriteBatch(ctx, events(8)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.XGroupCreate(ctx, cfg.Stream, "g", "0").Err(); err != nil {
+		t.Fatal(err)
+	}
+	read, err := c.XReadGroup(ctx, &goredis.XReadGroupArgs{Group: "g", Consumer: "c", Streams: []string{cfg.Stream, ">"}, Count: 6, Block: -1}).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := read[0].Messages
+	// Acknowledge the first 4 of the 6 read; 2 stay pending, 2 unread.
+	for _, m := range msgs[:4] {
+		c.XAck(ctx, cfg.Stream, "g", m.ID)
+	}
+	if _, err := o.WriteBatch(ctx, events(4)); err != nil {
+		t.Fatalf("8 entries, 4 of them acknowledged, + 4: %v", err)
+	}
+	entries := c.XRange(ctx, cfg.Stream, "-", "+").Val()
+	if len(entries) != 8 || entries[0].ID != msgs[4].ID {
+		t.Fatalf("after trimming: %d entries from %v, want 8 from the oldest pending %s", len(entries), entries[0].ID, msgs[4].ID)
+	}
+	// Nothing more is acknowledged: the bound holds.
+	if _, err := o.WriteBatch(ctx, events(3)); !errors.Is(err, ErrStreamFull) {
+		t.Fatalf("write past the bound with nothing acknowledged: %v, want ErrStreamFull", err)
+	}
+}
+
 // An entry the server refuses for good (the key is no stream) is rejected
 // for the dead-letter file, with its document; a dead server fails the
 // batch and the readiness check.

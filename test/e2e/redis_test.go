@@ -75,7 +75,7 @@ func TestEdgeToRedisStream(t *testing.T) {
 // alone; the killed one, restarted under its name, takes its share again.
 // Every sequence number is indexed exactly once.
 func TestTwoTierThroughRedisIndexerKilled(t *testing.T) {
-	const n = 200000
+	n := queueMessages()
 	c, url := redisClient(t)
 	es := esURL(t)
 	index := uniqueIndex(t, es)
