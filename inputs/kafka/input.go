@@ -23,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/rs/zerolog"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -281,32 +282,41 @@ func (in *Input) handOver(ctx context.Context, tp topicPartition, recs []*kgo.Re
 	in.mu.Unlock()
 
 	now := in.cfg.Now()
+	in.cfg.Events.Received.WithLabelValues(metrics.QueueKafka).Add(float64(len(recs)))
+	// One allocation for the batch's events and one for their documents,
+	// not two per record; they live as long as the batch does.
+	events := make([]event.Event, len(recs))
+	docs := make([]event.Document, len(recs))
 	evs := make([]*event.Event, 0, len(recs))
 	redelivered := 0
-	for _, r := range recs {
-		in.cfg.Events.Received.WithLabelValues(metrics.QueueKafka).Inc()
+	var lastIndex string
+	for i, r := range recs {
 		if known && r.Offset <= seen {
 			redelivered++
 		}
-		var id, index string
+		var id, index []byte
 		for _, h := range r.Headers {
 			switch h.Key {
 			case kafkaconn.HeaderID:
-				id = string(h.Value)
+				id = h.Value
 			case kafkaconn.HeaderIndex:
-				index = string(h.Value)
+				index = h.Value
 			}
 		}
-		if index == "" || len(r.Value) == 0 {
+		if len(index) == 0 || len(r.Value) == 0 {
 			if !in.deadLetter(ctx, r) {
 				return false
 			}
 			continue
 		}
-		evs = append(evs, &event.Event{
-			ID: id, Received: now, Transport: metrics.QueueKafka,
-			Document: &event.Document{Index: index, Body: r.Value},
-		})
+		// A batch goes to one index, or two around midnight: reuse the
+		// string instead of one per record.
+		if string(index) != lastIndex {
+			lastIndex = string(index)
+		}
+		docs[i] = event.Document{Index: lastIndex, Body: r.Value}
+		events[i] = event.Event{ID: bytesString(id), Received: now, Transport: metrics.QueueKafka, Document: &docs[i]}
+		evs = append(evs, &events[i])
 	}
 	if redelivered > 0 {
 		in.cfg.Metrics.Redelivered.WithLabelValues(metrics.QueueKafka).Add(float64(redelivered))
@@ -611,6 +621,18 @@ func (in *Input) forget(ps map[string][]int32) {
 			in.cfg.Metrics.Lag.DeleteLabelValues(metrics.QueueKafka, partitionLabel(tp))
 		}
 	}
+}
+
+// bytesString views b as a string without copying. A record's header
+// values, like its value (the document), are slices of the fetched batch,
+// which franz-go allocates per fetch and never reuses (no pools are
+// configured), so the view stays valid and unchanged as long as the event
+// holds it.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }
 
 // backoff is full jitter over an exponential cap, as the pipeline's.
