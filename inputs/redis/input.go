@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
@@ -306,29 +307,36 @@ func (in *Input) read(ctx context.Context, id string, block time.Duration) ([]go
 // reports false when the input is stopping.
 func (in *Input) handOver(ctx context.Context, msgs []goredis.XMessage) bool {
 	now := in.cfg.Now()
+	// One allocation for the batch's events and one for their documents,
+	// not two per entry; they live as long as the batch does.
+	events := make([]event.Event, len(msgs))
+	docs := make([]event.Document, len(msgs))
 	evs := make([]*event.Event, 0, len(msgs))
 	ids := make([]string, 0, len(msgs))
 	var gone []string
-	for _, m := range msgs {
+	received := 0
+	for i, m := range msgs {
 		if len(m.Values) == 0 {
 			// Deleted (XDEL, XTRIM) after it was read: nothing to index.
 			gone = append(gone, m.ID)
 			continue
 		}
+		received++
 		doc, _ := m.Values[redisconn.FieldDoc].(string)
 		index, _ := m.Values[redisconn.FieldIndex].(string)
 		id, _ := m.Values[redisconn.FieldID].(string)
-		in.cfg.Events.Received.WithLabelValues(metrics.QueueRedis).Inc()
 		if doc == "" || index == "" {
 			in.deadLetter(ctx, m)
 			continue
 		}
-		evs = append(evs, &event.Event{
-			ID: id, Received: now, Transport: metrics.QueueRedis,
-			Document: &event.Document{Index: index, Body: []byte(doc)},
-		})
+		// The document's bytes are the reply's string, never written to:
+		// the Elasticsearch output only copies them into its bulk body.
+		docs[i] = event.Document{Index: index, Body: unsafe.Slice(unsafe.StringData(doc), len(doc))}
+		events[i] = event.Event{ID: id, Received: now, Transport: metrics.QueueRedis, Document: &docs[i]}
+		evs = append(evs, &events[i])
 		ids = append(ids, m.ID)
 	}
+	in.cfg.Events.Received.WithLabelValues(metrics.QueueRedis).Add(float64(received))
 	if len(gone) > 0 {
 		in.warn.Warn().Int("entries", len(gone)).Str("stream", in.cfg.Redis.Stream).
 			Msg("redis: entries were deleted from the stream before they were indexed (XTRIM or MAXLEN on the stream?); they cannot be indexed")
