@@ -89,12 +89,14 @@ bash testenv/elasticsearch7.sh start --port "$ES7_PORT" --data "$ES7_DATA" --cle
 
 step "integration and end-to-end tests against Elasticsearch 7.17"
 # The tests that start and stop a node of their own (outage, SIGKILL, 429,
-# disk full) use OpenSearch's launcher and ran above; the rolling update
-# behind nginx and the read-only disk concern logshipper's side, not the
-# Elasticsearch version.
+# disk full, OpenSearch stopped under a Kafka indexer) use OpenSearch's
+# launcher and ran above; the rolling update behind nginx, the read-only
+# disk, Kafka stopped under an edge and Kafka's SASL concern logshipper's or
+# the broker's side, not the Elasticsearch version. The two-tier tests (an
+# indexer writing the edge's documents) run against both.
 LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -race ./outputs/...
 LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -timeout 30m -v \
-  -skip 'TestElasticsearchOutageMidStream|TestDiskBufferSurvivesSIGKILL|TestTooManyRequestsAreRetried|TestRollingUpdateBehindLoadBalancer|TestDiskFullIsBackPressure|TestReadOnlyFileSystemThenReplaced' ./test/e2e/
+  -skip 'TestElasticsearchOutageMidStream|TestDiskBufferSurvivesSIGKILL|TestTooManyRequestsAreRetried|TestRollingUpdateBehindLoadBalancer|TestDiskFullIsBackPressure|TestReadOnlyFileSystemThenReplaced|TestOpenSearchOutageOnTheIndexerSide|TestKafkaOutageOnTheEdgeSide|TestKafkaSASL' ./test/e2e/
 cleanup_es7
 
 step "chaos soak, ${SOAK_DURATION:-3m} (test/soak)"
