@@ -56,7 +56,7 @@ func newRedis(_ context.Context, d outputDeps) (output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return redis.New(d.cfg.Redis, schema, index, d.log)
+	return redis.New(d.cfg.Redis, schema, index, metrics.NewProducer(d.reg), d.log)
 }
 
 // newKafka: the edge role, like newRedis: documents in the schema and

@@ -15,12 +15,15 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/internal/redisconn"
+	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/outputs/elasticsearch"
 	"github.com/logshipper/logshipper/pipeline"
 )
@@ -36,7 +39,9 @@ type Output struct {
 	client *goredis.Client
 	log    zerolog.Logger
 	// batches counts WriteBatch calls, for trimming without redis.max_len.
-	batches atomic.Int64
+	batches  atomic.Int64
+	produced prometheus.Counter  // logshipper_queue_produced_total{queue="redis"}
+	latency  prometheus.Observer // logshipper_queue_produce_seconds{queue="redis"}
 }
 
 var _ pipeline.Output = (*Output)(nil)
@@ -44,7 +49,7 @@ var _ pipeline.Output = (*Output)(nil)
 // New builds the output. It does not contact Redis: logshipper starts,
 // and buffers, while Redis is down. schema and index are the documents'
 // (elasticsearch.schema and elasticsearch.index).
-func New(cfg redisconn.Config, schema elasticsearch.Schema, index *elasticsearch.IndexName, log zerolog.Logger) (*Output, error) {
+func New(cfg redisconn.Config, schema elasticsearch.Schema, index *elasticsearch.IndexName, m *metrics.Producer, log zerolog.Logger) (*Output, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -54,7 +59,12 @@ func New(cfg redisconn.Config, schema elasticsearch.Schema, index *elasticsearch
 	if err != nil {
 		return nil, err
 	}
-	return &Output{cfg: cfg, schema: schema, index: index, client: client, log: log}, nil
+	if m == nil {
+		m = metrics.NewProducer(nil)
+	}
+	m.Produced.WithLabelValues(metrics.QueueRedis)
+	return &Output{cfg: cfg, schema: schema, index: index, client: client, log: log,
+		produced: m.Produced.WithLabelValues(metrics.QueueRedis), latency: m.Latency.WithLabelValues(metrics.QueueRedis)}, nil
 }
 
 // WriteBatch appends one entry per event in one pipelined round trip and
@@ -100,13 +110,16 @@ func (o *Output) WriteBatch(ctx context.Context, events []*event.Event) ([]pipel
 			Values: []any{redisconn.FieldID, ev.ID, redisconn.FieldIndex, indices[i], redisconn.FieldDoc, docs[i]},
 		})
 	}
+	sent := time.Now()
 	if _, err := pipe.Exec(ctx); err != nil && allFailed(cmds) && !isRedisError(cmds[0].Err()) {
 		return nil, fmt.Errorf("redis: XADD to %s: %w", o.cfg.Stream, err)
 	}
+	o.latency.Observe(time.Since(sent).Seconds())
 	results := make([]pipeline.Result, len(events))
 	for i, c := range cmds {
 		switch err := c.Err(); {
 		case err == nil:
+			o.produced.Inc()
 			results[i].Status = pipeline.Delivered
 		case retriable(err):
 			results[i] = pipeline.Result{Status: pipeline.Retry, Reason: err.Error()}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	goredis "github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -20,7 +21,7 @@ import (
 func newTestOutput(t *testing.T, cfg redisconn.Config) (*Output, *goredis.Client) {
 	t.Helper()
 	index, _ := elasticsearch.ParseIndex("syslog-msg-%{+yyyy.MM.dd}")
-	o, err := New(cfg, elasticsearch.SchemaLogstash, index, zerolog.Nop())
+	o, err := New(cfg, elasticsearch.SchemaLogstash, index, nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +63,9 @@ func TestEntriesCarryDocumentIDAndIndex(t *testing.T) {
 		if r.Status != pipeline.Delivered {
 			t.Fatalf("result %d: %+v", i, r)
 		}
+	}
+	if v := testutil.ToFloat64(o.produced); v != 3 {
+		t.Errorf("logshipper_queue_produced_total = %v, want 3", v)
 	}
 	entries, err := c.XRange(ctx, o.cfg.Stream, "-", "+").Result()
 	if err != nil || len(entries) != 3 {
