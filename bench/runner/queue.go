@@ -787,7 +787,7 @@ func (r *Runner) queueMarkdown(q *queueSetup, env []string, took time.Duration) 
 	if q.kafkaCl != nil {
 		fmt.Fprintf(&b, "- before round 1, one unmeasured edge-only Kafka run of %d messages warms up the broker's JVM (JIT); on a fresh broker the first Kafka runs were up to 2x slower\n", r.Messages)
 	}
-	fmt.Fprintf(&b, "- each run: start indexers and edge, wait for /readyz (Kafka indexers: until each logged its partitions, since their /readyz stays 503 until the first records arrive), %d warm-up messages through the whole path (not counted), then measure\n\n", r.Warmup)
+	fmt.Fprintf(&b, "- each run: start indexers and edge, wait for /readyz (Kafka indexers also until each logged its partitions: the group has formed), %d warm-up messages through the whole path (not counted), then measure\n\n", r.Warmup)
 
 	type agg struct {
 		feed, e2e, edge, ix, broker, edgeRSS, ixRSS, prodMs float64
