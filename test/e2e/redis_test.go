@@ -5,6 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -138,5 +144,72 @@ func waitCount(t *testing.T, es, index string, want int, timeout time.Duration) 
 			t.Fatalf("after %s: %d documents, want %d", timeout, got, want)
 		}
 		time.Sleep(500 * time.Millisecond) // polling an external server
+	}
+}
+
+// Both roles against a Redis that requires a password (requirepass), the
+// password from a file (a Docker secret): every message arrives once, the
+// password appears in no log line and not in /metrics, and a wrong one
+// keeps /readyz at 503 saying why.
+func TestRedisPasswordFromFile(t *testing.T) {
+	const n = 5000
+	testes.RedisURL(t) // skips (or, in CI, fails) without Redis in the test environment
+	out, err := exec.Command("bash", "../../testenv/redis.sh", "path").Output()
+	if err != nil {
+		t.Fatalf("testenv/redis.sh path: %v", err)
+	}
+	port := freePort(t)
+	srv := exec.Command(strings.TrimSpace(string(out)), "--port", fmt.Sprint(port), "--bind", "127.0.0.1",
+		"--requirepass", "redis-pw-K7q", "--save", "", "--appendonly", "no")
+	srv.Env = append(os.Environ(), "LD_LIBRARY_PATH="+filepath.Join(filepath.Dir(strings.TrimSpace(string(out))), "../lib/x86_64-linux-gnu"))
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	url := fmt.Sprintf("redis://127.0.0.1:%d", port)
+	c := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Password: "redis-pw-K7q"})
+	defer c.Close()
+	for deadline := time.Now().Add(10 * time.Second); c.Ping(context.Background()).Err() != nil; {
+		if time.Now().After(deadline) {
+			t.Fatal("password-protected redis-server did not answer")
+		}
+		time.Sleep(50 * time.Millisecond) // waiting for a process to listen
+	}
+	dir := t.TempDir()
+	pw, wrongPW := filepath.Join(dir, "pw"), filepath.Join(dir, "wrong")
+	os.WriteFile(pw, []byte("redis-pw-K7q\n"), 0o600)
+	os.WriteFile(wrongPW, []byte("wrong-pw-P1n\n"), 0o600)
+
+	es := esURL(t)
+	index := uniqueIndex(t, es)
+	env := []string{"LOGSHIPPER_REDIS_URL=" + url, "LOGSHIPPER_REDIS_STREAM=pw-test", "LOGSHIPPER_LOG_LEVEL=debug"}
+	edge := startShipper(t, index, append([]string{"LOGSHIPPER_OUTPUT_TYPE=redis", "LOGSHIPPER_REDIS_PASSWORD_FILE=" + pw}, env...)...)
+	ix := startShipper(t, index, append([]string{"LOGSHIPPER_INPUT_TYPE=redis", "LOGSHIPPER_REDIS_PASSWORD_FILE=" + pw}, env...)...)
+	if err := <-seqSender(t, edge.addr, n); err != nil {
+		t.Fatal(err)
+	}
+	edge.waitSettled(n, settleTimeout)
+	waitCount(t, es, index, n, 2*time.Minute)
+	checkExactlyOnce(t, es, index, n)
+
+	wrong := launch(t, es, index, "/healthz", append([]string{"LOGSHIPPER_OUTPUT_TYPE=redis", "LOGSHIPPER_REDIS_PASSWORD_FILE=" + wrongPW}, env...)...)
+	code, body := wrong.waitReadyz(func(code int, _ string) bool { return code == 503 }, 30*time.Second)
+	t.Logf("/readyz with a wrong password: %d %s", code, strings.TrimSpace(body))
+	if !strings.Contains(body, "redis") {
+		t.Errorf("/readyz does not name Redis: %s", body)
+	}
+	for _, s := range []*shipper{edge, ix, wrong} {
+		metricsText := ""
+		if resp, err := http.Get("http://" + s.httpAddr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			metricsText = string(b)
+		}
+		s.stop()
+		for _, secret := range []string{"redis-pw-K7q", "wrong-pw-P1n"} {
+			if strings.Contains(s.logs.String(), secret) || strings.Contains(metricsText, secret) {
+				t.Errorf("a password is in the log or /metrics:\n%s", tail(s.logs.String(), 20))
+			}
+		}
 	}
 }
