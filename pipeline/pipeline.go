@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/backoff"
 	"github.com/logshipper/logshipper/internal/diskio"
 	"github.com/logshipper/logshipper/metrics"
 )
@@ -418,7 +418,7 @@ func (p *Pipeline) runReader() {
 			// An I/O error reading the disk: the same records are read
 			// again on the next call.
 			p.warn.Error().Err(err).Int("attempt", attempt+1).Msg("reading the disk buffer failed; retrying")
-			if !sleepCtx(p.runCtx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+			if !backoff.Sleep(p.runCtx, backoff.Wait(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
 				return
 			}
 			attempt++
@@ -619,7 +619,7 @@ func (p *Pipeline) deliver(b batch) bool {
 		}
 		p.m.Retried.Add(float64(len(retry)))
 		pending = retry
-		if !sleepCtx(ctx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+		if !backoff.Sleep(ctx, backoff.Wait(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
 			p.abandon(len(pending), metrics.DropShutdown)
 			return false
 		}
@@ -687,7 +687,7 @@ func (p *Pipeline) deadLetter(r Result) bool {
 		}
 		p.dlqWarn.Error().Err(err).Int("attempt", attempt+1).
 			Msg("cannot write a rejected event to the dead-letter file; retrying, its batch waits (free space or fix dead_letter.path)")
-		if !sleepCtx(p.runCtx, backoff(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+		if !backoff.Sleep(p.runCtx, backoff.Wait(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
 			p.log.Error().Err(err).Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
 				Msg("shutdown deadline passed before the dead-letter file could be written; the rejected event is in this log line instead")
 			return false
@@ -702,29 +702,4 @@ func (p *Pipeline) DeadLetterFault() error {
 		return *e
 	}
 	return nil
-}
-
-// backoff is the wait before retry number attempt+1: uniformly random in
-// [0, min(max, initial*2^attempt)] ("full jitter"), so replicas that saw
-// the same outage do not return in lockstep.
-func backoff(initial, maxWait time.Duration, attempt int) time.Duration {
-	d := initial
-	for i := 0; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
-// sleepCtx waits d or until ctx is done; it reports whether the full wait
-// happened.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -322,15 +322,6 @@ func TestCloseDeadlineCountsLost(t *testing.T) {
 	}
 }
 
-func TestBackoffIsCappedAndJittered(t *testing.T) {
-	for attempt := range 40 {
-		d := backoff(100*time.Millisecond, 10*time.Second, attempt)
-		if d < 0 || d > 10*time.Second {
-			t.Fatalf("attempt %d: %s out of [0,10s]", attempt, d)
-		}
-	}
-}
-
 func TestValidate(t *testing.T) {
 	c := DefaultConfig()
 	c.Workers = 0

@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,6 +30,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/backoff"
 	"github.com/logshipper/logshipper/internal/kafkaconn"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/pipeline"
@@ -373,7 +373,7 @@ func (in *Input) deadLetter(ctx context.Context, r *kgo.Record) bool {
 			return true
 		}
 		in.warn.Error().Err(err).Msg("kafka: cannot write an unreadable record to the dead-letter file; retrying")
-		if !sleep(ctx, backoff(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
+		if !backoff.Sleep(ctx, backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
 			return false
 		}
 	}
@@ -633,25 +633,4 @@ func bytesString(b []byte) string {
 		return ""
 	}
 	return unsafe.String(&b[0], len(b))
-}
-
-// backoff is full jitter over an exponential cap, as the pipeline's.
-func backoff(initial, maxWait time.Duration, attempt int) time.Duration {
-	d := initial
-	for i := 0; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -26,6 +25,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/backoff"
 	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/pipeline"
@@ -192,7 +192,7 @@ func (in *Input) readLoop(ctx context.Context) {
 	fail := func(what string, err error) bool {
 		in.ready.Store(false)
 		in.warn.Warn().Err(err).Int("attempt", attempt+1).Msgf("redis: %s failed; retrying", what)
-		ok := sleep(ctx, backoff(in.cfg.RetryInitial, in.cfg.RetryMax, attempt))
+		ok := backoff.Sleep(ctx, backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt))
 		attempt++
 		return ok
 	}
@@ -380,7 +380,7 @@ func (in *Input) deadLetter(ctx context.Context, m goredis.XMessage) {
 			break
 		}
 		in.warn.Error().Err(err).Msg("redis: cannot write an unreadable entry to the dead-letter file; retrying")
-		if !sleep(ctx, backoff(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
+		if !backoff.Sleep(ctx, backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
 			return // stays pending
 		}
 	}
@@ -449,7 +449,7 @@ func (in *Input) ackLoop() {
 					in.log.Warn().Int("entries", len(ids)).Msg("redis: stopping with entries indexed but not acknowledged; they will be claimed and found already indexed")
 					return
 				}
-				time.Sleep(backoff(in.cfg.RetryInitial, in.cfg.RetryMax, attempt))
+				time.Sleep(backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt))
 				attempt++
 				continue
 			}
@@ -525,25 +525,4 @@ func errString(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// backoff is full jitter over an exponential cap, as the pipeline's.
-func backoff(initial, maxWait time.Duration, attempt int) time.Duration {
-	d := initial
-	for i := 0; i < attempt && d < maxWait; i++ {
-		d *= 2
-	}
-	d = min(d, maxWait)
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
