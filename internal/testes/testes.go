@@ -28,29 +28,40 @@ const EnvRequire = "LOGSHIPPER_REQUIRE_ES"
 // URL returns the node's base URL after checking that it answers.
 func URL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv(EnvURL)
-	if url == "" {
-		missing(t, EnvURL+" is not set; start a node with testenv/opensearch.sh start and export "+EnvURL+"=http://127.0.0.1:9200")
-		return ""
+	return server(t, "OpenSearch", EnvURL, EnvRequire, "start a node with testenv/opensearch.sh start and export "+EnvURL+"=http://127.0.0.1:9200", pingOpenSearch)
+}
+
+// server returns the address in the variable env after checking with ping
+// that the server answers; without it, or when it does not answer, the
+// test skips, or fails when the variable require is "1" (CI).
+func server(t testing.TB, name, env, require, hint string, ping func(string) error) string {
+	t.Helper()
+	addr := os.Getenv(env)
+	why := env + " is not set; " + hint
+	if addr != "" {
+		err := ping(addr)
+		if err == nil {
+			return addr
+		}
+		why = fmt.Sprintf("%s at %s does not answer: %v", name, addr, err)
 	}
+	if os.Getenv(require) == "1" {
+		t.Fatal(why)
+	}
+	t.Skip(why)
+	return ""
+}
+
+func pingOpenSearch(url string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_cluster/health", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		missing(t, fmt.Sprintf("OpenSearch at %s does not answer: %v", url, err))
-		return ""
+		return err
 	}
 	resp.Body.Close()
-	return url
-}
-
-func missing(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv(EnvRequire) == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
+	return nil
 }
 
 // EnvRedisURL names the variable holding the Redis server's URL;
@@ -64,20 +75,7 @@ const (
 // PING.
 func RedisURL(t testing.TB) string {
 	t.Helper()
-	url := os.Getenv(EnvRedisURL)
-	why := EnvRedisURL + " is not set; start a server with testenv/redis.sh start --port 16379 and export " + EnvRedisURL + "=redis://127.0.0.1:16379"
-	if url != "" {
-		err := pingRedis(url)
-		if err == nil {
-			return url
-		}
-		why = fmt.Sprintf("Redis at %s does not answer: %v", url, err)
-	}
-	if os.Getenv(EnvRequireRedis) == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-	return ""
+	return server(t, "Redis", EnvRedisURL, EnvRequireRedis, "start a server with testenv/redis.sh start --port 16379 and export "+EnvRedisURL+"=redis://127.0.0.1:16379", pingRedis)
 }
 
 func pingRedis(url string) error {
@@ -102,20 +100,7 @@ const (
 // answers.
 func KafkaBrokers(t testing.TB) string {
 	t.Helper()
-	brokers := os.Getenv(EnvKafkaBrokers)
-	why := EnvKafkaBrokers + " is not set; start a broker with testenv/kafka.sh start --port 19092 and export " + EnvKafkaBrokers + "=127.0.0.1:19092"
-	if brokers != "" {
-		err := pingKafka(brokers)
-		if err == nil {
-			return brokers
-		}
-		why = fmt.Sprintf("Kafka at %s does not answer: %v", brokers, err)
-	}
-	if os.Getenv(EnvRequireKafka) == "1" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-	return ""
+	return server(t, "Kafka", EnvKafkaBrokers, EnvRequireKafka, "start a broker with testenv/kafka.sh start --port 19092 and export "+EnvKafkaBrokers+"=127.0.0.1:19092", pingKafka)
 }
 
 func pingKafka(brokers string) error {

@@ -198,8 +198,27 @@ func tail(s string, n int) string {
 }
 
 // metric reads one sample from /metrics: name with labels as printed,
-// e.g. `logshipper_events_received_total{transport="tcp"}`.
+// e.g. `logshipper_events_received_total{transport="tcp"}`; the test fails
+// when it is not there.
 func (s *shipper) metric(name string) float64 {
+	s.t.Helper()
+	v, ok := s.sample(name)
+	if !ok {
+		s.t.Fatalf("metric %s not found", name)
+	}
+	return v
+}
+
+// metricOr is metric, or def when the sample is not (yet) exported.
+func (s *shipper) metricOr(name string, def float64) float64 {
+	s.t.Helper()
+	if v, ok := s.sample(name); ok {
+		return v
+	}
+	return def
+}
+
+func (s *shipper) sample(name string) (float64, bool) {
 	s.t.Helper()
 	resp, err := http.Get("http://" + s.httpAddr + "/metrics")
 	if err != nil {
@@ -208,14 +227,32 @@ func (s *shipper) metric(name string) float64 {
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, name+" ") {
+		if line := sc.Text(); strings.HasPrefix(line, name+" ") {
 			v, _ := strconv.ParseFloat(strings.TrimSpace(line[len(name):]), 64)
-			return v
+			return v, true
 		}
 	}
-	s.t.Fatalf("metric %s not found", name)
-	return 0
+	return 0, false
+}
+
+// stopAndCheckNoSecrets stops each shipper and fails the test if any of
+// secrets is in its log or its /metrics.
+func stopAndCheckNoSecrets(t *testing.T, shippers []*shipper, secrets ...string) {
+	t.Helper()
+	for _, s := range shippers {
+		metricsText := ""
+		if resp, err := http.Get("http://" + s.httpAddr + "/metrics"); err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			metricsText = string(b)
+		}
+		s.stop()
+		for _, secret := range secrets {
+			if strings.Contains(s.logs.String(), secret) || strings.Contains(metricsText, secret) {
+				t.Errorf("a secret is in the log or /metrics:\n%s", tail(s.logs.String(), 20))
+			}
+		}
+	}
 }
 
 // waitSettled waits until logshipper has indexed or dead-lettered want
