@@ -75,6 +75,9 @@ type Input struct {
 	wake     chan struct{}       // toAck grew
 	allDone  chan struct{}       // closed by Stop's waiter when inFlight empties
 	stopping bool
+	// ackClosed: Stop closed wake; what settles later stays pending in
+	// the group and is claimed after redis.claim_idle (a 409 then).
+	ackClosed bool
 }
 
 // New builds the input; it does not contact Redis (Start does, retrying
@@ -175,7 +178,10 @@ func (in *Input) Stop(ctx context.Context) error {
 			err = fmt.Errorf("redis: %d entries not yet indexed at the deadline stay pending in group %s; they are claimed after redis.claim_idle (%s)", n, in.cfg.Redis.Group, in.cfg.Redis.ClaimIdle)
 		}
 	}
+	in.mu.Lock()
+	in.ackClosed = true
 	close(in.wake) // the acker flushes what is settled, then ends
+	in.mu.Unlock()
 	in.ackWG.Wait()
 	in.client.Close()
 	return err
@@ -395,12 +401,16 @@ func (in *Input) deadLetter(ctx context.Context, m goredis.XMessage) {
 // settled queues ids for XACK.
 func (in *Input) settled(ids []string) {
 	in.mu.Lock()
+	defer in.mu.Unlock()
 	in.toAck = append(in.toAck, ids...)
 	in.removeLocked(ids)
-	in.mu.Unlock()
-	select {
-	case in.wake <- struct{}{}:
-	default:
+	// Under the lock: Stop closes wake under it too, and a batch can
+	// settle after Stop gave up waiting (its entries stay pending then).
+	if !in.ackClosed {
+		select {
+		case in.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
