@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -44,7 +45,12 @@ func New(addr string, reg prometheus.Gatherer, checks []Check) (*Server, error) 
 		var errs []error
 		for _, c := range checks {
 			if err := c.Func(ctx); err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", c.Name, err))
+				// Name the check once: most components' errors already
+				// start with their name ("kafka: no broker answers").
+				if !strings.HasPrefix(err.Error(), c.Name+": ") {
+					err = fmt.Errorf("%s: %w", c.Name, err)
+				}
+				errs = append(errs, err)
 			}
 		}
 		if err := errors.Join(errs...); err != nil {

@@ -67,3 +67,21 @@ func TestBusyPortIsAStartError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// Each failing check is named once, whether or not its error already
+// starts with its name.
+func TestReadyzNamesEachCheckOnce(t *testing.T) {
+	s, err := New("127.0.0.1:0", prometheus.NewRegistry(), []Check{
+		{Name: "kafka", Func: func(context.Context) error { return errors.New("kafka: no broker answers") }},
+		{Name: "disk", Func: func(context.Context) error { return errors.New("buffer: read-only file system") }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve()
+	defer s.Shutdown(context.Background())
+	code, body := get(t, "http://"+s.Addr().String()+"/readyz")
+	if code != 503 || body != "not ready: kafka: no broker answers\ndisk: buffer: read-only file system\n" {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+}
