@@ -16,12 +16,17 @@ var ErrQueueFull = errors.New("buffer: memory queue full")
 
 // Memory is the buffer without a disk: the same methods as WAL, so the
 // pipeline reads, and acknowledges, either one the same way. It holds at
-// most maxEvents events waiting to be read, and at most maxBytes message
-// bytes from Append until Ack (one event always fits, so no message is too
+// most maxEvents appends waiting to be read, and at most maxBytes message
+// bytes from Append until Ack (one append always fits, so no message is too
 // big to ever pass). What it holds is lost with the process: Durable is
 // false. Events have no ID here; the pipeline gives them one.
+//
+// The events of one Append go in as one chunk (one channel send, one
+// acquisition of bytes): a queue input hands over a fetch of a thousand
+// documents at the cost of one event, not a thousand. Read cuts chunks to
+// the size it is asked for.
 type Memory struct {
-	queue   chan queued
+	queue   chan chunk
 	gate    byteGate
 	closing chan struct{}
 	close   sync.Once
@@ -29,61 +34,91 @@ type Memory struct {
 	// Read hands out positions that carry each event's size and the bytes
 	// read before it, so Ack knows how many bytes a run releases.
 	readMu    sync.Mutex
+	rest      chunk // what the last Read took from the queue and did not return
 	readBytes uint64
 	reads     uint64
 	held      atomic.Int64 // events appended and not yet acknowledged
 }
 
-// NewMemory returns a memory buffer for maxEvents waiting events and
+// NewMemory returns a memory buffer for maxEvents waiting appends and
 // maxBytes held message bytes.
 func NewMemory(maxEvents int, maxBytes int64) *Memory {
 	return &Memory{
-		queue:   make(chan queued, maxEvents),
+		queue:   make(chan chunk, maxEvents),
 		gate:    byteGate{max: maxBytes},
 		closing: make(chan struct{}),
 	}
 }
 
 // Append adds evs in order, waiting while the buffer is full (the
-// back-pressure that stops TCP reads). It fails with ctx's error, or
-// ErrClosed after Close; the events before the failing one are added.
+// back-pressure that stops TCP reads). It adds all of them or, failing
+// with ctx's error or ErrClosed after Close, none. The buffer keeps evs
+// (the slice) until they are read: the caller must not change it.
 func (m *Memory) Append(ctx context.Context, evs ...*event.Event) error {
 	return m.AppendGroup(ctx, nil, evs...)
 }
 
-// queued is an event in the memory buffer, with the group it was appended
-// in (nil for most).
-type queued struct {
-	ev  *event.Event
-	grp *Group
+// chunk is the events of one append, with the group they were appended
+// in (nil for most). A single event is kept in one so that appending one
+// allocates nothing.
+type chunk struct {
+	one  *event.Event
+	many []*event.Event
+	grp  *Group
+}
+
+func (c chunk) len() int {
+	if c.one != nil {
+		return 1
+	}
+	return len(c.many)
+}
+
+func (c chunk) at(i int) *event.Event {
+	if c.one != nil {
+		return c.one
+	}
+	return c.many[i]
+}
+
+// bytes is what the chunk's events weigh in the byte gate.
+func (c chunk) bytes() int64 {
+	if c.one != nil {
+		return int64(c.one.Size())
+	}
+	var n int64
+	for _, ev := range c.many {
+		n += int64(ev.Size())
+	}
+	return n
 }
 
 // AppendGroup is Append for events that g acknowledges (the reader hands
 // g out with each of them, in Entry.Group). Events not appended (an error)
 // are not counted in g: the caller fails them.
 func (m *Memory) AppendGroup(ctx context.Context, g *Group, evs ...*event.Event) error {
-	for _, ev := range evs {
-		if err := m.append(ctx, queued{ev, g}); err != nil {
-			return err
-		}
+	switch len(evs) {
+	case 0:
+		return nil
+	case 1:
+		return m.append(ctx, chunk{one: evs[0], grp: g})
 	}
-	return nil
+	return m.append(ctx, chunk{many: evs, grp: g})
 }
 
-func (m *Memory) append(ctx context.Context, q queued) error {
-	ev := q.ev
+func (m *Memory) append(ctx context.Context, c chunk) error {
 	select {
 	case <-m.closing:
 		return ErrClosed
 	default:
 	}
-	n := int64(ev.Size())
+	n := c.bytes()
 	if err := m.gate.acquire(ctx, m.closing, n); err != nil {
 		return err
 	}
 	select {
-	case m.queue <- q:
-		m.held.Add(1)
+	case m.queue <- c:
+		m.held.Add(int64(c.len()))
 		return nil
 	case <-ctx.Done():
 		m.gate.release(n)
@@ -116,7 +151,7 @@ func (m *Memory) tryAppend(ev *event.Event) error {
 		return ErrQueueFull
 	}
 	select {
-	case m.queue <- queued{ev: ev}:
+	case m.queue <- chunk{one: ev}:
 		m.held.Add(1)
 		return nil
 	default:
@@ -130,33 +165,47 @@ func (m *Memory) Commit(context.Context) error { return nil }
 
 // Read returns between 1 and max events in the order they were appended,
 // waiting for the first. After Close it returns what is left, then io.EOF.
+// Only one goroutine reads.
 func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
-	var first queued
-	select {
-	case first = <-m.queue:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-m.closing:
+	m.readMu.Lock()
+	first := m.rest
+	m.rest = chunk{}
+	m.readMu.Unlock()
+	if first.len() == 0 {
 		select {
 		case first = <-m.queue:
-		default:
-			return nil, io.EOF
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-m.closing:
+			select {
+			case first = <-m.queue:
+			default:
+				return nil, io.EOF
+			}
 		}
 	}
-	entries := make([]Entry, 0, min(max, 1+len(m.queue)))
+	entries := make([]Entry, 0, min(max, first.len()+len(m.queue)))
 	m.readMu.Lock()
 	defer m.readMu.Unlock()
-	add := func(q queued) {
-		size := uint64(q.ev.Size())
-		m.reads++
-		entries = append(entries, Entry{Event: q.ev, Group: q.grp, Pos: Pos{ord: m.reads, bord: m.readBytes, size: uint32(min(size, 1<<32-1))}})
-		m.readBytes += size
+	// take adds c's events from the i-th on, as many as fit; what does
+	// not fit is the next Read's.
+	take := func(c chunk, i int) {
+		for ; i < c.len() && len(entries) < max; i++ {
+			ev := c.at(i)
+			size := uint64(ev.Size())
+			m.reads++
+			entries = append(entries, Entry{Event: ev, Group: c.grp, Pos: Pos{ord: m.reads, bord: m.readBytes, size: uint32(min(size, 1<<32-1))}})
+			m.readBytes += size
+		}
+		if i < c.len() {
+			m.rest = chunk{many: c.many[i:], grp: c.grp}
+		}
 	}
-	add(first)
+	take(first, 0)
 	for len(entries) < max {
 		select {
-		case q := <-m.queue:
-			add(q)
+		case c := <-m.queue:
+			take(c, 0)
 		default:
 			return entries, nil
 		}
@@ -191,16 +240,28 @@ func (m *Memory) Stats() (events, bytes int64) { return m.held.Load(), m.gate.in
 // groups with err, and says how many there were: at the shutdown deadline,
 // what is lost. Call it once nothing reads or appends any more.
 func (m *Memory) DropUnread(err error) int {
+	m.readMu.Lock()
+	rest := m.rest
+	m.rest = chunk{}
+	m.readMu.Unlock()
 	n := 0
+	drop := func(c chunk) {
+		k := c.len()
+		if k == 0 {
+			return
+		}
+		n += k
+		m.gate.release(c.bytes())
+		m.held.Add(-int64(k))
+		if c.grp != nil {
+			c.grp.Fail(k, err)
+		}
+	}
+	drop(rest)
 	for {
 		select {
-		case q := <-m.queue:
-			n++
-			m.gate.release(int64(q.ev.Size()))
-			m.held.Add(-1)
-			if q.grp != nil {
-				q.grp.Fail(1, err)
-			}
+		case c := <-m.queue:
+			drop(c)
 		default:
 			return n
 		}

@@ -88,3 +88,85 @@ func TestGroup(t *testing.T) {
 		t.Fatalf("done %v", got)
 	}
 }
+
+// The events of one append travel as one chunk: Read cuts it to the size
+// asked for, in order, with the group on each; Ack frees the bytes of
+// exactly the events acknowledged; DropUnread fails the unread part of a
+// cut chunk and the chunks behind it.
+func TestMemoryCutsChunks(t *testing.T) {
+	m := NewMemory(2, 1000)
+	ctx := context.Background()
+	var gerr []error
+	g := NewGroup(5, func(err error) { gerr = append(gerr, err) })
+	evs := []*event.Event{memEvent(10), memEvent(11), memEvent(12), memEvent(13), memEvent(14)}
+	if err := m.AppendGroup(ctx, g, evs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Append(ctx, memEvent(20), memEvent(21)); err != nil {
+		t.Fatal(err)
+	}
+	if n, b := m.Stats(); n != 7 || b != 101 {
+		t.Fatalf("stats %d events %d bytes, want 7 and 101", n, b)
+	}
+	var sizes []int
+	read := func(max int) []Entry {
+		t.Helper()
+		es, err := m.Read(ctx, max)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range es {
+			sizes = append(sizes, len(e.Event.Raw))
+			if (len(e.Event.Raw) < 20) != (e.Group == g) {
+				t.Errorf("event of %d bytes has group %p", len(e.Event.Raw), e.Group)
+			}
+		}
+		return es
+	}
+	first := read(2)
+	second := read(2)
+	if len(first) != 2 || len(second) != 2 {
+		t.Fatalf("reads of 2: %d then %d events", len(first), len(second))
+	}
+	if err := m.Ack(second[0].Pos, second[1].Pos); err != nil {
+		t.Fatal(err)
+	}
+	if n, b := m.Stats(); n != 5 || b != 101-12-13 {
+		t.Fatalf("after acknowledging the 2nd read: %d events %d bytes", n, b)
+	}
+	third := read(3) // the chunk's last event, then the next chunk's first two
+	if len(third) != 3 || sizes[len(sizes)-1] != 21 {
+		t.Fatalf("third read: %v", sizes)
+	}
+	want := []int{10, 11, 12, 13, 14, 20, 21}
+	for i := range want {
+		if sizes[i] != want[i] {
+			t.Fatalf("order %v, want %v", sizes, want)
+		}
+	}
+
+	// Cut a chunk, then drop: the unread part and what follows are
+	// dropped, and the group hears it once, with the error.
+	m2 := NewMemory(4, 1000)
+	g2 := NewGroup(3, func(err error) { gerr = append(gerr, err) })
+	if err := m2.AppendGroup(ctx, g2, memEvent(1), memEvent(2), memEvent(3)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m2.Append(ctx, memEvent(4)); err != nil {
+		t.Fatal(err)
+	}
+	es, err := m2.Read(ctx, 1)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("read %v %v", es, err)
+	}
+	es[0].Group.Settle(1)
+	if n := m2.DropUnread(ErrClosed); n != 3 {
+		t.Fatalf("DropUnread: %d, want 3 (two of the cut chunk, one behind it)", n)
+	}
+	if n, b := m2.Stats(); n != 1 || b != 1 {
+		t.Fatalf("after DropUnread: %d events %d bytes, want the 1 read", n, b)
+	}
+	if len(gerr) != 1 || !errors.Is(gerr[0], ErrClosed) {
+		t.Fatalf("group results %v, want one ErrClosed", gerr)
+	}
+}

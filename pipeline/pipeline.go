@@ -157,7 +157,7 @@ type Pipeline struct {
 	buf     Buffer
 	durable bool
 	parse   func(*event.Event)
-	queue   chan queued
+	queue   chan []queued // what one Read of the buffer returned, parsed
 	batches chan batch
 
 	closing   chan struct{} // closed when Close starts: stop taking input
@@ -232,9 +232,10 @@ func NewMemoryBuffer(cfg Config) *buffer.Memory {
 	return buffer.NewMemory(cfg.QueueSize, int64(cfg.QueueBytes))
 }
 
-// queueLen is the queue between the buffer's reader and the batcher: two
-// batches per worker keep the workers busy; the events wait in the buffer.
-func queueLen(cfg Config) int { return 2 * cfg.Workers * cfg.BatchCount }
+// queueLen is the queue between the buffer's reader and the batcher, in
+// reads of at most BatchCount events: two batches per worker keep the
+// workers busy; the events wait in the buffer.
+func queueLen(cfg Config) int { return 2 * cfg.Workers }
 
 func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
@@ -248,7 +249,7 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 		log:       log,
 		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
 		dlqWarn:   log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
-		queue:     make(chan queued, queueLen(cfg)),
+		queue:     make(chan []queued, queueLen(cfg)),
 		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
 		closing:   make(chan struct{}),
 		runCtx:    ctx,
@@ -425,6 +426,7 @@ func (p *Pipeline) runReader() {
 			continue
 		}
 		attempt = 0
+		qs := make([]queued, len(entries))
 		for i, e := range entries {
 			ev := e.Event
 			if e.ID != "" {
@@ -438,20 +440,21 @@ func (p *Pipeline) runReader() {
 					p.m.ParseFailures.Inc()
 				}
 			}
-			select {
-			case p.queue <- queued{ev: ev, pos: e.Pos, grp: e.Group}:
-				p.m.Queued.Inc()
-			case <-p.runCtx.Done():
-				for _, e := range entries[i:] {
-					if e.Group != nil {
-						e.Group.Fail(1, ErrGivenUp)
-					}
+			qs[i] = queued{ev: ev, pos: e.Pos, grp: e.Group}
+		}
+		select {
+		case p.queue <- qs:
+			p.m.Queued.Add(float64(len(qs)))
+		case <-p.runCtx.Done():
+			for _, e := range entries {
+				if e.Group != nil {
+					e.Group.Fail(1, ErrGivenUp)
 				}
-				if n := len(entries) - i; !p.durable {
-					p.giveUp(n, metrics.DropShutdown)
-				}
-				return
 			}
+			if !p.durable {
+				p.giveUp(len(entries), metrics.DropShutdown)
+			}
+			return
 		}
 	}
 }
@@ -531,12 +534,14 @@ func (p *Pipeline) runBatcher() {
 
 	for {
 		select {
-		case q, ok := <-p.queue:
+		case qs, ok := <-p.queue:
 			if !ok {
 				flush()
 				return
 			}
-			add(q)
+			for _, q := range qs {
+				add(q)
+			}
 		case <-timer.C:
 			flush()
 		}
