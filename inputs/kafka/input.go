@@ -151,6 +151,9 @@ func New(cfg Config, sink Sink) (*Input, error) {
 		kgo.DisableAutoCommit(), // committed by the watermark, never ahead of Elasticsearch
 		kgo.FetchMaxBytes(int32(cfg.Kafka.FetchMaxBytes)),
 		kgo.FetchMaxPartitionBytes(int32(min(cfg.Kafka.FetchMaxBytes, 4<<20))),
+		kgo.FetchMinBytes(int32(cfg.Kafka.FetchMinBytes)),
+		kgo.FetchMaxWait(cfg.Kafka.FetchMaxWait),
+		kgo.WithDecompressor(kafkaconn.NewDecompressor()),
 		kgo.MaxConcurrentFetches(1), // what is buffered ahead stays bounded while Elasticsearch is slow
 		kgo.OnPartitionsAssigned(in.assigned),
 		kgo.OnPartitionsRevoked(in.revoked),
@@ -314,9 +317,12 @@ func (in *Input) handOver(ctx context.Context, tp topicPartition, recs []*kgo.Re
 		if string(index) != lastIndex {
 			lastIndex = string(index)
 		}
-		docs[i] = event.Document{Index: lastIndex, Body: r.Value}
-		events[i] = event.Event{ID: bytesString(id), Received: now, Transport: metrics.QueueKafka, Document: &docs[i]}
-		evs = append(evs, &events[i])
+		// Field by field: a composite literal would copy all 256 bytes
+		// of a zero Event over the zeroed slot, with write barriers.
+		d, ev := &docs[i], &events[i]
+		d.Index, d.Body = lastIndex, r.Value
+		ev.ID, ev.Received, ev.Transport, ev.Document = bytesString(id), now, metrics.QueueKafka, d
+		evs = append(evs, ev)
 	}
 	if redelivered > 0 {
 		in.cfg.Metrics.Redelivered.WithLabelValues(metrics.QueueKafka).Add(float64(redelivered))

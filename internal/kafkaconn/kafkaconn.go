@@ -65,8 +65,15 @@ type Config struct {
 	// Indexer (input.type kafka).
 	Group       string `mapstructure:"group"`
 	StartOffset string `mapstructure:"start_offset"`
-	// FetchMaxBytes bounds what one fetch may hold in memory.
+	// FetchMaxBytes bounds one fetch, in compressed bytes; decompressed
+	// it is about 7 times as much (lz4 on the edge's documents).
 	FetchMaxBytes int `mapstructure:"fetch_max_bytes"`
+	// FetchMinBytes and FetchMaxWait: a broker answers a fetch once it
+	// has this many bytes for it or this long has passed (Kafka's
+	// fetch.min.bytes, fetch.max.wait.ms). Fuller fetches cost the
+	// indexer and the broker less per record.
+	FetchMinBytes int           `mapstructure:"fetch_min_bytes"`
+	FetchMaxWait  time.Duration `mapstructure:"fetch_max_wait"`
 	// SessionTimeout: an indexer silent this long (crashed, killed) is
 	// dropped from the group and its partitions go to the others.
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
@@ -96,7 +103,8 @@ func DefaultConfig() Config {
 		Brokers: []string{"kafka:9092"}, Topic: "logshipper", ClientID: "logshipper",
 		Timeout: 10 * time.Second, Compression: "lz4", PartitionKey: KeySourceIP,
 		MaxRecordBytes: 1 << 20, Group: "logshipper", StartOffset: StartEarliest,
-		FetchMaxBytes: 16 << 20, SessionTimeout: 45 * time.Second,
+		FetchMaxBytes: 1 << 20, FetchMinBytes: 256 << 10, FetchMaxWait: 100 * time.Millisecond,
+		SessionTimeout: 45 * time.Second,
 	}
 }
 
@@ -127,7 +135,11 @@ func (c *Config) Validate() error {
 	case c.StartOffset != StartEarliest && c.StartOffset != StartLatest:
 		return fmt.Errorf("kafka.start_offset: %q is not allowed; use earliest or latest", c.StartOffset)
 	case c.FetchMaxBytes < 1<<20:
-		return fmt.Errorf("kafka.fetch_max_bytes: %d is too small; use 1048576 or more (default 16777216)", c.FetchMaxBytes)
+		return fmt.Errorf("kafka.fetch_max_bytes: %d is too small; use 1048576 or more (default 1048576)", c.FetchMaxBytes)
+	case c.FetchMinBytes < 1 || c.FetchMinBytes > c.FetchMaxBytes:
+		return fmt.Errorf("kafka.fetch_min_bytes: %d is out of range; use 1 to kafka.fetch_max_bytes (%d) (default 262144)", c.FetchMinBytes, c.FetchMaxBytes)
+	case c.FetchMaxWait < time.Millisecond || c.FetchMaxWait > 10*time.Second:
+		return fmt.Errorf("kafka.fetch_max_wait: %s is out of range; use 1ms to 10s (default 100ms)", c.FetchMaxWait)
 	case c.SessionTimeout < 6*time.Second || c.SessionTimeout > 30*time.Minute:
 		return fmt.Errorf("kafka.session_timeout: %s is out of range; use 6s to 30m, within the brokers' group.min/max.session.timeout.ms (default 45s)", c.SessionTimeout)
 	case c.TLS.CAFile != "" && !c.TLS.Enabled:

@@ -148,6 +148,10 @@ func New(cfg kafkaconn.Config, schema elasticsearch.Schema, index *elasticsearch
 		kgo.ProducerLinger(linger),
 		kgo.MaxBufferedRecords(maxBufferedRecords),
 	)
+	if cfg.Compression == "lz4" {
+		// LZ4 frames the indexer reads in one pass (see kafkaconn.LZ4Compressor).
+		opts = append(opts, kgo.WithCompressor(&kafkaconn.LZ4Compressor{}))
+	}
 	// The default partitioner (UniformBytesPartitioner, KIP-794) is the
 	// Java client's: murmur2 of a non-nil key modulo the partitions, and
 	// sticky batches for records without a key.
