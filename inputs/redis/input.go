@@ -337,9 +337,12 @@ func (in *Input) handOver(ctx context.Context, msgs []goredis.XMessage) bool {
 		}
 		// The document's bytes are the reply's string, never written to:
 		// the Elasticsearch output only copies them into its bulk body.
-		docs[i] = event.Document{Index: index, Body: unsafe.Slice(unsafe.StringData(doc), len(doc))}
-		events[i] = event.Event{ID: id, Received: now, Transport: metrics.QueueRedis, Document: &docs[i]}
-		evs = append(evs, &events[i])
+		// Field by field: a composite literal would copy all 256 bytes
+		// of a zero Event over the zeroed slot, with write barriers.
+		d, ev := &docs[i], &events[i]
+		d.Index, d.Body = index, unsafe.Slice(unsafe.StringData(doc), len(doc))
+		ev.ID, ev.Received, ev.Transport, ev.Document = id, now, metrics.QueueRedis, d
+		evs = append(evs, ev)
 		ids = append(ids, m.ID)
 	}
 	in.cfg.Events.Received.WithLabelValues(metrics.QueueRedis).Add(float64(received))
