@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -107,21 +108,28 @@ func TestPutBatchGivenUpAtTheDeadline(t *testing.T) {
 	cfg.Events = metrics.NewEvents(nil)
 	p := mustNew(t, cfg, out, nil)
 	a := make(acks, 64)
-	for i := range 20 {
+	// (2 x 1 worker + 2) batches of 2 = 8 events may be in the pipeline
+	// at once; the broker keeps the rest.
+	for i := range 4 {
 		if err := p.PutBatch(context.Background(), evs(fmt.Sprintf("g%d-", i), 2), a.done(fmt.Sprint(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
+	full, cancelFull := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancelFull()
+	if err := p.PutBatch(full, evs("over-", 2), a.done("over")); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("PutBatch beyond the limit: %v, want it to wait (DeadlineExceeded)", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	st := p.Close(ctx)
-	if st.Left != 40 || st.Lost != 0 {
-		t.Fatalf("stats %+v, want all 40 left upstream", st)
+	if st.Left != 8 || st.Lost != 0 {
+		t.Fatalf("stats %+v, want all 8 left upstream", st)
 	}
 	if v := testutil.ToFloat64(cfg.Events.Dropped.WithLabelValues(metrics.DropShutdown)); v != 0 {
 		t.Errorf("%v counted as dropped at shutdown", v)
 	}
-	for range 20 {
+	for range 4 {
 		if s := a.next(t); !strings.HasSuffix(s, ": "+ErrGivenUp.Error()) {
 			t.Fatalf("acknowledgement %q, want %v", s, ErrGivenUp)
 		}

@@ -34,6 +34,17 @@ type Sink interface {
 	Commit(ctx context.Context) error
 }
 
+// BatchSink is what an input that acknowledges upstream (a Kafka offset
+// commit, a Redis XACK) hands events to: the pipeline.
+type BatchSink interface {
+	// PutBatch queues evs and calls done once every one of them is safe
+	// downstream (see Pipeline.PutBatch).
+	PutBatch(ctx context.Context, evs []*event.Event, done func(error)) error
+	// DeadLetter writes a record that is not an event to the dead-letter
+	// file (see Pipeline.DeadLetter); false if ctx ended the wait first.
+	DeadLetter(ctx context.Context, index string, doc []byte, reason string) bool
+}
+
 // ErrGivenUp is what a PutBatch acknowledgement reports for events given up
 // at the shutdown deadline.
 var ErrGivenUp = errors.New("pipeline: given up at the shutdown deadline")

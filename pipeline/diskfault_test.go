@@ -162,6 +162,47 @@ func TestDeadLetterFailureHoldsTheBatch(t *testing.T) {
 	}
 }
 
+// An input's record that is not an event (Pipeline.DeadLetter) goes the
+// rejected events' way: while the file fails, the fault shows for /readyz
+// and the call waits; once the disk works it is written and counted as
+// failed; a caller that stops first gets false (it keeps the record).
+func TestInputDeadLetterReportsTheFault(t *testing.T) {
+	dlq, fsys, path := faultyDeadLetter(t)
+	heal := fsys.Fail(diskio.OpWrite, "dlq", syscall.EROFS)
+	cfg := testConfig()
+	cfg.Events = metrics.NewEvents(nil)
+	p := mustNew(t, cfg, newFakeOutput(), dlq)
+	defer p.Close(context.Background())
+
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	if p.DeadLetter(stopped, "", []byte(`{"n":0}`), "stopped") {
+		t.Fatal("DeadLetter with a done context and a failing file reported it written")
+	}
+	wrote := make(chan bool)
+	go func() { wrote <- p.DeadLetter(context.Background(), "", []byte(`{"n":1}`), "not an edge record") }()
+	deadline := time.Now().Add(10 * time.Second)
+	for p.DeadLetterFault() == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no dead-letter fault reported")
+		}
+		time.Sleep(time.Millisecond) // DeadLetter retries on its own
+	}
+	heal()
+	if !<-wrote {
+		t.Fatal("DeadLetter gave up")
+	}
+	if p.DeadLetterFault() != nil {
+		t.Errorf("DeadLetterFault() = %v after it worked", p.DeadLetterFault())
+	}
+	if v := counterValue(cfg.Events.Failed); v != 1 {
+		t.Errorf("failed grew by %v, want 1", v)
+	}
+	if got := readDeadLetterRecords(t, path); len(got) != 1 || got[0].Error != "not an edge record" {
+		t.Fatalf("dead letters %+v", got)
+	}
+}
+
 // The shutdown deadline while the dead-letter file still fails: the
 // rejected event is lost and counted as such (memory mode), never silently.
 func TestDeadLetterFailureAtShutdownIsCounted(t *testing.T) {

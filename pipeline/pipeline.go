@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
@@ -173,6 +174,12 @@ type Pipeline struct {
 	// deadline is not acknowledged upstream, so the broker delivers it
 	// again. Such events are left, like a durable buffer's, never lost.
 	upstreamKeeps atomic.Bool
+	// upstream bounds the events PutBatch handed over and are not yet
+	// settled: an input that acknowledges upstream leaves its backlog in
+	// the broker, so the pipeline holds only what keeps the workers busy
+	// (while catching up, a broker's backlog would otherwise fill
+	// queue_bytes with documents, each pinning its whole fetched batch).
+	upstream *semaphore.Weighted
 
 	delivered, rejected, lost, left atomic.Int64
 
@@ -232,6 +239,11 @@ func NewMemoryBuffer(cfg Config) *buffer.Memory {
 	return buffer.NewMemory(cfg.QueueSize, int64(cfg.QueueBytes))
 }
 
+// upstreamLimit is how many events PutBatch lets be in the pipeline at
+// once: two batches per worker in delivery or ready, and two more being
+// read and cut.
+func upstreamLimit(cfg Config) int64 { return int64((2*cfg.Workers + 2) * cfg.BatchCount) }
+
 // queueLen is the queue between the buffer's reader and the batcher, in
 // reads of at most BatchCount events: two batches per worker keep the
 // workers busy; the events wait in the buffer.
@@ -250,6 +262,7 @@ func newPipeline(cfg Config, out Output, dlq DeadLetter, log zerolog.Logger) (*P
 		warn:      log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
 		dlqWarn:   log.Sample(&zerolog.BurstSampler{Burst: 3, Period: 10 * time.Second}),
 		queue:     make(chan []queued, queueLen(cfg)),
+		upstream:  semaphore.NewWeighted(upstreamLimit(cfg)),
 		batches:   make(chan batch), // unbuffered: a cut batch waits for a free worker
 		closing:   make(chan struct{}),
 		runCtx:    ctx,
@@ -328,7 +341,20 @@ func (p *Pipeline) PutBatch(ctx context.Context, evs []*event.Event, done func(e
 	if !ok {
 		return errors.New("pipeline: this buffer cannot acknowledge batches")
 	}
-	return appendError(ga.AppendGroup(ctx, buffer.NewGroup(len(evs), done), evs...))
+	// A batch larger than the limit waits for an empty pipeline.
+	n := min(int64(len(evs)), upstreamLimit(p.cfg))
+	if err := p.upstream.Acquire(ctx, n); err != nil {
+		return err
+	}
+	g := buffer.NewGroup(len(evs), func(err error) {
+		p.upstream.Release(n)
+		done(err)
+	})
+	if err := ga.AppendGroup(ctx, g, evs...); err != nil {
+		p.upstream.Release(n)
+		return appendError(err)
+	}
+	return nil
 }
 
 // appendError names a buffer's refusal the way Sink documents it.
@@ -670,20 +696,46 @@ func (p *Pipeline) giveUp(n int, reason string) {
 // shutdown deadline passed first; the document is then logged whole, the
 // last place it can go.
 func (p *Pipeline) deadLetter(r Result) bool {
+	return p.writeDeadLetter(p.runCtx, r.Index, r.Document, r.Reason, "Elasticsearch rejected an event")
+}
+
+// DeadLetter writes doc, which an input cannot hand over as an event (a
+// queue record that is not an edge's), to the dead-letter file the way
+// rejected events go there: retried with backoff while the file cannot be
+// written, the fault shown in /metrics and /readyz meanwhile, counted as
+// failed once written; logged instead when there is no file. False if ctx
+// or the shutdown deadline ended the wait first: the caller keeps the
+// record (it is read again).
+func (p *Pipeline) DeadLetter(ctx context.Context, index string, doc []byte, reason string) bool {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.runCtx, cancel)
+	defer stop()
+	if !p.writeDeadLetter(ctx, index, doc, reason, "a record that is not an event") {
+		return false
+	}
+	p.m.Failed.Inc()
+	return true
+}
+
+// writeDeadLetter writes one document to the dead-letter file, retrying
+// until it is written or ctx is done; what names the document in the log.
+func (p *Pipeline) writeDeadLetter(ctx context.Context, index string, doc []byte, reason, what string) bool {
 	if p.dlq == nil {
-		p.log.Error().Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
-			Msg("Elasticsearch rejected an event and no dead-letter file is configured")
+		p.log.Error().Str("index", index).Str("reason", reason).RawJSON("document", doc).
+			Msg(what + " and no dead-letter file is configured")
 		return true
 	}
 	for attempt := 0; ; attempt++ {
-		err := p.dlq.Write(r.Index, r.Document, r.Reason)
+		err := p.dlq.Write(index, doc, reason)
 		if err == nil {
-			if attempt > 0 {
-				p.dlqFault.Store(nil)
+			// Any write that works ends a fault, also one an earlier
+			// caller left behind when it stopped waiting.
+			if p.dlqFault.Swap(nil) != nil {
 				p.cfg.Disk.Healed(metrics.DiskDeadLetter)
 				p.log.Info().Int("attempts", attempt+1).Msg("dead-letter file writable again")
 			}
-			p.warn.Warn().Str("index", r.Index).Str("reason", r.Reason).Msg("Elasticsearch rejected an event; written to the dead-letter file")
+			p.warn.Warn().Str("index", index).Str("reason", reason).Msg(what + "; written to the dead-letter file")
 			return true
 		}
 		if attempt == 0 {
@@ -691,10 +743,10 @@ func (p *Pipeline) deadLetter(r Result) bool {
 			p.cfg.Disk.Failing(metrics.DiskDeadLetter, diskio.Classify(err))
 		}
 		p.dlqWarn.Error().Err(err).Int("attempt", attempt+1).
-			Msg("cannot write a rejected event to the dead-letter file; retrying, its batch waits (free space or fix dead_letter.path)")
-		if !backoff.Sleep(p.runCtx, backoff.Wait(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
-			p.log.Error().Err(err).Str("index", r.Index).Str("reason", r.Reason).RawJSON("document", r.Document).
-				Msg("shutdown deadline passed before the dead-letter file could be written; the rejected event is in this log line instead")
+			Msg("cannot write " + what + " to the dead-letter file; retrying, its batch waits (free space or fix dead_letter.path)")
+		if !backoff.Sleep(ctx, backoff.Wait(p.cfg.RetryInitial, p.cfg.RetryMax, attempt)) {
+			p.log.Error().Err(err).Str("index", index).Str("reason", reason).RawJSON("document", doc).
+				Msg("stopped before the dead-letter file could be written; " + what + " is in this log line instead")
 			return false
 		}
 	}

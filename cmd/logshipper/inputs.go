@@ -32,7 +32,6 @@ type inputDeps struct {
 	reg    prometheus.Registerer
 	events *metrics.Events
 	pipe   *pipeline.Pipeline
-	dlq    pipeline.DeadLetter
 	log    zerolog.Logger
 }
 
@@ -48,15 +47,12 @@ var inputs = map[string]func(inputDeps) (input, error){
 // topic.
 func newKafkaInput(d inputDeps) (input, error) {
 	return kafkain.New(kafkain.Config{
-		Kafka:        d.cfg.Kafka,
-		PollRecords:  d.cfg.Pipeline.BatchCount,
-		DeadLetter:   d.dlq,
-		Now:          time.Now,
-		Logger:       d.log,
-		Events:       d.events,
-		Metrics:      metrics.NewConsumer(d.reg),
-		RetryInitial: d.cfg.Pipeline.RetryInitial,
-		RetryMax:     d.cfg.Pipeline.RetryMax,
+		Kafka:       d.cfg.Kafka,
+		PollRecords: d.cfg.Pipeline.BatchCount,
+		Now:         time.Now,
+		Logger:      d.log,
+		Events:      d.events,
+		Metrics:     metrics.NewConsumer(d.reg),
 	}, d.pipe)
 }
 
@@ -66,7 +62,6 @@ func newRedisInput(d inputDeps) (input, error) {
 	return redisin.New(redisin.Config{
 		Redis:        d.cfg.Redis,
 		ReadCount:    d.cfg.Pipeline.BatchCount,
-		DeadLetter:   d.dlq,
 		Now:          time.Now,
 		Logger:       d.log,
 		Events:       d.events,

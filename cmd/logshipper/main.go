@@ -145,6 +145,7 @@ func newLogger(cfg *config.Config) zerolog.Logger {
 
 func run(cfg *config.Config, log zerolog.Logger) error {
 	ctx := context.Background()
+	gcPercent, memLimit := tuneGC(cfg.Pipeline.QueueBytes, os.LookupEnv)
 
 	// One registry for /metrics; every component registers its own
 	// instruments on it and adds to the one account of events.
@@ -193,7 +194,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		return err
 	}
 	in, err := inputs[cfg.Input.Type](inputDeps{
-		cfg: cfg, reg: reg, events: events, pipe: pipe, dlq: dlq,
+		cfg: cfg, reg: reg, events: events, pipe: pipe,
 		log: log.With().Str("component", cfg.Input.Type).Logger(),
 	})
 	if err != nil {
@@ -242,6 +243,7 @@ func run(cfg *config.Config, log zerolog.Logger) error {
 		Int("workers", cfg.Pipeline.Workers).Int("batch_count", cfg.Pipeline.BatchCount).
 		Int("queue_size", cfg.Pipeline.QueueSize).
 		Str("buffer", cfg.Buffer.Type).
+		Int("gogc", gcPercent).Int64("memory_limit", memLimit).
 		Msg("logshipper started")
 
 	sigs := make(chan os.Signal, 2)

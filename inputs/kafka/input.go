@@ -30,17 +30,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/logshipper/logshipper/event"
-	"github.com/logshipper/logshipper/internal/backoff"
 	"github.com/logshipper/logshipper/internal/kafkaconn"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/pipeline"
 )
-
-// Sink is what the input hands batches to: the pipeline's PutBatch, which
-// calls done once every event of the batch is settled downstream.
-type Sink interface {
-	PutBatch(ctx context.Context, evs []*event.Event, done func(error)) error
-}
 
 // Config is what the input needs besides the kafka section.
 type Config struct {
@@ -48,10 +41,6 @@ type Config struct {
 	// PollRecords is how many records one poll asks for (the pipeline's
 	// batch size).
 	PollRecords int
-	// DeadLetter takes records without the logshipper-index header (not
-	// an edge's): they cannot be indexed, and count as settled once
-	// written there.
-	DeadLetter pipeline.DeadLetter
 	// RevokeTimeout bounds how long a rebalance waits for the in-flight
 	// records of a partition being taken away before it commits what is
 	// settled and lets the partition go (the rest is read again by its new
@@ -63,8 +52,6 @@ type Config struct {
 	Logger         zerolog.Logger
 	Events         *metrics.Events   // received by transport "kafka"; dead-lettered records
 	Metrics        *metrics.Consumer // acked, redelivered, lag, committed offsets
-	// RetryInitial and RetryMax bound the backoff of dead-letter writes.
-	RetryInitial, RetryMax time.Duration
 }
 
 type topicPartition struct {
@@ -75,7 +62,7 @@ type topicPartition struct {
 // Input consumes one topic as a member of a consumer group.
 type Input struct {
 	cfg    Config
-	sink   Sink
+	sink   pipeline.BatchSink
 	client *kgo.Client
 	log    zerolog.Logger
 	warn   zerolog.Logger // sampled
@@ -95,7 +82,7 @@ type Input struct {
 
 // New builds the input. The client joins the group only when Start polls:
 // Kafka being down at start is retried, not fatal.
-func New(cfg Config, sink Sink) (*Input, error) {
+func New(cfg Config, sink pipeline.BatchSink) (*Input, error) {
 	if err := cfg.Kafka.Validate(); err != nil {
 		return nil, err
 	}
@@ -110,12 +97,6 @@ func New(cfg Config, sink Sink) (*Input, error) {
 	}
 	if cfg.CommitInterval <= 0 {
 		cfg.CommitInterval = time.Second
-	}
-	if cfg.RetryInitial <= 0 {
-		cfg.RetryInitial = 100 * time.Millisecond
-	}
-	if cfg.RetryMax < cfg.RetryInitial {
-		cfg.RetryMax = 5 * time.Second
 	}
 	if cfg.Events == nil {
 		cfg.Events = metrics.NewEvents(nil)
@@ -366,23 +347,7 @@ func (in *Input) deadLetter(ctx context.Context, r *kgo.Record) bool {
 		"key": string(r.Key), "value": string(r.Value),
 	})
 	reason := fmt.Sprintf("kafka record %s/%d@%d has no %s header or no value: not a logshipper edge record", r.Topic, r.Partition, r.Offset, kafkaconn.HeaderIndex)
-	if in.cfg.DeadLetter == nil {
-		in.log.Error().RawJSON("record", body).Msg(reason + "; no dead-letter file")
-		in.cfg.Events.Failed.Inc()
-		return true
-	}
-	for attempt := 0; ; attempt++ {
-		err := in.cfg.DeadLetter.Write("", body, reason)
-		if err == nil {
-			in.warn.Warn().Msg(reason + "; written to the dead-letter file")
-			in.cfg.Events.Failed.Inc()
-			return true
-		}
-		in.warn.Error().Err(err).Msg("kafka: cannot write an unreadable record to the dead-letter file; retrying")
-		if !backoff.Sleep(ctx, backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
-			return false
-		}
-	}
+	return in.sink.DeadLetter(ctx, "", body, reason)
 }
 
 // commitLoop commits the settled watermarks every CommitInterval, and at

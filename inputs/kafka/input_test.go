@@ -29,6 +29,7 @@ type sink struct {
 	held    []func(error)
 	auto    bool
 	arrived chan struct{}
+	dlq     *deadLetters // nil: dead letters are dropped (no file)
 }
 
 func newSink(auto bool) *sink { return &sink{auto: auto, arrived: make(chan struct{}, 10000)} }
@@ -110,6 +111,14 @@ func (d *deadLetters) Write(_ string, doc json.RawMessage, _ string) error {
 }
 func (d *deadLetters) Close() error { return nil }
 
+// DeadLetter is the pipeline's: into dlq, or nowhere when there is none.
+func (s *sink) DeadLetter(_ context.Context, index string, doc []byte, reason string) bool {
+	if s.dlq != nil {
+		s.dlq.Write(index, doc, reason)
+	}
+	return true
+}
+
 // testTopic creates a topic with partitions on the real broker that
 // testenv/kafka.sh started.
 func testTopic(t *testing.T, partitions int32) (kafkaconn.Config, *kgo.Client) {
@@ -163,9 +172,7 @@ func startInput(t *testing.T, kc kafkaconn.Config, s *sink, dlq *deadLetters) (*
 	m := metrics.NewConsumer(nil)
 	cfg := Config{Kafka: kc, PollRecords: 50, Logger: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		Metrics: m, CommitInterval: 50 * time.Millisecond, RevokeTimeout: 5 * time.Second}
-	if dlq != nil {
-		cfg.DeadLetter = dlq
-	}
+	s.dlq = dlq
 	in, err := New(cfg, s)
 	if err != nil {
 		t.Fatal(err)

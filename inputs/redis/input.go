@@ -31,26 +31,16 @@ import (
 	"github.com/logshipper/logshipper/pipeline"
 )
 
-// Sink is what the input hands batches to: the pipeline's PutBatch, which
-// calls done once every event of the batch is settled downstream.
-type Sink interface {
-	PutBatch(ctx context.Context, evs []*event.Event, done func(error)) error
-}
-
 // Config is what the input needs besides the redis section.
 type Config struct {
 	Redis redisconn.Config
 	// ReadCount is how many entries one read asks for (the pipeline's
 	// batch size).
 	ReadCount int
-	// DeadLetter takes entries that are not an edge's records (no doc or
-	// index field): they cannot be indexed, and are acknowledged once
-	// written there.
-	DeadLetter pipeline.DeadLetter
-	Now        func() time.Time
-	Logger     zerolog.Logger
-	Events     *metrics.Events   // received by transport "redis"; dead-lettered entries
-	Metrics    *metrics.Consumer // acked, redelivered, lag
+	Now       func() time.Time
+	Logger    zerolog.Logger
+	Events    *metrics.Events   // received by transport "redis"; dead-lettered entries
+	Metrics   *metrics.Consumer // acked, redelivered, lag
 	// RetryInitial and RetryMax bound the backoff while Redis is down.
 	RetryInitial, RetryMax time.Duration
 }
@@ -58,7 +48,7 @@ type Config struct {
 // Input reads a stream as one consumer of a group.
 type Input struct {
 	cfg      Config
-	sink     Sink
+	sink     pipeline.BatchSink
 	client   *goredis.Client
 	consumer string
 	log      zerolog.Logger
@@ -82,7 +72,7 @@ type Input struct {
 
 // New builds the input; it does not contact Redis (Start does, retrying
 // while it is down).
-func New(cfg Config, sink Sink) (*Input, error) {
+func New(cfg Config, sink pipeline.BatchSink) (*Input, error) {
 	if err := cfg.Redis.Validate(); err != nil {
 		return nil, err
 	}
@@ -383,21 +373,9 @@ func (in *Input) handOver(ctx context.Context, msgs []goredis.XMessage) bool {
 func (in *Input) deadLetter(ctx context.Context, m goredis.XMessage) {
 	body, _ := json.Marshal(map[string]any{"stream": in.cfg.Redis.Stream, "entry_id": m.ID, "fields": m.Values})
 	reason := fmt.Sprintf("redis entry %s has no %q or %q field: not a logshipper edge record", m.ID, redisconn.FieldDoc, redisconn.FieldIndex)
-	for attempt := 0; in.cfg.DeadLetter != nil; attempt++ {
-		err := in.cfg.DeadLetter.Write("", body, reason)
-		if err == nil {
-			break
-		}
-		in.warn.Error().Err(err).Msg("redis: cannot write an unreadable entry to the dead-letter file; retrying")
-		if !backoff.Sleep(ctx, backoff.Wait(in.cfg.RetryInitial, in.cfg.RetryMax, attempt)) {
-			return // stays pending
-		}
+	if !in.sink.DeadLetter(ctx, "", body, reason) {
+		return // stopping: it stays pending and is claimed again
 	}
-	if in.cfg.DeadLetter == nil {
-		in.log.Error().RawJSON("entry", body).Str("reason", reason).Msg("redis: unreadable entry and no dead-letter file")
-	}
-	in.warn.Warn().Str("entry_id", m.ID).Msg(reason + "; written to the dead-letter file")
-	in.cfg.Events.Failed.Inc()
 	in.settled([]string{m.ID})
 }
 

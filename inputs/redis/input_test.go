@@ -28,6 +28,7 @@ type sink struct {
 	arrived chan int // total events so far, after each batch
 	settle  func(batch int) (err error, hold bool)
 	batches int
+	dlq     *deadLetters // nil: dead letters are dropped (no file)
 }
 
 func newSink() *sink { return &sink{arrived: make(chan int, 1000)} }
@@ -96,6 +97,14 @@ func (d *deadLetters) Write(index string, doc json.RawMessage, reason string) er
 }
 func (d *deadLetters) Close() error { return nil }
 
+// DeadLetter is the pipeline's: into dlq, or nowhere when there is none.
+func (s *sink) DeadLetter(_ context.Context, index string, doc []byte, reason string) bool {
+	if s.dlq != nil {
+		s.dlq.Write(index, doc, reason)
+	}
+	return true
+}
+
 func testRedis(t *testing.T) (redisconn.Config, *goredis.Client) {
 	t.Helper()
 	c := redisconn.DefaultConfig()
@@ -126,9 +135,7 @@ func start(t *testing.T, rc redisconn.Config, s *sink, dlq *deadLetters) (*Input
 	t.Helper()
 	m := metrics.NewConsumer(nil)
 	cfg := Config{Redis: rc, ReadCount: 10, Logger: zerolog.Nop(), Metrics: m, RetryInitial: 10 * time.Millisecond, RetryMax: 100 * time.Millisecond}
-	if dlq != nil {
-		cfg.DeadLetter = dlq
-	}
+	s.dlq = dlq
 	in, err := New(cfg, s)
 	if err != nil {
 		t.Fatal(err)
