@@ -167,6 +167,9 @@ func (m *Memory) Commit(context.Context) error { return nil }
 // waiting for the first. After Close it returns what is left, then io.EOF.
 // Only one goroutine reads.
 func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
+	if max < 1 {
+		max = 1 // a chunk is never cut to nothing
+	}
 	m.readMu.Lock()
 	first := m.rest
 	m.rest = chunk{}

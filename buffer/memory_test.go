@@ -169,4 +169,16 @@ func TestMemoryCutsChunks(t *testing.T) {
 	if len(gerr) != 1 || !errors.Is(gerr[0], ErrClosed) {
 		t.Fatalf("group results %v, want one ErrClosed", gerr)
 	}
+
+	// A Read asking for nothing still gets one event, never a cut to
+	// nothing that would lose the rest of the chunk.
+	m3 := NewMemory(4, 1000)
+	if err := m3.Append(ctx, memEvent(7), memEvent(8)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []int{7, 8} {
+		if es, err := m3.Read(ctx, 0); err != nil || len(es) != 1 || len(es[0].Event.Raw) != want {
+			t.Fatalf("Read(0): %v %v, want the %d-byte event", es, err, want)
+		}
+	}
 }

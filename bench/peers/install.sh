@@ -5,7 +5,7 @@
 # (rsyslog and syslog-ng conflict as packages, and the system's own syslog
 # must not be touched). Their shared-library dependencies are installed
 # normally (plain libraries, no daemons). Idempotent: does nothing when both
-# are already unpacked.
+# are unpacked and find their libraries.
 #
 #   bench/peers/install.sh            # -> bench/.peers/rsyslog, bench/.peers/syslog-ng
 set -euo pipefail
@@ -27,7 +27,21 @@ have() {
 	return 0
 }
 
-if have; then
+# libs_ok: the unpacked binaries and modules find every shared library
+# (on a fresh machine an unpacked folder left from before may lack them).
+libs_ok() {
+	local f
+	for f in "$dest"/rsyslog/usr/sbin/rsyslogd "$dest"/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog/*.so \
+		"$dest"/syslog-ng/usr/sbin/syslog-ng "$dest"/syslog-ng/usr/lib/syslog-ng/*/*.so; do
+		[[ -e "$f" ]] || continue
+		if LD_LIBRARY_PATH="$dest/syslog-ng/usr/lib/syslog-ng" ldd "$f" 2>/dev/null | grep -q 'not found'; then
+			return 1
+		fi
+	done
+	return 0
+}
+
+if have && libs_ok; then
 	exit 0
 fi
 command -v apt-get >/dev/null || { echo "peers/install.sh: needs apt-get (Debian/Ubuntu)" >&2; exit 1; }
@@ -37,6 +51,9 @@ if ! apt-cache show rsyslog-elasticsearch >/dev/null 2>&1 || ! apt-cache show sy
 fi
 echo "peers: installing libraries: ${libs[*]}" >&2
 apt-get install -y -qq --no-install-recommends "${libs[@]}" >/dev/null
+if have && libs_ok; then
+	exit 0
+fi
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 chmod 777 "$tmp" # apt-get download runs as _apt
@@ -49,3 +66,4 @@ for p in "${ng_pkgs[@]}"; do dpkg -x "$tmp/${p}_"*.deb "$dest/syslog-ng"; done
 echo "peers: unpacked into $dest:" >&2
 cat "$dest/VERSIONS" >&2
 have || { echo "peers/install.sh: unpacked, but the binaries are not where expected" >&2; exit 1; }
+libs_ok || { echo "peers/install.sh: unpacked, but a shared library is still missing (ldd says 'not found')" >&2; exit 1; }
