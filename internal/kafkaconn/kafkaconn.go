@@ -1,7 +1,8 @@
 // Package kafkaconn is the kafka section of the configuration and the
 // client options it describes: the one place the edge's Kafka output and
 // the indexer's Kafka input learn where the brokers are and how to reach
-// them (TLS, SASL PLAIN or SCRAM, secrets from files).
+// them (TLS, SASL PLAIN or SCRAM, secrets from files), and how the record
+// batches between them are framed (LZ4, lz4.go).
 package kafkaconn
 
 import (
