@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,6 +27,7 @@ import (
 	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/internal/config"
 	"github.com/logshipper/logshipper/internal/httpapi"
+	"github.com/logshipper/logshipper/internal/redisconn"
 	"github.com/logshipper/logshipper/metrics"
 	"github.com/logshipper/logshipper/parser"
 	"github.com/logshipper/logshipper/pipeline"
@@ -101,6 +103,7 @@ func main() {
 		return
 	}
 	log := newLogger(cfg)
+	routeLibraryLogs(log)
 	if err := run(cfg, log); err != nil {
 		log.Error().Msg(err.Error())
 		os.Exit(1)
@@ -129,6 +132,16 @@ func checkHealth(listen, path string) error {
 		return fmt.Errorf("%s answered %s: %s", path, resp.Status, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// routeLibraryLogs makes the lines libraries print JSON like logshipper's
+// own: Go's standard logger (net/http's server errors) and go-redis's.
+// A plain-text line in the output breaks a pipeline that ships
+// logshipper's logs into Elasticsearch as JSON.
+func routeLibraryLogs(log zerolog.Logger) {
+	stdlog.SetFlags(0)
+	stdlog.SetOutput(log.With().Str("component", "go").Logger())
+	redisconn.RouteLogs(log.With().Str("component", "redis-client").Logger())
 }
 
 func newLogger(cfg *config.Config) zerolog.Logger {

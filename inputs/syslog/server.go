@@ -239,7 +239,11 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = NewMetrics(nil)
 	}
-	log := cfg.Logger.With().Str("component", "inputs/syslog").Logger()
+	// The caller names the component (cmd/logshipper: "syslog"); a
+	// second "component" key here made every line JSON with a duplicate
+	// key, which Elasticsearch refuses when logshipper's own logs are
+	// shipped there.
+	log := cfg.Logger
 	putCtx, cancelPut := context.WithCancel(context.Background())
 	return &Server{
 		cfg:       cfg,

@@ -13,12 +13,19 @@ import (
 )
 
 // waitMetric polls /metrics until cond holds for the named sample.
+// A metric not exported yet (a process just started: the Redis lag comes
+// with its first look at the group) is waited for like one whose value is
+// not there yet.
 func (s *shipper) waitMetric(name string, cond func(float64) bool, timeout time.Duration) {
 	s.t.Helper()
 	deadline := time.Now().Add(timeout)
-	for !cond(s.metric(name)) {
+	for {
+		v, ok := s.sample(name)
+		if ok && cond(v) {
+			return
+		}
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s = %v after %s\n%s", name, s.metric(name), timeout, tail(s.logs.String(), 20))
+			s.t.Fatalf("%s = %v (exported: %v) after %s\n%s", name, v, ok, timeout, tail(s.logs.String(), 20))
 		}
 		time.Sleep(100 * time.Millisecond) // polling another process
 	}
