@@ -11,8 +11,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// maxBatchBytes bounds a decompressed record batch (franz-go's own
-// default bound): a frame that claims more is refused, not allocated.
+// maxBatchBytes bounds a decompressed record batch (the bound franz-go's
+// client puts on its own decompressor): a frame that claims more is
+// refused, not allocated.
 const maxBatchBytes = 1 << 30
 
 // LZ4Compressor writes the edge's record batches as LZ4 frames shaped for
@@ -52,6 +53,7 @@ func (c *LZ4Compressor) Compress(dst *bytes.Buffer, src []byte, _ ...kgo.Compres
 // decompressor.
 type Decompressor struct {
 	fallback kgo.Decompressor
+	max      int       // maxBatchBytes; smaller in tests
 	readers  sync.Pool // *lz4Reader
 }
 
@@ -62,7 +64,19 @@ type lz4Reader struct {
 
 // NewDecompressor returns the indexer's decompressor.
 func NewDecompressor() *Decompressor {
-	return &Decompressor{fallback: kgo.DefaultDecompressor()}
+	return &Decompressor{fallback: kgo.DefaultDecompressor(), max: maxBatchBytes}
+}
+
+// viaFallback is franz-go's decompressor under this one's bound: built
+// with kgo.DefaultDecompressor it stops only at 2 GiB, where the client's
+// own stops at maxBatchBytes, so a larger batch is refused here as the
+// client refused it before this decompressor replaced its own.
+func (d *Decompressor) viaFallback(src []byte, codec kgo.CompressionCodecType) ([]byte, error) {
+	out, err := d.fallback.Decompress(src, codec)
+	if err == nil && len(out) > d.max {
+		return nil, kgo.ErrMaxDecompress
+	}
+	return out, err
 }
 
 var errTrailing = errors.New("lz4: data after the frame's declared size")
@@ -70,7 +84,7 @@ var errTrailing = errors.New("lz4: data after the frame's declared size")
 // Decompress implements kgo.Decompressor.
 func (d *Decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([]byte, error) {
 	if codec != kgo.CodecLz4 {
-		return d.fallback.Decompress(src, codec)
+		return d.viaFallback(src, codec)
 	}
 	lr, _ := d.readers.Get().(*lz4Reader)
 	if lr == nil {
@@ -84,10 +98,10 @@ func (d *Decompressor) Decompress(src []byte, codec kgo.CompressionCodecType) ([
 	}
 	size := lr.r.Size()
 	if size == 0 {
-		return d.fallback.Decompress(src, codec)
+		return d.viaFallback(src, codec)
 	}
-	if size > maxBatchBytes {
-		return nil, fmt.Errorf("lz4: a batch declares %d bytes decompressed, above the %d allowed", size, maxBatchBytes)
+	if size > d.max {
+		return nil, fmt.Errorf("lz4: a batch declares %d bytes decompressed, above the %d allowed: %w", size, d.max, kgo.ErrMaxDecompress)
 	}
 	out := make([]byte, size)
 	if _, err := io.ReadFull(lr.r, out); err != nil {

@@ -3,6 +3,7 @@ package kafkaconn
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -71,6 +72,17 @@ func TestDecompressorFallsBack(t *testing.T) {
 	if got, err := d.Decompress(src, kgo.CodecNone); err != nil || !bytes.Equal(got, src) {
 		t.Fatalf("no codec: %v", err)
 	}
+
+	// The fallback keeps this decompressor's bound on a batch's size.
+	small := NewDecompressor()
+	small.max = len(src) - 1
+	for _, codec := range []kgo.CompressionCodec{kgo.Lz4Compression(), kgo.ZstdCompression()} {
+		c, _ := kgo.DefaultCompressor(codec)
+		frame, typ := c.Compress(new(bytes.Buffer), src)
+		if _, err := small.Decompress(bytes.Clone(frame), typ); !errors.Is(err, kgo.ErrMaxDecompress) {
+			t.Errorf("codec %v, a batch one byte over the bound: %v, want ErrMaxDecompress", typ, err)
+		}
+	}
 }
 
 // A frame whose header lies about its size is refused, never trusted: too
@@ -102,12 +114,18 @@ func TestDecompressorRefusesWrongSizes(t *testing.T) {
 			t.Errorf("%s: %v, want an error with %q", tc.name, err, tc.want)
 		}
 	}
-	// A header claiming 2^40 bytes: the content size sits in bytes 6-13
-	// of the frame (magic, FLG, BD, then the size).
+	// A header declaring more than a batch may be is refused before
+	// anything that large is allocated (the bound made small here).
+	small := NewDecompressor()
+	small.max = len(src) - 1
+	if _, err := small.Decompress(write(uint64(len(src)), src), kgo.CodecLz4); !errors.Is(err, kgo.ErrMaxDecompress) {
+		t.Fatalf("a frame declaring one byte over the bound: %v, want ErrMaxDecompress", err)
+	}
+	// A header whose size was altered fails its checksum.
 	frame := write(uint64(len(src)), src)
 	binary.LittleEndian.PutUint64(frame[6:14], 1<<40)
 	if _, err := d.Decompress(frame, kgo.CodecLz4); err == nil {
-		t.Fatal("a frame declaring 1 TiB was accepted")
+		t.Fatal("a frame with an altered header was accepted")
 	}
 	// Garbage.
 	if _, err := d.Decompress([]byte("not lz4 at all"), kgo.CodecLz4); err == nil {
