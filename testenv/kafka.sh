@@ -231,9 +231,11 @@ cmd_start() {
 
 	if [ ! -f "$DATA/logs/meta.properties" ]; then
 		local id
+		# A base64url id may start with "-": passed as --cluster-id=ID, it is
+		# not taken for an option (format refused about 1 start in 64).
 		id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)"
 		say "formatting $DATA/logs (cluster id $id)"
-		run_tool kafka.tools.StorageTool format --ignore-formatted -t "$id" -c "$DATA/server.properties" \
+		run_tool kafka.tools.StorageTool format --ignore-formatted "--cluster-id=$id" -c "$DATA/server.properties" \
 			>"$DATA/format.log" 2>&1 || { cat "$DATA/format.log" >&2; die "formatting the storage in $DATA/logs failed"; }
 	fi
 
