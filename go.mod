@@ -6,6 +6,7 @@ require (
 	github.com/leodido/go-syslog/v4 v4.6.0
 	github.com/olivere/elastic/v7 v7.0.32
 	github.com/pierrec/lz4/v4 v4.1.33
+	github.com/pires/go-proxyproto v0.15.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/prometheus/client_model v0.6.3
 	github.com/redis/go-redis/v9 v9.23.0

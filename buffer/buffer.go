@@ -114,7 +114,7 @@ const (
 	// MaxSegmentBytes bounds Options.SegmentBytes so that record offsets fit
 	// the 32 bits they have in Entry.ID.
 	MaxSegmentBytes = 1 << 30
-	// MaxEventBytes bounds one event's encoded size (Raw, SourceIP and
+	// MaxEventBytes bounds one event's encoded size (Raw, SourceIP, ProxyIP and
 	// Transport plus 19 bytes of framing); logshipper's max_message_size is
 	// at most 16 MiB.
 	MaxEventBytes = 64 << 20
@@ -204,7 +204,7 @@ func (e *FaultError) ack() bool { return e.Op == opWriteAck }
 
 // Entry is one record returned by Read.
 type Entry struct {
-	// Event has the input fields (Received, Transport, SourceIP, Raw,
+	// Event has the input fields (Received, Transport, SourceIP, ProxyIP, Raw,
 	// Truncated) as appended; the parser's fields are zero, for the caller
 	// to fill by parsing Raw again. It shares no memory with the WAL or with
 	// the events of other Read calls.

@@ -26,15 +26,27 @@ import (
 //
 //	0  payload length (uint32)
 //	4  CRC-32C of bytes 8..end (version byte and payload)
-//	8  format version (1)
+//	8  record version: 1, or 2 when bit 5 of the flags is set
 //	9  payload:
 //	   received, Unix nanoseconds (int64)
 //	   flags: bits 0-2 transport (0 "", 1 tcp, 2 udp, 3 tls, 7 other:
 //	          uvarint length and bytes follow), bit 3 truncated, bit 4
-//	          received is the zero time; bits 5-7 zero
+//	          received is the zero time, bit 5 a balancer address follows
+//	          SourceIP (version 2 only); bits 6-7 zero
 //	   [transport, if other]
 //	   uvarint length of SourceIP, SourceIP
+//	   [uvarint length of ProxyIP, ProxyIP, if bit 5]
 //	   Raw (the rest)
+//
+// Version 2 exists only for records with a balancer address (PROXY
+// protocol): every other record is written as version 1, byte for byte as
+// the release before it wrote it, so a buffer of a shipper without the
+// PROXY protocol can still be opened by that release. A record with a
+// balancer address is version 2 so that the older release, which knows
+// only version 1 and refuses bits 5-7, refuses it as "written by a newer
+// format version" at Open (and keeps the files) instead of reading the
+// unknown flag as damage and cutting the segment there. Segment headers
+// and the ack file stay at version 1.
 //
 // Ack file "ack", format 1 (read, and replaced by format 2 at Open; see
 // ackfile.go): magic "LSWA", version, 3 zero bytes, the watermark
@@ -44,10 +56,13 @@ import (
 // segment, to offset: 4 uint64, the end exclusive), CRC-32C of all before.
 const (
 	formatVersion = 1
-	segHeaderSize = 28
-	recHeaderSize = 9
-	ackHeaderSize = 28
-	ackRangeSize  = 32
+	// recordVersionProxy is the version of records with a balancer
+	// address (flagProxy).
+	recordVersionProxy = 2
+	segHeaderSize      = 28
+	recHeaderSize      = 9
+	ackHeaderSize      = 28
+	ackRangeSize       = 32
 	// minPayload: received (8), flags (1), SourceIP length (1).
 	minPayload = 10
 	maxPayload = MaxEventBytes - recHeaderSize
@@ -70,7 +85,8 @@ const (
 	flagTransport = 0x07
 	flagTruncated = 0x08
 	flagZeroTime  = 0x10
-	flagUnknown   = 0xE0
+	flagProxy     = 0x20 // record version 2 only
+	flagUnknown   = 0xE0 // in version 1; in version 2, flagUnknown &^ flagProxy
 )
 
 var (
@@ -115,6 +131,9 @@ func recordSize(ev *event.Event) (int, error) {
 		return 0, errors.New("buffer: nil event")
 	}
 	n := recHeaderSize + 8 + 1 + uvarintLen(uint64(len(ev.SourceIP))) + len(ev.SourceIP) + len(ev.Raw)
+	if ev.ProxyIP != "" {
+		n += uvarintLen(uint64(len(ev.ProxyIP))) + len(ev.ProxyIP)
+	}
 	if transportCode(ev.Transport) == transportOther {
 		n += uvarintLen(uint64(len(ev.Transport))) + len(ev.Transport)
 	}
@@ -127,8 +146,13 @@ func recordSize(ev *event.Event) (int, error) {
 // appendRecord encodes ev (already checked by recordSize) at the end of dst.
 func appendRecord(dst []byte, ev *event.Event) []byte {
 	start := len(dst)
-	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, formatVersion)
+	version := byte(formatVersion)
 	var flags byte
+	if ev.ProxyIP != "" {
+		version = recordVersionProxy
+		flags |= flagProxy
+	}
+	dst = append(dst, 0, 0, 0, 0, 0, 0, 0, 0, version)
 	var nanos int64
 	if ev.Received.IsZero() {
 		flags |= flagZeroTime
@@ -148,6 +172,10 @@ func appendRecord(dst []byte, ev *event.Event) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(ev.SourceIP)))
 	dst = append(dst, ev.SourceIP...)
+	if ev.ProxyIP != "" {
+		dst = binary.AppendUvarint(dst, uint64(len(ev.ProxyIP)))
+		dst = append(dst, ev.ProxyIP...)
+	}
 	dst = append(dst, ev.Raw...)
 	binary.LittleEndian.PutUint32(dst[start:], uint32(len(dst)-start-recHeaderSize))
 	binary.LittleEndian.PutUint32(dst[start+4:], crc32.Checksum(dst[start+8:], castagnoli))
@@ -171,6 +199,7 @@ type record struct {
 	flags     byte
 	transport []byte // only for transportOther
 	sourceIP  []byte
+	proxyIP   []byte // only with flagProxy
 	raw       []byte
 }
 
@@ -187,8 +216,13 @@ func decodeRecord(b []byte) (record, error) {
 	if crc32.Checksum(b[8:], castagnoli) != binary.LittleEndian.Uint32(b[4:]) {
 		return r, errors.New("record checksum mismatch")
 	}
-	if b[8] != formatVersion {
-		if b[8] > formatVersion {
+	unknown := byte(flagUnknown)
+	switch b[8] {
+	case formatVersion:
+	case recordVersionProxy:
+		unknown &^= flagProxy
+	default:
+		if b[8] > recordVersionProxy {
 			return r, fmt.Errorf("record %w %d", errNewerFormat, b[8])
 		}
 		return r, fmt.Errorf("record format version %d unknown", b[8])
@@ -197,8 +231,11 @@ func decodeRecord(b []byte) (record, error) {
 	r.nanos = int64(binary.LittleEndian.Uint64(p))
 	r.flags = p[8]
 	p = p[9:]
-	if r.flags&flagUnknown != 0 {
-		return r, fmt.Errorf("record flags %#x unknown", r.flags)
+	if r.flags&unknown != 0 {
+		return r, fmt.Errorf("record flags %#x unknown in record version %d", r.flags, b[8])
+	}
+	if b[8] == recordVersionProxy && r.flags&flagProxy == 0 {
+		return r, errors.New("record version 2 without a balancer address")
 	}
 	if r.flags&flagTransport == transportOther {
 		var err error
@@ -211,6 +248,11 @@ func decodeRecord(b []byte) (record, error) {
 	var err error
 	if r.sourceIP, p, err = lengthPrefixed(p); err != nil {
 		return r, fmt.Errorf("record source IP: %w", err)
+	}
+	if r.flags&flagProxy != 0 {
+		if r.proxyIP, p, err = lengthPrefixed(p); err != nil {
+			return r, fmt.Errorf("record balancer address: %w", err)
+		}
 	}
 	r.raw = p
 	return r, nil

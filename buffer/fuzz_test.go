@@ -125,6 +125,7 @@ func TestWriteFuzzCorpus(t *testing.T) {
 	for name, ev := range map[string]*event.Event{
 		"tcp": testEvent(0), "udp_truncated": testEvent(7), "other_transport": {Transport: "relp", SourceIP: "h", Raw: []byte("x")},
 		"zero_time": {Transport: "tls", Raw: []byte("\x00")},
+		"proxy":     {Transport: "udp", SourceIP: "2001:db8::7", ProxyIP: "10.0.0.2", Raw: []byte("<13>via a balancer")},
 	} {
 		rec := appendRecord(nil, ev)
 		write("FuzzDecodeRecord", name, fmt.Sprintf("[]byte(%+q)\nbool(false)\n", rec))
@@ -138,7 +139,8 @@ func TestWriteFuzzCorpus(t *testing.T) {
 // With fix set, the length and checksum are made right first, so that the
 // fuzzer gets past them into the payload.
 func FuzzDecodeRecord(f *testing.F) {
-	for _, ev := range []*event.Event{testEvent(0), testEvent(1), {Transport: "relp", SourceIP: "h", Raw: []byte("x")}, {}} {
+	for _, ev := range []*event.Event{testEvent(0), testEvent(1), {Transport: "relp", SourceIP: "h", Raw: []byte("x")}, {},
+		{Transport: "tcp", SourceIP: "192.0.2.7", ProxyIP: "10.0.0.2", Raw: []byte("<13>via a balancer")}} {
 		f.Add(appendRecord(nil, ev), false)
 	}
 	f.Add([]byte{10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0x07, 0x80}, true)
@@ -166,6 +168,7 @@ func recordEvent(r *record) *event.Event {
 	ev := &event.Event{
 		Received:  r.received(),
 		SourceIP:  string(r.sourceIP),
+		ProxyIP:   string(r.proxyIP),
 		Raw:       r.raw,
 		Truncated: r.flags&flagTruncated != 0,
 	}

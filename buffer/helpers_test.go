@@ -49,6 +49,8 @@ func sameInput(want, got *event.Event) string {
 		return fmt.Sprintf("Transport %q, want %q", got.Transport, want.Transport)
 	case want.SourceIP != got.SourceIP:
 		return fmt.Sprintf("SourceIP %q, want %q", got.SourceIP, want.SourceIP)
+	case want.ProxyIP != got.ProxyIP:
+		return fmt.Sprintf("ProxyIP %q, want %q", got.ProxyIP, want.ProxyIP)
 	case !bytes.Equal(want.Raw, got.Raw):
 		return fmt.Sprintf("Raw %q, want %q", got.Raw, want.Raw)
 	case want.Truncated != got.Truncated:

@@ -113,13 +113,13 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	est := int(min(int64(maxN), (end-off)/(recHeaderSize+minPayload)+1))
 	entries := make([]Entry, 0, min(est, evSlab))
 	var (
-		evs    []event.Event
-		arena  []byte
-		lastIP string
-		ids    = w.idbuf[:0]
-		cur    = off
-		bad    error
-		ioErr  error
+		evs               []event.Event
+		arena             []byte
+		lastIP, lastProxy string
+		ids               = w.idbuf[:0]
+		cur               = off
+		bad               error
+		ioErr             error
 	)
 	for len(entries) < maxN && cur < end {
 		if end-cur < recHeaderSize {
@@ -176,6 +176,12 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 			lastIP = string(r.sourceIP)
 		}
 		ev.SourceIP = lastIP
+		// The balancer's address, like the sender's, repeats from record
+		// to record: one string for a run of them.
+		if string(r.proxyIP) != lastProxy {
+			lastProxy = string(r.proxyIP)
+		}
+		ev.ProxyIP = lastProxy
 		if cap(arena)-len(arena) < len(r.raw) {
 			arena = make([]byte, 0, max(arenaChunk, len(r.raw)))
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // Append writes evs to the log, in order and contiguous, as one group: only
-// their input fields (Received, Transport, SourceIP, Raw, Truncated) are
+// their input fields (Received, Transport, SourceIP, ProxyIP, Raw, Truncated) are
 // stored; the caller parses Raw again after Read. The events are copied, so
 // the caller may reuse them and their buffers once Append returns.
 //

@@ -3,8 +3,9 @@
 // Dashboards saved objects and the Grafana dashboard) against the code they
 // describe: the configuration keys of internal/config, the fields
 // outputs/elasticsearch writes and maps, and the instruments registered in
-// metrics. No Docker engine runs where these tests run, so the stack file is
-// checked statically (and by the docker CLI's own loader when it is installed).
+// metrics, statically (and by the docker CLI's own loader when it is
+// installed), without an engine. test/swarm deploys the stacks on a real
+// Swarm.
 package deploy
 
 import (

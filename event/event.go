@@ -57,12 +57,16 @@ type Event struct {
 	Received  time.Time // when logshipper read the message; @timestamp fallback
 	Transport string    // "tcp" or "udp"
 	SourceIP  string    // sender address without port
-	Raw       []byte    // the message as framed: no framing, no trailing CR/LF/NUL
-	Truncated bool      // Raw was cut at the maximum message size
+	// ProxyIP is the load balancer's address when a PROXY protocol header
+	// named the sender (then SourceIP is the sender the header names);
+	// empty otherwise.
+	ProxyIP   string
+	Raw       []byte // the message as framed: no framing, no trailing CR/LF/NUL
+	Truncated bool   // Raw was cut at the maximum message size
 
 	// Set by the parser. (Format, ParseFailed, Malformed, Version and
-	// Priority share a word with Truncated: an Event is 256 bytes, one
-	// allocator size class, see TestEventSize.)
+	// Priority share a word with Truncated: an Event is 272 bytes, in the
+	// 288-byte allocator size class, see TestEventSize.)
 	Format         Format
 	ParseFailed    bool
 	Malformed      bool           // RFC5424 that breaks the grammar, read leniently (TagMalformed)

@@ -5,15 +5,18 @@ import (
 	"unsafe"
 )
 
-// TestEventSize: one Event per message is allocated; at 256 bytes it fills
-// one size class exactly, and one more word would make every event cost
-// 288. Grow it knowingly.
+// TestEventSize: one Event per message is allocated. It filled the 256-byte
+// size class exactly until ProxyIP (PROXY protocol, issue 11) took it to 272
+// bytes, so every event now costs 288 (the next class): 32 bytes per event
+// in the queue, knowingly, as no field could give up a word without
+// reworking the event. 16 bytes of that class are still free; one more
+// word beyond them would make every event cost 320. Grow it knowingly.
 func TestEventSize(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("64-bit only")
 	}
-	if got := unsafe.Sizeof(Event{}); got != 256 {
-		t.Errorf("sizeof(Event) = %d, want 256", got)
+	if got := unsafe.Sizeof(Event{}); got != 272 {
+		t.Errorf("sizeof(Event) = %d, want 272 (size class 288)", got)
 	}
 }
 

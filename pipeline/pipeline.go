@@ -500,6 +500,7 @@ func (p *Pipeline) parseSafely(ev *event.Event) {
 				Received:    ev.Received,
 				Transport:   ev.Transport,
 				SourceIP:    ev.SourceIP,
+				ProxyIP:     ev.ProxyIP,
 				Raw:         ev.Raw,
 				Truncated:   ev.Truncated,
 				Priority:    event.DefaultPriority,

@@ -1,22 +1,42 @@
 # shellcheck shell=bash
-# The body of testenv/opensearch.sh and testenv/elasticsearch7.sh: build,
-# start, stop and check one embedded single-node server. The calling script
+# The body of testenv/opensearch.sh, testenv/elasticsearch7.sh and
+# testenv/elasticsearch8.sh: build, start, stop and check one embedded
+# single-node server. The calling script
 # sets NODE_* (which server) and PORT, DATA, TIMEOUT, HEAP, USER_JAVA_OPTS
 # (from its own environment variables), then sources this file with its
 # arguments.
+#
+# Optional, for one Maven project built in several versions (opensearch.sh
+# --version 3): NODE_TARGET (the build folder under the project, default
+# target), NODE_MAVEN_ARGS (an array of -Dkey=value for mvn), NODE_JAVA_HOME
+# (a JDK for mvn and the node instead of `java` on PATH), NODE_MIN_JAVA (the
+# lowest Java feature version the server runs on) and NODE_LOCALE_PROVIDERS
+# (default SPI,COMPAT; JDK 23 removed COMPAT).
+#
+# Optional, for a server whose jars must be named modules (Elasticsearch 8
+# loads its modules into module layers on top of the server's):
+# NODE_MODULE_PATH=1 puts $LIB on the JVM's module path (--module-path,
+# --add-modules ALL-MODULE-PATH) instead of the class path, and
+# NODE_CLASSPATH (default $TARGET/classes) is then the launcher's class path.
+#
+# Every launcher compiles launcher/src (NodeLauncher, the shared half) next
+# to its own source; the build hash covers both.
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 PROJ="$HERE/$NODE_PROJECT"
-LIB="$PROJ/target/lib"
-STAMP="$PROJ/target/.testenv-build-stamp"
+TARGET="$PROJ/${NODE_TARGET:-target}"
+LIB="$TARGET/lib"
+STAMP="$TARGET/.testenv-build-stamp"
+[ -n "${NODE_MAVEN_ARGS+x}" ] || NODE_MAVEN_ARGS=()
 CLEAN=0
 EXTRA=()
 
 say() { echo "[$NODE_SCRIPT] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
+# usage: the calling script's header comment.
 usage() {
-  sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
 }
 
 parse_args() {
@@ -43,27 +63,56 @@ parse_args() {
 
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed: $2)"; }
 
+# JAVA: the java binary for the node; with NODE_JAVA_HOME it is that JDK's,
+# also exported as JAVA_HOME for mvn (a 3.x build needs javac 21+ to read
+# the server's class files). Fails with one line when the JDK is missing or
+# too old.
+pick_java() {
+  if [ -n "${NODE_JAVA_HOME:-}" ]; then
+    [ -x "$NODE_JAVA_HOME/bin/java" ] && [ -x "$NODE_JAVA_HOME/bin/javac" ] \
+      || die "$NODE_PRODUCT needs a JDK at $NODE_JAVA_HOME (Java ${NODE_MIN_JAVA:-17} or newer; set ${NODE_JAVA_HOME_VAR:-JAVA_HOME} to another one): not found"
+    export JAVA_HOME="$NODE_JAVA_HOME"
+    JAVA="$NODE_JAVA_HOME/bin/java"
+  else
+    need java "running $NODE_PRODUCT"
+    JAVA=java
+  fi
+  if [ -n "${NODE_MIN_JAVA:-}" ]; then
+    local v
+    v="$("$JAVA" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+    [[ "$v" =~ ^[0-9]+$ ]] && [ "$v" -ge "$NODE_MIN_JAVA" ] \
+      || die "$NODE_PRODUCT needs Java $NODE_MIN_JAVA or newer; $JAVA is Java ${v:-(unknown)}"
+  fi
+}
+
 # GET http://127.0.0.1:$PORT$1 ; prints the body, fails on connection error or HTTP >= 400.
 http_get() {
   curl --noproxy '*' -sS -f --max-time "${2:-5}" "http://127.0.0.1:${PORT}$1"
 }
 
 build_hash() {
-  ( cd "$PROJ" && cat pom.xml && find src -type f | LC_ALL=C sort | xargs cat ) | sha256sum | cut -d' ' -f1
+  ( cd "$PROJ" && cat pom.xml && find src "$HERE/launcher/src" -type f | LC_ALL=C sort | xargs cat && echo "${NODE_MAVEN_ARGS[*]}" ) | sha256sum | cut -d' ' -f1
 }
 
 cmd_build() {
-  need java "running $NODE_PRODUCT"
+  pick_java
   local want; want="$(build_hash)"
   if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$want" ] \
-     && [ -n "$(ls "$LIB"/$NODE_JAR_GLOB 2>/dev/null)" ] && [ -d "$PROJ/target/classes/logshipper" ]; then
+     && [ -n "$(ls "$LIB"/$NODE_JAR_GLOB 2>/dev/null)" ] && [ -d "$TARGET/classes/logshipper" ]; then
     return 0
   fi
   need mvn "building the $NODE_PRODUCT test node"
-  say "building $PROJ (mvn -B -q package)"
-  rm -rf "$LIB"
-  # (sed strips the stray ANSI resets mvn prints even in batch mode; pipefail keeps mvn's exit code)
-  ( cd "$PROJ" && mvn -B -q -Dstyle.color=never -DskipTests package 2>&1 | sed 's/\x1b\[[0-9;]*m//g' ) \
+  say "building $PROJ into $TARGET (mvn -B -q package ${NODE_MAVEN_ARGS[*]})"
+  rm -rf "$LIB" "$TARGET/modules"
+  # (sed strips the stray ANSI resets mvn prints even in batch mode; pipefail keeps mvn's exit code.
+  # On JDK 24+ Maven 3.8's Guava warns about sun.misc.Unsafe on every run; the flag, unknown to older
+  # JDKs, is only given to those that know it.)
+  local mvn_opts="${MAVEN_OPTS:-}"
+  if "$JAVA" --sun-misc-unsafe-memory-access=allow -version >/dev/null 2>&1; then
+    mvn_opts="$mvn_opts --sun-misc-unsafe-memory-access=allow"
+  fi
+  ( cd "$PROJ" && MAVEN_OPTS="$mvn_opts" mvn -B -q -Dstyle.color=never -DskipTests "${NODE_MAVEN_ARGS[@]}" package 2>&1 \
+      | sed 's/\x1b\[[0-9;]*m//g' ) \
     || die "maven build failed"
   [ -n "$(ls "$LIB"/$NODE_JAR_GLOB 2>/dev/null)" ] || die "build produced no jars in $LIB"
   echo "$want" > "$STAMP"
@@ -119,7 +168,7 @@ cmd_start() {
     "-Xms$HEAP" "-Xmx$HEAP"
     -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+HeapDumpOnOutOfMemoryError "-XX:HeapDumpPath=$DATA"
     -Dfile.encoding=UTF-8 -Djava.awt.headless=true -Djna.nosys=true
-    -Djava.locale.providers=SPI,COMPAT
+    "-Djava.locale.providers=${NODE_LOCALE_PROVIDERS:-SPI,COMPAT}"
     "-Djava.io.tmpdir=$DATA/tmp"
     "-D$NODE_NETTY_PROPERTY=false"
     -Dio.netty.allocator.numDirectArenas=0 -Dio.netty.noUnsafe=true -Dio.netty.noKeySetOptimization=true
@@ -129,9 +178,14 @@ cmd_start() {
   # shellcheck disable=SC2206
   local user_opts=(${USER_JAVA_OPTS:-})
 
+  local paths=(-cp "$TARGET/classes:$LIB/*")
+  if [ "${NODE_MODULE_PATH:-0}" = 1 ]; then
+    paths=(--module-path "$LIB" --add-modules ALL-MODULE-PATH -cp "${NODE_CLASSPATH:-$TARGET/classes}")
+  fi
+
   local t0; t0="$(date +%s.%N)"
   # setsid: own session, so a Ctrl-C in the calling terminal does not hit the node.
-  setsid nohup java "${jvm[@]}" "${user_opts[@]}" -cp "$PROJ/target/classes:$LIB/*" "$NODE_MAIN_CLASS" \
+  setsid nohup "$JAVA" "${jvm[@]}" "${user_opts[@]}" "${paths[@]}" "$NODE_MAIN_CLASS" \
       --port "$PORT" --data "$DATA" "${EXTRA[@]}" >"$LOGFILE" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" > "$PIDFILE"

@@ -92,9 +92,12 @@ func newSyslog(d inputDeps) (input, error) {
 		IdleTimeout:    idle,
 		DrainTimeout:   drain,
 		TLS:            cfg.TLS,
-		Now:            time.Now,
-		Logger:         d.log,
-		Events:         d.events,
-		Metrics:        syslog.NewMetrics(d.reg),
+		// PROXY protocol: checked by config.Load already.
+		ProxyProtocol:        cfg.ProxyProtocol,
+		ProxyProtocolTrusted: cfg.ProxyProtocolTrusted,
+		Now:                  time.Now,
+		Logger:               d.log,
+		Events:               d.events,
+		Metrics:              syslog.NewMetrics(d.reg),
 	}, d.pipe)
 }

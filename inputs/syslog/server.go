@@ -29,6 +29,16 @@
 // TLSConfig.HandshakeTimeout; failures are counted
 // (logshipper_input_errors_total{kind="tls_handshake"}) and logged sampled.
 //
+// # PROXY protocol
+//
+// With Config.ProxyProtocol optional or required, TCP and TLS connections
+// (before the handshake) and UDP datagrams (v2) may or must start with a
+// load balancer's PROXY protocol header naming the real sender, believed
+// only from Config.ProxyProtocolTrusted peers (proxyproto.go). The event's
+// SourceIP is then the sender and ProxyIP the balancer; refusals are
+// counted (logshipper_input_errors_total{kind="proxy_*"}) and logged
+// sampled.
+//
 // # Hostile senders
 //
 // Every connection, TCP or TLS, costs one goroutine and a framing buffer
@@ -129,6 +139,17 @@ type Config struct {
 	DrainTimeout time.Duration
 	// TLS is the optional TLS listener (off unless TLS.Listen is set).
 	TLS TLSConfig
+	// ProxyProtocol is ProxyOff (or empty, the default), ProxyOptional or
+	// ProxyRequired: whether TCP and TLS connections and UDP datagrams
+	// start with a PROXY protocol header naming the original sender (see
+	// proxyproto.go). ProxyProtocolTrusted lists the peers (CIDRs or
+	// addresses: the load balancers) whose headers are believed; it must
+	// not be empty unless ProxyProtocol is off.
+	ProxyProtocol        string
+	ProxyProtocolTrusted []string
+	// ProxyHeaderTimeout bounds the wait for the header at the start of a
+	// connection (default DefaultProxyHeaderTimeout).
+	ProxyHeaderTimeout time.Duration
 
 	UDPReadBuffer int              // SO_RCVBUF bytes asked for, default 32 MiB (the size the kernel granted is logged)
 	UDPReaders    int              // goroutines reading the UDP socket, default 2
@@ -152,9 +173,10 @@ type Server struct {
 	c       counters
 	// Sampled loggers for per-message problems, one per kind so that a
 	// flood of one kind does not hide the others.
-	logFrame, logDrop, logConn, logLimit, logIdle, logTLS zerolog.Logger
+	logFrame, logDrop, logConn, logLimit, logIdle, logTLS, logProxy zerolog.Logger
 
-	tlsConfig *tls.Config // nil when TLS is off
+	tlsConfig *tls.Config   // nil when TLS is off
+	proxy     proxySettings // PROXY protocol, checked
 
 	// putCtx is what Put waits on: never done while running, cancelled
 	// when Stop's grace period runs out.
@@ -230,6 +252,16 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	proxy, err := parseProxy(cfg.ProxyProtocol, cfg.ProxyProtocolTrusted)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cfg.ProxyHeaderTimeout == 0:
+		cfg.ProxyHeaderTimeout = DefaultProxyHeaderTimeout
+	case cfg.ProxyHeaderTimeout < 0:
+		return nil, fmt.Errorf("inputs/syslog: PROXY header timeout %v is negative; use a duration such as %v", cfg.ProxyHeaderTimeout, DefaultProxyHeaderTimeout)
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -257,7 +289,9 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 		logLimit:  sampled(log),
 		logIdle:   sampled(log),
 		logTLS:    sampled(log),
+		logProxy:  sampled(log),
 		tlsConfig: tlsConfig,
+		proxy:     proxy,
 		putCtx:    putCtx,
 		cancelPut: cancelPut,
 		conns:     make(map[*net.TCPConn]struct{}),
@@ -370,7 +404,18 @@ func (s *Server) Start() error {
 		Int64("max_connection_buffer_bytes", s.worstCaseConnBytes()).
 		Str("idle_timeout", idleString(s.cfg.IdleTimeout)).
 		Int("udp_readers", s.cfg.UDPReaders).
-		Msg("syslog input listening")
+		Str("proxy_protocol", s.proxy.String())
+	if s.proxy.mode != proxyOff {
+		ev.Strs("proxy_protocol_trusted", prefixStrings(s.proxy.trusted)).
+			Dur("proxy_header_timeout", s.cfg.ProxyHeaderTimeout)
+	}
+	ev.Msg("syslog input listening")
+	for _, p := range s.proxy.trusted {
+		if p.Bits() == 0 {
+			s.log.Warn().Str("proxy_protocol_trusted", p.String()).
+				Msg("proxy_protocol_trusted holds every address: anyone who reaches the port can claim any sender; list only the load balancers' addresses")
+		}
+	}
 	if s.tlsLn != nil {
 		if leaf := s.tlsConfig.Certificates[0].Leaf; time.Until(leaf.NotAfter) < 30*24*time.Hour {
 			s.log.Warn().Time("expires", leaf.NotAfter).Str("certificate", leaf.Subject.String()).
@@ -535,11 +580,12 @@ func (s *Server) cutReads() {
 // newEvent builds the event for one message: the input's fields only, the
 // pipeline parses it. frame is copied: the caller's buffer is reused for
 // the next read.
-func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *event.Event {
+func (s *Server) newEvent(transport, ip, proxyIP string, frame []byte, truncated bool) *event.Event {
 	ev := &event.Event{
 		Received:  s.cfg.Now(),
 		Transport: transport,
 		SourceIP:  ip,
+		ProxyIP:   proxyIP,
 		Raw:       bytes.Clone(frame),
 		Truncated: truncated,
 	}
@@ -550,6 +596,14 @@ func (s *Server) newEvent(transport, ip string, frame []byte, truncated bool) *e
 			Msg("message longer than the maximum size; truncated (tag _truncated)")
 	}
 	return ev
+}
+
+func prefixStrings(ps []netip.Prefix) []string {
+	out := make([]string, len(ps))
+	for i, p := range ps {
+		out[i] = p.String()
+	}
+	return out
 }
 
 // ipString formats a sender address the way Elasticsearch's ip type

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
@@ -66,16 +68,38 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 		conn.Close() // for TLS, sends close_notify (bounded by a 5 s write deadline)
 	}()
 
-	var ip string
+	var ip, proxyIP string
+	var peer netip.Addr
+	healthCheck := false // a LOCAL / UNKNOWN PROXY header: the balancer's own connection
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		ip = ipString(a.AddrPort().Addr())
+		peer = a.AddrPort().Addr().Unmap()
+		ip = ipString(peer)
 	}
 	s.log.Debug().Str("transport", transport).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Msg("connection opened")
+
+	// The PROXY header comes first, before the TLS handshake: balancers
+	// send it on the TCP connection without looking inside. Admission
+	// (max_connections) has already counted this connection under the
+	// balancer's address; from here on the events carry the sender's.
+	if s.proxy.mode != proxyOff {
+		pc, res, how, ok := s.readProxyHeader(c, transport, ip, peer)
+		if !ok {
+			end = how
+			return
+		}
+		conn = pc
+		healthCheck = res.local
+		if res.source.IsValid() && !res.local {
+			proxyIP, ip = ip, ipString(res.source)
+			s.log.Debug().Str("transport", transport).Str("source_ip", ip).Str("proxy_ip", proxyIP).
+				Int("proxy_version", res.version).Msg("PROXY header: sender named")
+		}
+	}
 
 	received := s.c.receivedTCP
 	if transport == "tls" {
 		received = s.c.receivedTLS
-		tc, ok := s.handshake(c, ip)
+		tc, ok := s.handshake(c, conn, ip)
 		if !ok {
 			return
 		}
@@ -101,6 +125,12 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
 		if err != nil {
+			if healthCheck && frames == 0 && errors.Is(err, syscall.ECONNRESET) {
+				// The balancer's health check ending: HAProxy closes its
+				// checks with a reset (no TIME_WAIT on its side). Not a
+				// read error.
+				err = io.EOF
+			}
 			switch {
 			case err == io.EOF:
 				end = endSenderClosed
@@ -111,7 +141,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			return
 		}
 		frames++
-		ev := s.newEvent(transport, ip, frame, truncated)
+		ev := s.newEvent(transport, ip, proxyIP, frame, truncated)
 		received.Inc()
 		// Put blocks while the pipeline is full: this goroutine stops
 		// reading and the sender's TCP window closes. That is the

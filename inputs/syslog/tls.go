@@ -214,8 +214,11 @@ func parsePrivateKey(b []byte) (crypto.Signer, error) {
 // handshake runs the TLS handshake on an accepted connection within
 // HandshakeTimeout. On failure it counts and logs (sampled) and the caller
 // closes the connection.
-func (s *Server) handshake(c *net.TCPConn, ip string) (*tls.Conn, bool) {
-	tc := tls.Server(c, s.tlsConfig)
+//
+// raw is what the TLS layer reads: c itself, or c with the bytes read past
+// a PROXY header in front; deadlines are set on c.
+func (s *Server) handshake(c *net.TCPConn, raw net.Conn, ip string) (*tls.Conn, bool) {
+	tc := tls.Server(raw, s.tlsConfig)
 	s.setDeadline(c, time.Now().Add(s.cfg.TLS.HandshakeTimeout))
 	if err := tc.Handshake(); err != nil {
 		if s.stopping.Load() {

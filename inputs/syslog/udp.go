@@ -25,7 +25,13 @@ func (s *Server) readUDP() {
 	// One byte more than the largest message kept, so that a longer
 	// datagram is seen to be longer (the kernel silently cuts it to the
 	// buffer). Datagrams never exceed maxUDPPayload.
-	size := min(s.cfg.MaxMessageSize, maxUDPPayload) + 1
+	// With the PROXY protocol a datagram also carries the header, which
+	// does not count against the message size.
+	extra := 0
+	if s.proxy.mode != proxyOff {
+		extra = maxUDPProxyHeader
+	}
+	size := min(s.cfg.MaxMessageSize+extra, maxUDPPayload) + 1
 	msgs := make([]ipv4.Message, udpBatch)
 	for i := range msgs {
 		msgs[i].Buffers = [][]byte{make([]byte, size)}
@@ -64,7 +70,7 @@ func (s *Server) readUDP() {
 					lastAddr, lastIP = a, ipString(a)
 				}
 			}
-			s.handleDatagram(m.Buffers[0][:m.N], lastIP)
+			s.handleDatagram(m.Buffers[0][:m.N], m.N == size, lastIP, lastAddr)
 		}
 	}
 }
@@ -83,16 +89,36 @@ func newBatchReader(c *net.UDPConn) batchReader {
 	return ipv4.NewPacketConn(c)
 }
 
-// handleDatagram turns one datagram into an event and queues it.
-func (s *Server) handleDatagram(msg []byte, ip string) {
-	truncated := len(msg) > s.cfg.MaxMessageSize
-	if truncated {
+// maxUDPProxyHeader is the room a datagram's buffer has for a PROXY v2
+// header besides the message: the fixed part, IPv6 addresses and a few
+// hundred bytes of TLVs (balancers send none or a few short ones). A
+// longer header eats into the message, which is then cut, as any message
+// longer than the buffer.
+const maxUDPProxyHeader = 16 + 36 + 460
+
+// handleDatagram turns one datagram into an event and queues it. cut:
+// the datagram filled the read buffer, so the kernel may have cut it. peer
+// is the sender's address (ip formatted).
+func (s *Server) handleDatagram(msg []byte, cut bool, ip string, peer netip.Addr) {
+	var proxyIP string
+	if s.proxy.mode != proxyOff {
+		payload, res, ok := s.datagramProxy(msg, ip, peer.Unmap())
+		if !ok {
+			return
+		}
+		msg = payload
+		if res.source.IsValid() && !res.local {
+			proxyIP, ip = ip, ipString(res.source)
+		}
+	}
+	truncated := cut || len(msg) > s.cfg.MaxMessageSize
+	if len(msg) > s.cfg.MaxMessageSize {
 		msg = msg[:s.cfg.MaxMessageSize]
 	}
 	if msg = framing.TrimTrailing(msg); len(msg) == 0 {
 		return
 	}
-	ev := s.newEvent("udp", ip, msg, truncated)
+	ev := s.newEvent("udp", ip, proxyIP, msg, truncated)
 	s.c.receivedUDP.Inc()
 	// Never block on UDP: the socket buffer would fill and the kernel
 	// would drop instead, uncounted by us.

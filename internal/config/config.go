@@ -40,8 +40,12 @@ type Config struct {
 		ReadBuffer int `mapstructure:"read_buffer"`
 		Readers    int `mapstructure:"readers"`
 	} `mapstructure:"udp"`
-	TLS   syslog.TLSConfig `mapstructure:"tls"`
-	Input struct {
+	TLS syslog.TLSConfig `mapstructure:"tls"`
+	// ProxyProtocol and ProxyProtocolTrusted: PROXY protocol v1/v2 from
+	// load balancers on the syslog listeners (inputs/syslog/proxyproto.go).
+	ProxyProtocol        string   `mapstructure:"proxy_protocol"`
+	ProxyProtocolTrusted []string `mapstructure:"proxy_protocol_trusted"`
+	Input                struct {
 		Type string `mapstructure:"type"`
 	} `mapstructure:"input"`
 	Output struct {
@@ -109,6 +113,8 @@ var Settings = []Setting{
 	{"tls.client_ca_file", "", "PEM CA certificates; when set, clients must present a certificate they signed"},
 	{"tls.min_version", "1.2", "lowest TLS version accepted: 1.2 or 1.3"},
 	{"tls.handshake_timeout", 10 * time.Second, "time a client has to complete the TLS handshake"},
+	{"proxy_protocol", syslog.ProxyOff, "PROXY protocol v1/v2 header from a load balancer (TCP, TLS; v2 on UDP) naming the real sender: off, optional (used when present) or required (connections and datagrams without one are refused)"},
+	{"proxy_protocol_trusted", []string{}, "load balancers whose PROXY headers are believed, CIDRs or addresses, comma-separated (required unless proxy_protocol is off; a header from anyone else is refused)"},
 	{"output.type", "elasticsearch", "where events go: " + strings.Join(OutputTypes, ", ")},
 	{"elasticsearch.urls", []string{"http://es:9200"}, "Elasticsearch URLs, comma-separated"},
 	{"elasticsearch.index", "syslog-msg", "index name; may hold a date pattern such as syslog-msg-%{+yyyy.MM.dd}"},
@@ -305,7 +311,8 @@ func decode(v *viper.Viper, s Setting, c *Config) error {
 		default:
 			lv = strings.Split(str, ",")
 		}
-		out := lv[:0:0]
+		// Never nil: an empty list from the file ([]) equals the default.
+		out := make([]string, 0, len(lv))
 		for _, e := range lv {
 			if e = strings.TrimSpace(e); e != "" {
 				out = append(out, e)
@@ -409,6 +416,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("buffer.type: %q is not allowed; use memory or disk", c.Buffer.Type)
 	}
 	if _, err := buffer.ParseFsyncPolicy(c.Buffer.Fsync); err != nil {
+		return err
+	}
+	if err := syslog.CheckProxyProtocol(c.ProxyProtocol, c.ProxyProtocolTrusted); err != nil {
 		return err
 	}
 	if c.UDP.ReadBuffer < 0 {

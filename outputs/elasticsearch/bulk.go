@@ -278,6 +278,7 @@ type httpSender struct {
 const downFor = 5 * time.Second
 
 type endpoint struct {
+	url       string // as configured, for error messages
 	bulkURL   string
 	downUntil atomic.Int64 // unix nanoseconds
 }
@@ -296,7 +297,7 @@ func newHTTPSender(cfg *Config, transport http.RoundTripper) *httpSender {
 		},
 	}
 	for _, u := range cfg.URLs {
-		s.endpoints = append(s.endpoints, &endpoint{bulkURL: strings.TrimRight(u, "/") + "/_bulk?" + bulkQuery})
+		s.endpoints = append(s.endpoints, &endpoint{url: u, bulkURL: strings.TrimRight(u, "/") + "/_bulk?" + bulkQuery})
 	}
 	if cfg.Username != "" {
 		req := http.Request{Header: http.Header{}}
@@ -386,7 +387,8 @@ func (s *httpSender) post(ctx context.Context, ep *endpoint, b *batch) (answered
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return true, responseError(resp)
+		// With several URLs the log must say which node answered.
+		return true, answeredBy(ep.url, responseError(resp))
 	}
 	limit := maxResponseBytes(len(b.docs))
 	if resp.ContentLength > limit {

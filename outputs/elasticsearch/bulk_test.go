@@ -238,7 +238,7 @@ func TestRedirectIsAnError(t *testing.T) {
 	})
 	o := newTestOutput(t, testConfig(es.URL))
 	_, err := o.WriteBatch(context.Background(), testEvents(1))
-	if err == nil || err.Error() != "elasticsearch: bulk request of 1 documents: HTTP 307 Temporary Redirect" {
+	if err == nil || err.Error() != "elasticsearch: bulk request of 1 documents: "+es.URL+": HTTP 307 Temporary Redirect" {
 		t.Errorf("err = %v", err)
 	}
 	if n := len(es.requests()); n != 1 {

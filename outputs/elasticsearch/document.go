@@ -63,6 +63,10 @@ func appendLogstash(dst []byte, ev *event.Event) []byte {
 	dst = append(dst, `","@version":"1","message":`...)
 	dst = appendString(dst, ev.Message)
 	dst = appendStringField(dst, `,"host":`, ev.SourceIP)
+	// Behind a load balancer speaking the PROXY protocol, host is the
+	// sender the header names and proxy_host the balancer: the name
+	// Logstash's tcp input gives it with proxy_protocol on.
+	dst = appendStringField(dst, `,"proxy_host":`, ev.ProxyIP)
 	dst = appendStringField(dst, `,"logsource":`, ev.Hostname)
 	dst = appendStringField(dst, `,"program":`, ev.Program)
 	dst = appendStringField(dst, `,"pid":`, ev.PID)
@@ -138,6 +142,15 @@ func appendECS(dst []byte, ev *event.Event) []byte {
 			}
 			dst = appendStringField(dst, `"hostname":`, ev.Hostname)
 		}
+		dst = append(dst, '}')
+	}
+
+	// The load balancer a PROXY protocol header came through: an
+	// intermediary device on the event's path, which is what ECS's
+	// observer describes (Logstash's tcp input in ECS mode keeps it only in
+	// [@metadata][input][tcp][proxy][ip], which is never indexed).
+	if ip := stripZone(ev.ProxyIP); ip != "" {
+		dst = appendStringField(dst, `,"observer":{"ip":`, ip)
 		dst = append(dst, '}')
 	}
 

@@ -229,7 +229,7 @@ func (o *Output) noLifecycleAPIError(c clusterInfo, method, path string, err err
 	return &ClusterError{
 		Key:     keyPrefix + "lifecycle.policy",
 		Value:   strconv.Quote(o.cfg.Lifecycle.Policy),
-		Problem: fmt.Sprintf("this cluster (%s) has no index lifecycle API (%s %s answered %s)", c, method, path, describeErr(err)),
+		Problem: fmt.Sprintf("this cluster (%s) has no index lifecycle API (%s %s answered %s)", c, method, path, describeErr(bare(err))),
 		Fix:     fix,
 	}
 }
@@ -248,11 +248,9 @@ func (e *LifecycleError) Error() string {
 func (e *LifecycleError) Unwrap() error { return e.Err }
 
 // Permanent reports whether trying again cannot help without an operator
-// (a 4xx other than 429: no privilege, a policy the cluster refuses).
-func (e *LifecycleError) Permanent() bool {
-	s := errStatus(e.Err)
-	return s >= 400 && s < 500 && s != http.StatusTooManyRequests
-}
+// (a 4xx other than 429 and 401: no privilege, a policy the cluster
+// refuses; see TemplateError.Permanent for 401).
+func (e *LifecycleError) Permanent() bool { return permanentStatus(errStatus(e.Err)) }
 
 // ClusterError is a setting this cluster cannot honour: a lifecycle policy
 // without a lifecycle API, a data stream without composable templates. No

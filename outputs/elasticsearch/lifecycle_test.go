@@ -341,8 +341,9 @@ func TestLifecyclePolicyRefused(t *testing.T) {
 	o := newTestOutput(t, lifecycleConfig(es.URL))
 	err := o.InstallTemplate(context.Background())
 	var le *LifecycleError
-	if !errors.As(err, &le) || !le.Permanent() || err.Error() != "elasticsearch: installing lifecycle policy /_ilm/policy/logshipper-30d: "+
-		"HTTP 403: security_exception: action [cluster:admin/ilm/put] is unauthorized for user [shipper]" {
+	if !errors.As(err, &le) || !le.Permanent() || err.Error() != "elasticsearch: installing lifecycle policy /_ilm/policy/logshipper-30d: "+es.URL+": "+
+		"HTTP 403: security_exception: action [cluster:admin/ilm/put] is unauthorized for user [shipper]; "+
+		"the node knows these credentials but does not allow this request: grant the user or API key the privilege" {
 		t.Errorf("InstallTemplate = %v", err)
 	}
 	if res, err := o.WriteBatch(context.Background(), testEvents(1)); err != nil || res[0].Status != pipeline.Delivered {

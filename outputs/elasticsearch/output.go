@@ -295,7 +295,7 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 	}
 	if err != nil {
 		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultError).Inc()
-		return nil, &BulkError{Documents: n, Err: err}
+		return nil, &BulkError{Documents: n, Err: o.explain(err)}
 	}
 	results := make([]pipeline.Result, n)
 	if pipeline.Delivered != 0 {

@@ -284,13 +284,14 @@ func TestWholeRequestFailures(t *testing.T) {
 		wantErr string
 	}{
 		{"503", 503, `{"error":{"type":"cluster_block_exception","reason":"blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];"},"status":503}`,
-			"elasticsearch: bulk request of 3 documents: HTTP 503: cluster_block_exception: blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];"},
+			"elasticsearch: bulk request of 3 documents: %s: HTTP 503: cluster_block_exception: blocked by: [SERVICE_UNAVAILABLE/1/state not recovered / initialized];"},
 		{"429", 429, `{"error":{"type":"es_rejected_execution_exception","reason":"rejected execution"},"status":429}`,
-			"elasticsearch: bulk request of 3 documents: HTTP 429: es_rejected_execution_exception: rejected execution"},
+			"elasticsearch: bulk request of 3 documents: %s: HTTP 429: es_rejected_execution_exception: rejected execution"},
 		{"502 from a proxy", 502, `<html>Bad Gateway</html>`,
-			"elasticsearch: bulk request of 3 documents: HTTP 502 Bad Gateway"},
+			"elasticsearch: bulk request of 3 documents: %s: HTTP 502 Bad Gateway"},
 		{"401", 401, `{"error":{"type":"security_exception","reason":"missing authentication credentials"},"status":401}`,
-			"elasticsearch: bulk request of 3 documents: HTTP 401: security_exception: missing authentication credentials"},
+			"elasticsearch: bulk request of 3 documents: %s: HTTP 401: security_exception: missing authentication credentials; " +
+				"the node wants credentials: set elasticsearch.username and elasticsearch.password (or password_file), or elasticsearch.api_key"},
 		{"unparsable", 200, `{"took":1,"items":[`, "elasticsearch: bulk request of 3 documents: unexpected end of JSON input"},
 		{"too few items", 200, `{"took":1,"errors":false,"items":[{"index":{"status":201}}]}`,
 			"elasticsearch: bulk request of 3 documents: bulk response has 1 items for 3 documents"},
@@ -307,8 +308,9 @@ func TestWholeRequestFailures(t *testing.T) {
 			if err == nil || res != nil {
 				t.Fatalf("WriteBatch = %v, %v; want an error", res, err)
 			}
-			if err.Error() != tc.wantErr {
-				t.Errorf("error %q\nwant  %q", err, tc.wantErr)
+			// %s: the node's URL, in the answers it gave
+			if want := strings.Replace(tc.wantErr, "%s", es.URL, 1); err.Error() != want {
+				t.Errorf("error %q\nwant  %q", err, want)
 			}
 			var be *BulkError
 			if !errors.As(err, &be) || be.Documents != 3 {
@@ -448,7 +450,8 @@ func TestPing(t *testing.T) {
 	})
 	cfg := testConfig(es.URL)
 	o := newTestOutput(t, cfg)
-	if err := o.Ping(context.Background()); err == nil || err.Error() != "elasticsearch: ping: HTTP 401 Unauthorized" {
+	if err := o.Ping(context.Background()); err == nil || err.Error() != "elasticsearch: ping: "+es.URL+": HTTP 401 Unauthorized; "+
+		"the node wants credentials: set elasticsearch.username and elasticsearch.password (or password_file), or elasticsearch.api_key" {
 		t.Errorf("Ping = %v", err)
 	}
 	cfg.Username, cfg.Password = "u", "p"
@@ -690,7 +693,8 @@ func TestTemplateFailures(t *testing.T) {
 	err := o.InstallTemplate(context.Background())
 	var te *TemplateError
 	if !errors.As(err, &te) || !te.Permanent() ||
-		err.Error() != "elasticsearch: installing index template /_index_template/logshipper: HTTP 403: security_exception: action [indices:admin/index_template/get] is unauthorized" {
+		err.Error() != "elasticsearch: installing index template /_index_template/logshipper: "+es403.URL+": HTTP 403: security_exception: "+
+			"action [indices:admin/index_template/get] is unauthorized; the node knows these credentials but does not allow this request: grant the user or API key the privilege" {
 		t.Errorf("InstallTemplate = %v", err)
 	}
 	if res, err := o.WriteBatch(context.Background(), testEvents(1)); err != nil || res[0].Status != pipeline.Delivered {

@@ -38,6 +38,11 @@ func TestParseBulkResponse(t *testing.T) {
 			failures: "1:400:" + mapperReason + "\n2:429:status 429: es_rejected_execution_exception: rejected\n3:503:status 503"},
 		{name: "unfiltered failure", body: `{"took":1,"errors":true,"items":[{"index":{"_index":"x","_id":"a","status":400,"error":` + mapperError + `}}]}`,
 			items: 1, scanned: true, failures: "0:400:" + mapperReason},
+		// Elasticsearch 8 (since 8.8) names a refused document document_parsing_exception and puts the
+		// position in the source first; the answer of the real 8.19 test node (testenv/elasticsearch8.sh).
+		{name: "Elasticsearch 8 parse failure", body: `{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":400,"error":{"type":"document_parsing_exception","reason":"[1:67] failed to parse field [message] of type [long] in document with id 'lyUiRaIBM00ssmrCCACK'. Preview of field's value: 'not a number'","caused_by":{"type":"illegal_argument_exception","reason":"For input string: \"not a number\""}}}}]}`,
+			items: 2, scanned: true,
+			failures: `1:400:status 400: document_parsing_exception: [1:67] failed to parse field [message] of type [long] in document with id 'lyUiRaIBM00ssmrCCACK'. Preview of field's value: 'not a number' (caused by: illegal_argument_exception: For input string: "not a number")`},
 		{name: "no status", body: `{"errors":true,"items":[{"index":{}},{},null,{"index":null},{"index":{"status":null}}]}`, items: 5, scanned: true,
 			failures: "0:0:" + noStatusReason + "\n1:0:" + noStatusReason + "\n2:0:" + noStatusReason + "\n3:0:" + noStatusReason + "\n4:0:" + noStatusReason},
 		{name: "errors missing", body: `{"items":[{"index":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}}]}`, items: 1, scanned: true,

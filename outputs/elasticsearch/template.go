@@ -71,6 +71,8 @@ func Mappings(s Schema) map[string]any {
 				})}),
 				"host":    props(map[string]any{"ip": map[string]any{"type": "ip"}, "hostname": keyword}),
 				"process": props(map[string]any{"name": keyword, "pid": long}),
+				// The load balancer a PROXY protocol header came through.
+				"observer": props(map[string]any{"ip": map[string]any{"type": "ip"}}),
 				"event": props(map[string]any{
 					// ECS: kept in _source only, not searchable.
 					"original": map[string]any{"type": "keyword", "index": false, "doc_values": false},
@@ -86,6 +88,7 @@ func Mappings(s Schema) map[string]any {
 			"@version":        keyword,
 			"message":         text,
 			"host":            dashboardKeyword,
+			"proxy_host":      dashboardKeyword,
 			"logsource":       dashboardKeyword,
 			"program":         dashboardKeyword,
 			"pid":             dashboardKeyword,
@@ -226,7 +229,7 @@ func (o *Output) installTemplate(ctx context.Context) (string, error) {
 			Key:   keyPrefix + "data_stream",
 			Value: "true",
 			Problem: fmt.Sprintf("this cluster's index templates cannot declare a data stream (PUT %s answered %s; "+
-				"Elasticsearch OSS and Elasticsearch without x-pack have no data streams)", composable, describeErr(err)),
+				"Elasticsearch OSS and Elasticsearch without x-pack have no data streams)", composable, describeErr(bare(err))),
 			Fix: "set elasticsearch.data_stream to false (a date pattern in elasticsearch.index gives daily indices), " +
 				"or use a cluster with data streams (Elasticsearch ≥ 7.9, default distribution; OpenSearch)",
 		}
@@ -239,7 +242,7 @@ func (o *Output) installTemplate(ctx context.Context) (string, error) {
 			Key:   keyPrefix + "data_stream",
 			Value: "true",
 			Problem: fmt.Sprintf("this cluster has no composable index templates (PUT %s answered %s), "+
-				"and a legacy _template cannot declare a data stream (Elasticsearch ≥ 7.9 and OpenSearch can)", composable, describeErr(err)),
+				"and a legacy _template cannot declare a data stream (Elasticsearch ≥ 7.9 and OpenSearch can)", composable, describeErr(bare(err))),
 			Fix: "set elasticsearch.data_stream to false (a date pattern in elasticsearch.index gives daily indices), or upgrade the cluster",
 		}
 	}
@@ -291,10 +294,15 @@ func (e *TemplateError) Unwrap() error { return e.Err }
 
 // Permanent reports whether trying again cannot help without an operator:
 // Elasticsearch answered with a 4xx other than 429 (no privilege, a
-// conflicting template of the same priority, a bad setting).
-func (e *TemplateError) Permanent() bool {
-	s := errStatus(e.Err)
-	return s >= 400 && s < 500 && s != http.StatusTooManyRequests
+// conflicting template of the same priority, a bad setting). Not 401: the
+// credentials are refused for _bulk too, so going on without the template
+// indexes nothing, and once they are fixed on the cluster's side (a user
+// created, a password reset) the template must go in before the first
+// index is made.
+func (e *TemplateError) Permanent() bool { return permanentStatus(errStatus(e.Err)) }
+
+func permanentStatus(s int) bool {
+	return s >= 400 && s < 500 && s != http.StatusTooManyRequests && s != http.StatusUnauthorized
 }
 
 // isFallbackStatus: the composable template API is not there (Elasticsearch
@@ -348,10 +356,14 @@ func (o *Output) call(ctx context.Context, method, path string, body any) (int, 
 	}
 	res, err := o.client.PerformRequest(ctx, opt)
 	if err != nil {
-		return errStatus(err), nil, err
+		return errStatus(err), nil, o.explain(err)
 	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return res.StatusCode, res.Body, answerError(res.StatusCode, res.Body)
+		err := answerError(res.StatusCode, res.Body)
+		if u := o.onlyURL(); u != "" {
+			err = answeredBy(u, err)
+		}
+		return res.StatusCode, res.Body, o.explain(err)
 	}
 	return res.StatusCode, res.Body, nil
 }
@@ -398,8 +410,12 @@ func errText(err error) string {
 }
 
 // describeErr renders an error for logs: "HTTP 403: security_exception: …"
-// for an answer, the transport error otherwise.
+// for an answer, the transport error otherwise; with the node and a hint
+// when explain added them (explain.go).
 func describeErr(err error) string {
+	if ne, ok := err.(*nodeError); ok {
+		return ne.Error()
+	}
 	var e *elastic.Error
 	if errors.As(err, &e) {
 		if e.Details != nil {

@@ -284,69 +284,7 @@ func (s *shipper) stop() {
 	if s.exitErr != nil {
 		s.t.Fatalf("logshipper exit: %v\n%s", s.exitErr, tail(s.logs.String(), 20))
 	}
-	checkLogLines(s.t, s.logs.String())
-}
-
-// checkLogLines fails t for a log line Elasticsearch would refuse if
-// logshipper's own logs were shipped there (the Docker log driver,
-// Filebeat): one that is not a JSON object, or has a key twice in one
-// object.
-func checkLogLines(t *testing.T, logs string) {
-	t.Helper()
-	for line := range strings.Lines(logs) {
-		if line = strings.TrimSpace(line); line == "" {
-			continue
-		}
-		if dup, err := duplicateKey(line); err != nil || dup != "" || line[0] != '{' {
-			t.Errorf("log line not valid for Elasticsearch (error %v, duplicate key %q): %s", err, dup, line)
-		}
-	}
-}
-
-// duplicateKey returns the first key found twice in one object of the
-// JSON text s ("" if none), or the error that makes s not JSON.
-func duplicateKey(s string) (string, error) {
-	dec := json.NewDecoder(strings.NewReader(s))
-	var value func() (string, error)
-	value = func() (string, error) {
-		tok, err := dec.Token()
-		if err != nil {
-			return "", err
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]bool{}
-			for dec.More() {
-				k, err := dec.Token()
-				if err != nil {
-					return "", err
-				}
-				key := k.(string)
-				if seen[key] {
-					return key, nil
-				}
-				seen[key] = true
-				if dup, err := value(); dup != "" || err != nil {
-					return dup, err
-				}
-			}
-		case json.Delim('['):
-			for dec.More() {
-				if dup, err := value(); dup != "" || err != nil {
-					return dup, err
-				}
-			}
-		default:
-			return "", nil
-		}
-		_, err = dec.Token() // the closing delimiter
-		return "", err
-	}
-	dup, err := value()
-	if err == nil && dup == "" && dec.More() {
-		err = fmt.Errorf("more after the first value")
-	}
-	return dup, err
+	testes.CheckLogLines(s.t, s.logs.String())
 }
 
 func esDo(t testing.TB, es, method, path, body string) (int, []byte) {
@@ -431,26 +369,5 @@ func sendTCPFrom(t *testing.T, from, addr string, data []byte) {
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// The log-line check itself: duplicate keys at any depth, and text that is
-// not one JSON value.
-func TestDuplicateKeyCheck(t *testing.T) {
-	for _, tc := range []struct{ line, dup string }{
-		{`{"level":"info","component":"syslog","message":"up"}`, ""},
-		{`{"component":"syslog","component":"inputs/syslog"}`, "component"},
-		{`{"a":{"b":1,"b":2}}`, "b"},
-		{`{"a":[{"x":1},{"x":2,"x":3}]}`, "x"},
-		{`{"a":{"b":1},"b":2}`, ""},
-	} {
-		if dup, err := duplicateKey(tc.line); err != nil || dup != tc.dup {
-			t.Errorf("%s: duplicate %q, error %v; want %q", tc.line, dup, err, tc.dup)
-		}
-	}
-	for _, bad := range []string{`{"a":1`, `{"a":1} {"b":2}`, `panic: boom`} {
-		if _, err := duplicateKey(bad); err == nil {
-			t.Errorf("%s: accepted as one JSON value", bad)
-		}
 	}
 }
