@@ -11,35 +11,16 @@
 # bench/results/<time>/opensearch.{md,jsonl} and bench/results/latest-opensearch.md.
 # LOGSHIPPER_REF / LOGSHIPPER_BIN as for bench/run.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
-latest=false
-if [[ -z "${MESSAGES:-}" && -z "${QUICK:-}" && "${ROUNDS:-3}" -ge 3 ]]; then
-	latest=true # only a full default run replaces bench/results/latest-opensearch.md
-fi
-ROUNDS="${ROUNDS:-3}"
-MESSAGES="${MESSAGES:-1000000}"
+latest="$(full_run --rounds MESSAGES QUICK)" # only a full default run replaces bench/results/latest-opensearch.md
+size_run 200000
 OS_PORT="${OS_PORT:-19250}"
-if [[ -n "${QUICK:-}" && "${QUICK}" != 0 ]]; then
-	ROUNDS=1
-	MESSAGES=200000
-fi
-data="$(mktemp -d /tmp/logshipper-bench-os.XXXXXX)"
+temp_dir data os
 
-bin=bench/.bin
-mkdir -p "$bin"
-source bench/build.sh
-build_logshipper "$bin/logshipper"
-build_tools "$bin"
-
-cleanup() {
-	bash testenv/opensearch.sh stop --port "$OS_PORT" --data "$data" >/dev/null 2>&1 || true
-	rm -rf "$data"
-}
-trap cleanup EXIT
-bash testenv/opensearch.sh start --port "$OS_PORT" --data "$data" --clean
+build bench/.bin logshipper loadgen sink runner
+opensearch_up "$OS_PORT" "$data"
 pid="$(cat "$data/node.pid")"
 
-"$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
-	-rounds "$ROUNDS" -messages "$MESSAGES" \
-	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"
+"$bin/runner" "${runner_flags[@]}" -rounds "$ROUNDS" -messages "$MESSAGES" \
+	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid"

@@ -16,36 +16,19 @@
 # Results: bench/results/<time>-outage/{outage.md,outage.jsonl,work/} and,
 # for a full default run, bench/results/latest-outage.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
-latest=false
-if [[ -z "${SHIPPERS:-}${MESSAGES:-}${RATE:-}${STOP_AT:-}${DOWN:-}${STALL:-}${SETTLE_CAP:-}" ]]; then
-	latest=true # only a full default run replaces bench/results/latest-outage.md
-fi
+latest="$(full_run SHIPPERS MESSAGES RATE STOP_AT DOWN STALL SETTLE_CAP)" # only a full default run replaces bench/results/latest-outage.md
 SHIPPERS="${SHIPPERS:-logshipper,logshipper-disk,rsyslog,syslog-ng}"
 OS_PORT="${OS_PORT:-19270}"
 
 # Own binary directory: bench/run.sh or os.sh may be running at the same time.
-bin=bench/.bin/outage
-mkdir -p "$bin"
-source bench/build.sh
-build_logshipper "$bin/logshipper"
-go build -trimpath -o "$bin/loadgen" ./bench/loadgen
-go build -trimpath -o "$bin/runner" ./bench/runner
-if [[ "$SHIPPERS" == *rsyslog* || "$SHIPPERS" == *syslog-ng* ]]; then
-	bench/peers/install.sh
-fi
+build bench/.bin/outage logshipper loadgen runner
+install_peers_for "$SHIPPERS"
+temp_dir data outage
+opensearch_up "$OS_PORT" "$data"
 
-data="$(mktemp -d /tmp/logshipper-bench-outage.XXXXXX)"
-cleanup() {
-	bash testenv/opensearch.sh stop --port "$OS_PORT" --data "$data" >/dev/null 2>&1 || true
-	rm -rf "$data"
-}
-trap cleanup EXIT
-bash testenv/opensearch.sh start --port "$OS_PORT" --data "$data" --clean
-
-"$bin/runner" outage -bench-dir bench -bin-dir "$bin" -out bench/results \
+"$bin/runner" outage "${runner_flags[@]}" \
 	-os-port "$OS_PORT" -os-data "$data" -shippers "$SHIPPERS" \
 	-messages "${MESSAGES:-200000}" -rate "${RATE:-10000}" -stop-at "${STOP_AT:-50000}" \
-	-down "${DOWN:-30s}" -stall "${STALL:-75s}" -settle-cap "${SETTLE_CAP:-3m}" \
-	-logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"
+	-down "${DOWN:-30s}" -stall "${STALL:-75s}" -settle-cap "${SETTLE_CAP:-3m}"

@@ -25,21 +25,13 @@
 # full default run, bench/results/latest-queue.md.
 # LOGSHIPPER_REF / LOGSHIPPER_BIN as for bench/run.sh.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
-latest=false
-if [[ -z "${MESSAGES:-}" && -z "${CONFIGS:-}" && -z "${QUICK:-}" && "${ROUNDS:-3}" -ge 3 ]]; then
-	latest=true # only a full default run replaces bench/results/latest-queue.md
-fi
-ROUNDS="${ROUNDS:-3}"
-MESSAGES="${MESSAGES:-1000000}"
+latest="$(full_run --rounds MESSAGES CONFIGS QUICK)" # only a full default run replaces bench/results/latest-queue.md
+size_run 200000
 CONFIGS="${CONFIGS:-direct,kafka-0,kafka-1,kafka-2,redis-0,redis-1}"
 RUN_CAP="${RUN_CAP:-3m}"
 REDIS_MAX_LEN="${REDIS_MAX_LEN:-1000000}"
-if [[ -n "${QUICK:-}" && "${QUICK}" != 0 ]]; then
-	ROUNDS=1
-	MESSAGES=200000
-fi
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { # free_port FROM: FROM or the next free port (Kafka also needs FROM+1000, its controller)
@@ -48,42 +40,20 @@ free_port() { # free_port FROM: FROM or the next free port (Kafka also needs FRO
 	echo "$p"
 }
 
-bin=bench/.bin
-mkdir -p "$bin"
-source bench/build.sh
-build_logshipper "$bin/logshipper"
-build_tools "$bin"
+build bench/.bin logshipper loadgen sink runner
 
 need_kafka=false need_redis=false
 [[ ",$CONFIGS," == *",kafka-"* ]] && need_kafka=true
 [[ ",$CONFIGS," == *",redis-"* ]] && need_redis=true
 
-data="$(mktemp -d /tmp/logshipper-bench-queue.XXXXXX)"
+temp_dir data queue
 KAFKA_PORT="${KAFKA_PORT:-$(free_port 29392)}"
 REDIS_PORT="${REDIS_PORT:-$(free_port 26399)}"
-kafka_started=false redis_started=false runner_pid=""
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM HUP
-	if [[ -n "$runner_pid" ]] && kill -0 "$runner_pid" 2>/dev/null; then
-		kill -TERM "$runner_pid" 2>/dev/null || true # it stops its edges, indexers and sink
-		wait "$runner_pid" 2>/dev/null || true
-	fi
-	if $kafka_started; then
-		bash testenv/kafka.sh stop --port "$KAFKA_PORT" --data "$data/kafka" >/dev/null 2>&1 || true
-	fi
-	if $redis_started; then
-		bash testenv/redis.sh stop --port "$REDIS_PORT" >/dev/null 2>&1 || true
-	fi
-	rm -rf "$data"
-	exit "$rc"
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
 spec="" pids="" desc=""
 if $need_kafka; then
-	kafka_started=true
+	at_exit "bash testenv/kafka.sh stop --port '$KAFKA_PORT' --data '$data/kafka' >/dev/null 2>&1"
 	bash testenv/kafka.sh start --port "$KAFKA_PORT" --data "$data/kafka" --clean
 	spec+="kafka=127.0.0.1:$KAFKA_PORT,"
 	pids+="kafka=$(cat "$data/kafka/kafka.pid"),"
@@ -92,7 +62,7 @@ if $need_kafka; then
 	desc+="Kafka ${kv%.jar} (testenv/kafka.sh: one KRaft node, heap ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}), "
 fi
 if $need_redis; then
-	redis_started=true
+	at_exit "bash testenv/redis.sh stop --port '$REDIS_PORT' >/dev/null 2>&1"
 	mkdir -p "$data/redis"
 	bash testenv/redis.sh start --port "$REDIS_PORT" --dir "$data/redis"
 	spec+="redis=redis://127.0.0.1:$REDIS_PORT,"
@@ -103,9 +73,10 @@ fi
 [[ -n "$spec" ]] || spec="none=" # direct only: the runner needs -queue to pick the mode
 desc="${desc%, }"; desc+="; all on this machine, 127.0.0.1"
 
-"$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
+"$bin/runner" "${runner_flags[@]}" \
 	-rounds "$ROUNDS" -messages "$MESSAGES" -queue "${spec%,}" -queue-pids "${pids%,}" \
-	-queue-configs "$CONFIGS" -queue-run-cap "$RUN_CAP" -queue-redis-max-len "$REDIS_MAX_LEN" -queue-brokers-desc "$desc" \
-	-logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest" &
+	-queue-configs "$CONFIGS" -queue-run-cap "$RUN_CAP" -queue-redis-max-len "$REDIS_MAX_LEN" -queue-brokers-desc "$desc" &
 runner_pid=$!
+# On exit (also Ctrl-C) the runner first: it stops its edges, indexers and sink.
+at_exit "kill -TERM $runner_pid 2>/dev/null && wait $runner_pid 2>/dev/null"
 wait "$runner_pid"

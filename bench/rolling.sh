@@ -21,43 +21,21 @@
 # Results: bench/results/<time>-rolling/{rolling.md,rolling.jsonl,work/}
 # and, for a full default run, bench/results/latest-rolling.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
-latest=false
-if [[ -z "${SENDERS:-}${DRAIN:-}${MESSAGES:-}${RATE:-}${STALL:-}${SYSLOG_NG_TIME_REOPEN:-}${SYSLOG_NG_FLOW_CONTROL:-}" ]]; then
-	latest=true # only a full default run replaces bench/results/latest-rolling.md
-fi
+latest="$(full_run SENDERS DRAIN MESSAGES RATE STALL SYSLOG_NG_TIME_REOPEN SYSLOG_NG_FLOW_CONTROL)" # only a full default run replaces bench/results/latest-rolling.md
 OS_PORT="${OS_PORT:-19280}"
 OS_DATA="${OS_DATA:-/tmp/os-rolling}"
 
 # Own binary directory: the other bench scripts may run at the same time.
-bin=bench/.bin/rolling
-mkdir -p "$bin"
-source bench/build.sh
-build_logshipper "$bin/logshipper"
-go build -trimpath -o "$bin/loadgen" ./bench/loadgen
-go build -trimpath -o "$bin/runner" ./bench/runner
-bench/peers/install.sh
+build bench/.bin/rolling logshipper loadgen runner
+bash bench/peers/install.sh
 nginx="$(bash testenv/nginx.sh path)"
+opensearch_up "$OS_PORT" "$OS_DATA" rolling.sh
 
-started_os=false
-cleanup() {
-	if $started_os; then
-		bash testenv/opensearch.sh stop --port "$OS_PORT" --data "$OS_DATA" >/dev/null 2>&1 || true
-	fi
-}
-trap cleanup EXIT
-if bash testenv/opensearch.sh status --port "$OS_PORT" --data "$OS_DATA" >/dev/null 2>&1; then
-	echo "rolling.sh: reusing the OpenSearch node already running on $OS_PORT ($OS_DATA)" >&2
-else
-	started_os=true
-	bash testenv/opensearch.sh start --port "$OS_PORT" --data "$OS_DATA" --clean
-fi
-
-"$bin/runner" rolling -bench-dir bench -bin-dir "$bin" -out bench/results \
+"$bin/runner" rolling "${runner_flags[@]}" \
 	-os-port "$OS_PORT" -nginx "$nginx" \
 	-senders "${SENDERS:-rsyslog,syslog-ng}" -drain "${DRAIN:-on,off}" \
 	-messages "${MESSAGES:-200000}" -rate "${RATE:-10000}" -stall "${STALL:-75s}" \
 	-syslog-ng-time-reopen "${SYSLOG_NG_TIME_REOPEN:-}" \
-	-syslog-ng-no-flow-control="$([[ "${SYSLOG_NG_FLOW_CONTROL:-1}" == 0 ]] && echo true || echo false)" \
-	-logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"
+	-syslog-ng-no-flow-control="$([[ "${SYSLOG_NG_FLOW_CONTROL:-1}" == 0 ]] && echo true || echo false)"

@@ -18,41 +18,28 @@
 # prints one markdown table per scenario and writes bench/results/<time>/
 # {results.jsonl,results.csv,table.md} and bench/results/latest.md.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
 # Only a full default run (all scenarios and shippers, 1M messages, >= 3
 # rounds) replaces bench/results/latest.md.
-latest=false
-if [[ -z "${SCENARIOS:-}" && -z "${SHIPPERS:-}" && -z "${MESSAGES:-}" && -z "${QUICK:-}" && -z "${PEER_CONF_DIR:-}" && "${ROUNDS:-3}" -ge 3 ]]; then
-	latest=true
-fi
-ROUNDS="${ROUNDS:-3}"
-MESSAGES="${MESSAGES:-1000000}"
+latest="$(full_run --rounds SCENARIOS SHIPPERS MESSAGES QUICK PEER_CONF_DIR)"
+size_run "${QUICK_MESSAGES:-200000}"
 SHIPPERS="${SHIPPERS:-logshipper,rsyslog,syslog-ng}"
 SCENARIOS="${SCENARIOS:-tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164}"
 UDP_RATE="${UDP_RATE:-100000}"
 UDP_DURATION="${UDP_DURATION:-10s}"
-if [[ -n "${QUICK:-}" && "${QUICK}" != 0 ]]; then
-	ROUNDS=1
-	MESSAGES="${QUICK_MESSAGES:-200000}"
+if quick; then
 	UDP_RATE=50000
 	UDP_DURATION=4s
 fi
 
-bin=bench/.bin
-LOGSHIPPER_DESC=""
-mkdir -p "$bin"
-source bench/build.sh
+tools=(loadgen sink runner)
 if [[ ",$SHIPPERS," == *",logshipper,"* || ",$SHIPPERS," == *",logshipper-disk,"* ]]; then
-	build_logshipper "$bin/logshipper"
+	tools=(logshipper "${tools[@]}")
 fi
-build_tools "$bin"
+build bench/.bin "${tools[@]}"
+install_peers_for "$SHIPPERS"
 
-if [[ ",$SHIPPERS," == *",rsyslog,"* || ",$SHIPPERS," == *",syslog-ng,"* ]]; then
-	bash bench/peers/install.sh
-fi
-
-exec "$bin/runner" -bench-dir bench -bin-dir "$bin" -out bench/results \
+exec "$bin/runner" "${runner_flags[@]}" \
 	-rounds "$ROUNDS" -messages "$MESSAGES" -shippers "$SHIPPERS" -scenarios "$SCENARIOS" \
-	-udp-rate "$UDP_RATE" -udp-duration "$UDP_DURATION" -peer-conf-dir "${PEER_CONF_DIR:-bench/peers}" \
-	-logshipper-desc "$LOGSHIPPER_DESC" -latest="$latest"
+	-udp-rate "$UDP_RATE" -udp-duration "$UDP_DURATION" -peer-conf-dir "${PEER_CONF_DIR:-bench/peers}"

@@ -3,7 +3,7 @@
 # stands in for Docker Swarm's routing mesh with a TCP and UDP load balancer
 # (test/e2e/loadbalancer_test.go). As bench/peers/install.sh does for
 # rsyslog, the .deb files are fetched with `apt-get download` and unpacked
-# with `dpkg -x` into a cache folder: nothing is installed system-wide, no
+# with `dpkg -x` into a cache folder (testenv/deb.sh): nothing is installed system-wide, no
 # service is started. Idempotent: downloads nothing when the binary and the
 # module are already unpacked.
 #
@@ -29,25 +29,11 @@ mod_rel=usr/lib/nginx/modules/ngx_stream_module.so
 
 fail() { echo "nginx.sh: $*" >&2; exit 1; }
 have() { [[ -x "$cache/root/$bin_rel" && -f "$cache/root/$mod_rel" ]]; }
+# shellcheck source=deb.sh
+source "$here/deb.sh"
 
 if ! have; then
-	command -v apt-get >/dev/null || fail "needs apt-get and dpkg (Debian/Ubuntu)"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-cache show "${pkgs[@]}" >/dev/null 2>&1; then
-		apt-get update -qq >&2
-	fi
-	mkdir -p "$cache"
-	tmp="$(mktemp -d)"
-	trap 'rm -rf "$tmp"' EXIT
-	chmod 777 "$tmp" # apt-get download runs as _apt
-	(cd "$tmp" && apt-get download -qq "${pkgs[@]}") >&2 || fail "apt-get download ${pkgs[*]} failed"
-	rm -rf "$cache/root" "$cache/root.new"
-	mkdir -p "$cache/root.new"
-	for p in "${pkgs[@]}"; do dpkg -x "$tmp/${p}_"*.deb "$cache/root.new"; done
-	mv "$cache/root.new" "$cache/root"
-	(cd "$tmp" && for f in *.deb; do dpkg-deb -f "$f" Package Version | paste -sd' '; done) >"$cache/VERSIONS"
-	echo "nginx.sh: unpacked into $cache/root:" >&2
-	cat "$cache/VERSIONS" >&2
+	deb_unpack "$cache" "${pkgs[@]}"
 	have || fail "unpacked, but $bin_rel or $mod_rel is not there"
 fi
 root="$(cd "$cache/root" && pwd)"

@@ -2,7 +2,7 @@
 # Redis from Debian's packages, for the tests of the Redis output (the
 # queue tier between edge shippers and indexers; issue 10). As nginx.sh
 # does, the .deb files are fetched with `apt-get download` and unpacked
-# with `dpkg -x` into a cache folder (testenv/.redis): nothing is installed
+# with `dpkg -x` into a cache folder (testenv/.redis, by testenv/deb.sh): nothing is installed
 # system-wide, no service is started. Fetching is idempotent.
 #
 #   testenv/redis.sh start --port N [--dir D]   # fetch if needed, start, wait for PING; prints when it is up
@@ -18,24 +18,12 @@ cache="${REDIS_DIR:-$here/.redis}"
 pkgs=(redis-server redis-tools liblzf1 libjemalloc2)
 fail() { echo "redis.sh: $*" >&2; exit 1; }
 
+# shellcheck source=deb.sh
+source "$here/deb.sh"
+
 fetch() {
 	[[ -x "$cache/root/usr/bin/redis-server" ]] && return
-	command -v apt-get >/dev/null || fail "needs apt-get and dpkg (Debian/Ubuntu)"
-	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-cache show "${pkgs[@]}" >/dev/null 2>&1; then
-		apt-get update -qq >&2
-	fi
-	local tmp
-	tmp="$(mktemp -d)"
-	chmod 777 "$tmp" # apt-get download runs as _apt
-	(cd "$tmp" && apt-get download -qq "${pkgs[@]}") >&2 || fail "apt-get download ${pkgs[*]} failed"
-	rm -rf "$cache/root"
-	mkdir -p "$cache/root"
-	for p in "${pkgs[@]}"; do dpkg -x "$tmp/${p}_"*.deb "$cache/root"; done
-	(cd "$tmp" && for f in *.deb; do dpkg-deb -f "$f" Package Version | paste -sd' '; done) >"$cache/VERSIONS"
-	rm -rf "$tmp"
-	echo "redis.sh: unpacked into $cache/root:" >&2
-	cat "$cache/VERSIONS" >&2
+	deb_unpack "$cache" "${pkgs[@]}"
 }
 
 run() { LD_LIBRARY_PATH="$cache/root/usr/lib/x86_64-linux-gnu" "$cache/root/usr/bin/$1" "${@:2}"; }

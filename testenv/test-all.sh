@@ -21,6 +21,15 @@ KAFKA_DATA=${LOGSHIPPER_TEST_KAFKA_DATA:-$(mktemp -d -t logshipper-test-kafka-XX
 
 step() { printf '\n=== %s\n' "$*"; }
 
+# What to stop when the run ends, however it ends: one command per server
+# started, run in reverse order.
+cleanups=()
+on_exit() {
+  local i
+  for ((i = ${#cleanups[@]} - 1; i >= 0; i--)); do eval "${cleanups[i]}" >/dev/null 2>&1 || true; done
+}
+trap on_exit EXIT
+
 step "toolchain"
 go version
 java -version 2>&1 | head -1
@@ -54,22 +63,20 @@ fi
 rm -rf "$bin_dir"
 
 step "OpenSearch 2.19 on 127.0.0.1:$ES_PORT"
-cleanup() { bash testenv/opensearch.sh stop --port "$ES_PORT" --data "$ES_DATA" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
+stop_opensearch() { bash testenv/opensearch.sh stop --port "$ES_PORT" --data "$ES_DATA" >/dev/null 2>&1 || true; }
+cleanups+=(stop_opensearch)
 bash testenv/opensearch.sh start --port "$ES_PORT" --data "$ES_DATA" --clean
 export LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES_PORT"
 export LOGSHIPPER_REQUIRE_ES=1   # an integration test that would skip fails instead
 
 step "Redis on 127.0.0.1:$REDIS_PORT (Debian's redis-server, unpacked into testenv/.redis)"
-cleanup_redis() { bash testenv/redis.sh stop --port "$REDIS_PORT" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_redis' EXIT
+cleanups+=('bash testenv/redis.sh stop --port "$REDIS_PORT"')
 bash testenv/redis.sh start --port "$REDIS_PORT" || { echo "FAIL: testenv/redis.sh could not start Redis" >&2; exit 1; }
 export LOGSHIPPER_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
 export LOGSHIPPER_REQUIRE_REDIS=1
 
 step "Kafka 4 (KRaft, one node) on 127.0.0.1:$KAFKA_PORT (jars from Maven into testenv/.kafka)"
-cleanup_kafka() { bash testenv/kafka.sh stop --port "$KAFKA_PORT" --data "$KAFKA_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_redis; cleanup_kafka' EXIT
+cleanups+=('bash testenv/kafka.sh stop --port "$KAFKA_PORT" --data "$KAFKA_DATA"')
 bash testenv/kafka.sh start --port "$KAFKA_PORT" --data "$KAFKA_DATA" --clean || { echo "FAIL: testenv/kafka.sh could not start Kafka" >&2; exit 1; }
 export LOGSHIPPER_TEST_KAFKA_BROKERS="127.0.0.1:$KAFKA_PORT"
 export LOGSHIPPER_TEST_KAFKA_DATA="$KAFKA_DATA" # the e2e tests stop and start this node (kafka.sh, same data)
@@ -96,51 +103,38 @@ export LOGSHIPPER_TEST_HAPROXY
 step "end-to-end tests against OpenSearch"
 go test -count=1 -timeout 30m -v ./test/e2e/
 
-step "Elasticsearch 7.17 on 127.0.0.1:$ES7_PORT"
-cleanup # stop OpenSearch first: two cores, at most two 1 GiB JVMs at a time
-cleanup_es7() { bash testenv/elasticsearch7.sh stop --port "$ES7_PORT" --data "$ES7_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7; cleanup_redis; cleanup_kafka' EXIT
-bash testenv/elasticsearch7.sh start --port "$ES7_PORT" --data "$ES7_DATA" --clean
-
-step "integration and end-to-end tests against Elasticsearch 7.17"
-# The tests that start and stop a node of their own (outage, SIGKILL, 429,
-# disk full, OpenSearch stopped under a Kafka indexer) use OpenSearch's
-# launcher and ran above; the rolling update behind nginx, the read-only
-# disk, Kafka stopped under an edge and Kafka's SASL concern logshipper's or
-# the broker's side, not the Elasticsearch version. The two-tier tests (an
-# indexer writing the edge's documents) run against both.
-# The secured-node refusals (a wrong CA, password or API key) are answered
-# by nginx before the node is reached, and the PROXY protocol is the
-# listener's: logshipper's side, tested above.
+# The other Elasticsearch versions, one node at a time (two cores, at most
+# two 1 GiB JVMs at a time): start it, run the output's integration tests
+# and the end-to-end subset against it, stop it.
+#   node_pass NAME SCRIPT PORT DATA [start options]
+node_pass() {
+  local name=$1 script=$2 port=$3 data=$4
+  shift 4
+  step "$name on 127.0.0.1:$port (testenv/$script $*)"
+  cleanups+=("bash testenv/$script stop --port $port --data $data")
+  bash "testenv/$script" start --port "$port" --data "$data" --clean "$@"
+  step "integration and end-to-end tests against $name"
+  LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$port" go test -count=1 -race ./outputs/...
+  LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$port" go test -count=1 -timeout 30m -v -skip "$version_skip" ./test/e2e/
+  bash "testenv/$script" stop --port "$port" --data "$data"
+}
+# The end-to-end subset: the tests that start and stop a node of their own
+# (outage, SIGKILL, 429, disk full, OpenSearch stopped under a Kafka
+# indexer) use OpenSearch's launcher and ran above; the rolling update
+# behind nginx, the read-only disk, Kafka stopped under an edge and Kafka's
+# SASL concern logshipper's or the broker's side, not the Elasticsearch
+# version; the secured-node refusals (a wrong CA, password or API key) are
+# answered by nginx before the node is reached, and the PROXY protocol is
+# the listener's. The two-tier tests (an indexer writing the edge's
+# documents) run against every version.
 version_skip='TestElasticsearchOutageMidStream|TestDiskBufferSurvivesSIGKILL|TestTooManyRequestsAreRetried|TestRollingUpdateBehindLoadBalancer|TestDiskFullIsBackPressure|TestReadOnlyFileSystemThenReplaced|TestOpenSearchOutageOnTheIndexerSide|TestKafkaOutageOnTheEdgeSide|TestKafkaSASL|TestSecuredNodeRefuses|TestProxyProtocol'
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -race ./outputs/...
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES7_PORT" go test -count=1 -timeout 30m -v -skip "$version_skip" ./test/e2e/
-cleanup_es7
-
-step "OpenSearch 3.9 on 127.0.0.1:$OS3_PORT (Java 21+: opensearch.sh sets JAVA_HOME to the Temurin 25 JDK)"
-# One node at a time: Elasticsearch 7.17 is stopped above.
-cleanup_os3() { bash testenv/opensearch.sh stop --port "$OS3_PORT" --data "$OS3_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7; cleanup_os3; cleanup_redis; cleanup_kafka' EXIT
-bash testenv/opensearch.sh start --version 3 --port "$OS3_PORT" --data "$OS3_DATA" --clean
-
-step "integration and end-to-end tests against OpenSearch 3.9"
-# The same subset as Elasticsearch 7.17, for the same reasons.
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$OS3_PORT" go test -count=1 -race ./outputs/...
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$OS3_PORT" go test -count=1 -timeout 30m -v -skip "$version_skip" ./test/e2e/
-cleanup_os3
-
-step "Elasticsearch 8.19 on 127.0.0.1:$ES8_PORT (server, transport-netty4 and x-pack-core from Maven; security off)"
-# One node at a time: OpenSearch 3.9 is stopped above. The node has no ILM
-# (x-pack-ilm is not on Maven Central); see testenv/README.md, "Elasticsearch 8".
-cleanup_es8() { bash testenv/elasticsearch8.sh stop --port "$ES8_PORT" --data "$ES8_DATA" >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7; cleanup_os3; cleanup_es8; cleanup_redis; cleanup_kafka' EXIT
-bash testenv/elasticsearch8.sh start --port "$ES8_PORT" --data "$ES8_DATA" --clean
-
-step "integration and end-to-end tests against Elasticsearch 8.19"
-# The same subset as Elasticsearch 7.17, for the same reasons.
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES8_PORT" go test -count=1 -race ./outputs/...
-LOGSHIPPER_TEST_ES_URL="http://127.0.0.1:$ES8_PORT" go test -count=1 -timeout 30m -v -skip "$version_skip" ./test/e2e/
-cleanup_es8
+stop_opensearch
+node_pass "Elasticsearch 7.17" elasticsearch7.sh "$ES7_PORT" "$ES7_DATA"
+# Java 21+: opensearch.sh sets JAVA_HOME to the Temurin 25 JDK.
+node_pass "OpenSearch 3.9" opensearch.sh "$OS3_PORT" "$OS3_DATA" --version 3
+# Server, transport-netty4 and x-pack-core from Maven, security off; no ILM
+# (x-pack-ilm is not on Maven Central): testenv/README.md, "Elasticsearch 8".
+node_pass "Elasticsearch 8.19" elasticsearch8.sh "$ES8_PORT" "$ES8_DATA"
 
 step "Docker Swarm: the seed's commands on a one-node Swarm (testenv/docker.sh, test/swarm)"
 # Debian's docker.io (installed when missing), dockerd, a one-node Swarm and
@@ -151,11 +145,10 @@ step "Docker Swarm: the seed's commands on a one-node Swarm (testenv/docker.sh, 
 # docker secret; and the host-mode and HAProxy (PROXY v2) stacks with
 # senders in network namespaces of their own. No Elasticsearch or OpenSearch
 # JVM of the runs above is left: two cores.
-cleanup_docker() { bash testenv/docker.sh stop >/dev/null 2>&1 || true; }
-trap 'cleanup; cleanup_es7; cleanup_os3; cleanup_es8; cleanup_redis; cleanup_kafka; cleanup_docker' EXIT
+cleanups+=('bash testenv/docker.sh stop')
 bash testenv/docker.sh start || { echo "FAIL: testenv/docker.sh could not provide a Docker engine with a Swarm" >&2; exit 1; }
 LOGSHIPPER_REQUIRE_DOCKER=1 go test -count=1 -timeout 30m -v ./test/swarm/
-cleanup_docker
+bash testenv/docker.sh stop
 
 step "chaos soak, ${SOAK_DURATION:-3m} (test/soak)"
 # Two replicas with disk buffers on tmpfs mounts of their own, its own

@@ -9,25 +9,19 @@
 // the raw results as JSON lines and CSV.
 //
 // With -opensearch URL it runs the OpenSearch comparison instead (see
-// opensearch.go), with -queue the queue-tier bench (queue.go). Use
-// bench/run.sh, bench/os.sh and bench/queue.sh rather than calling it
-// directly: they build the binaries and install the peers.
+// opensearch.go), with -queue the queue-tier bench (queue.go); "runner
+// outage" and "runner rolling" are outage.go and rolling.go. Use the
+// scripts bench/run.sh, os.sh, queue.sh, outage.sh and rolling.sh rather
+// than calling it directly: they build the binaries and install the peers.
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -66,16 +60,11 @@ func knownScenarios(udpRate float64, udpDur time.Duration) map[string]Scenario {
 
 // Result is one shipper's run of one scenario round.
 type Result struct {
-	Scenario   string  `json:"scenario"`
-	Shipper    string  `json:"shipper"`
-	Round      int     `json:"round"`
-	RunID      string  `json:"run_id"`
-	Messages   int64   `json:"messages"`
-	Sent       int64   `json:"sent"`
-	Delivered  int64   `json:"delivered"` // unique sequence numbers in the sink
-	Docs       int64   `json:"docs"`
-	Lost       int64   `json:"lost"`
-	Duplicates int64   `json:"duplicates"`
+	Scenario string `json:"scenario"`
+	Shipper  string `json:"shipper"`
+	Round    int    `json:"round"`
+	RunID    string `json:"run_id"`
+	delivery
 	RateMsgs   float64 `json:"msgs_per_s"` // delivered / (last doc in sink - first send)
 	SendS      float64 `json:"send_s"`
 	TotalS     float64 `json:"total_s"`
@@ -94,32 +83,6 @@ type Result struct {
 	Finished time.Time          `json:"finished"`
 }
 
-// logshipperDesc says which logshipper was measured (set by run.sh).
-var logshipperDesc string
-
-// writeLatest: copy the tables to latest.md / latest-opensearch.md.
-var writeLatest = true
-
-// Runner holds the settings and state of a bench run.
-type Runner struct {
-	LogshipperBin, LoadgenBin, SinkBin string
-	PeersDir, ConfDir, OutDir, WorkDir string
-	Rounds                             int
-	Messages                           int64
-	Warmup                             int64
-	Shippers                           []string
-	Scenarios                          []Scenario
-	Stall                              time.Duration
-	StallUDP                           time.Duration
-
-	sinkURL        string
-	sinkProc       *proc
-	currentMetrics string
-	results        []Result
-	raw            *os.File
-	runSeq         int
-}
-
 func main() {
 	log.SetFlags(log.Ltime)
 	if len(os.Args) > 1 && os.Args[1] == "outage" {
@@ -128,9 +91,7 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "rolling" {
 		os.Exit(rollingMain(os.Args[2:])) // bench/rolling.sh, see rolling.go
 	}
-	bench := flag.String("bench-dir", "bench", "the bench/ directory (peers/ configs, .peers/ unpacked peers)")
-	binDir := flag.String("bin-dir", "bench/.bin", "directory holding logshipper, loadgen and sink binaries")
-	out := flag.String("out", "bench/results", "results directory (a timestamped sub-directory is made)")
+	cf := addCommonFlags(flag.CommandLine, "bench/.bin", true, "also copy the table to OUT/latest.md (latest-opensearch.md)")
 	rounds := flag.Int("rounds", 3, "rounds per scenario and shipper")
 	messages := flag.Int64("messages", 1_000_000, "messages per TCP run")
 	warmup := flag.Int64("warmup", 2000, "messages sent (and awaited) before each measured run")
@@ -139,8 +100,6 @@ func main() {
 	udpRate := flag.Float64("udp-rate", 100_000, "UDP scenarios: messages per second")
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
-	lsDesc := flag.String("logshipper-desc", "", "what logshipper binary this is (commit), for the table header")
-	latest := flag.Bool("latest", true, "also copy the table to OUT/latest.md (latest-opensearch.md)")
 	confDir := flag.String("peer-conf-dir", "", "directory of rsyslog.conf.in and syslog-ng.conf.in (default BENCH-DIR/peers)")
 	osURL := flag.String("opensearch", "", "run the OpenSearch comparison against this URL instead (see bench/os.sh)")
 	osPID := flag.Int("opensearch-pid", 0, "with -opensearch: the OpenSearch JVM's pid, for its CPU time")
@@ -155,33 +114,19 @@ func main() {
 	queueDesc := flag.String("queue-brokers-desc", "", "with -queue: which Kafka and Redis, for the table header")
 	flag.Parse()
 
-	r := &Runner{
-		LogshipperBin: abs(filepath.Join(*binDir, "logshipper")),
-		LoadgenBin:    abs(filepath.Join(*binDir, "loadgen")),
-		SinkBin:       abs(filepath.Join(*binDir, "sink")),
-		PeersDir:      abs(filepath.Join(*bench, ".peers")),
-		ConfDir:       abs(filepath.Join(*bench, "peers")),
-		Rounds:        *rounds,
-		Messages:      *messages,
-		Warmup:        *warmup,
-		Shippers:      splitList(*shippers),
-		Stall:         *stall,
-		StallUDP:      4 * time.Second,
+	r, err := cf.newRunner("")
+	if err != nil {
+		log.Fatal(err)
 	}
-	logshipperDesc = *lsDesc
-	writeLatest = *latest
+	r.Rounds, r.Messages, r.Warmup = *rounds, *messages, *warmup
+	r.Shippers, r.Stall, r.StallUDP = splitList(*shippers), *stall, 4*time.Second
 	if *confDir != "" {
 		r.ConfDir = abs(*confDir)
 	}
-	stamp := time.Now().UTC().Format("20060102-150405")
-	r.OutDir = abs(filepath.Join(*out, stamp))
-	r.WorkDir = filepath.Join(r.OutDir, "work")
-	if err := os.MkdirAll(r.WorkDir, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	if *queueSpec != "" {
-		q := &queueSetup{RunCap: *queueCap, RedisMaxLen: *queueMaxLen, PartitionKey: *queueKey, BrokersDesc: *queueDesc, OutRoot: abs(*out)}
-		var err error
+	outRoot := abs(*cf.out)
+	switch {
+	case *queueSpec != "":
+		q := &queueSetup{RunCap: *queueCap, RedisMaxLen: *queueMaxLen, PartitionKey: *queueKey, BrokersDesc: *queueDesc}
 		if q.Kafka, q.Redis, q.KafkaPID, q.RedisPID, err = parseQueueSpec(*queueSpec, *queuePIDs); err != nil {
 			log.Fatal(err)
 		}
@@ -192,215 +137,57 @@ func main() {
 			}
 			q.Configs = append(q.Configs, c)
 		}
-		if err := r.runQueue(q); err != nil {
-			log.Fatal(err)
+		err = r.runQueue(q, outRoot, *cf.latest)
+	case *osURL != "":
+		err = r.runOpenSearch(osNode{url: strings.TrimSuffix(*osURL, "/")}, *osPID, *osWorkers, *osBatch, outRoot, *cf.latest)
+	default:
+		known := knownScenarios(*udpRate, *udpDur)
+		for _, n := range splitList(*scen) {
+			s, ok := known[n]
+			if !ok {
+				log.Fatalf("unknown scenario %q", n)
+			}
+			r.Scenarios = append(r.Scenarios, s)
 		}
-		return
-	}
-	if *osURL != "" {
-		if err := r.runOpenSearch(*osURL, *osPID, *osWorkers, *osBatch, abs(*out)); err != nil {
-			log.Fatal(err)
+		for _, s := range r.Shippers {
+			if _, err := r.shipperByName(s); err != nil {
+				log.Fatal(err)
+			}
 		}
-		return
+		err = r.run(outRoot, *cf.latest)
 	}
-	known := knownScenarios(*udpRate, *udpDur)
-	for _, n := range splitList(*scen) {
-		s, ok := known[n]
-		if !ok {
-			log.Fatalf("unknown scenario %q", n)
-		}
-		r.Scenarios = append(r.Scenarios, s)
-	}
-	for _, s := range r.Shippers {
-		if _, err := r.shipperByName(s); err != nil {
-			log.Fatal(err)
-		}
-	}
-	if err := r.run(abs(*out)); err != nil {
+	if err != nil {
 		log.Fatal(err)
 	}
 }
 
-func abs(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, x := range strings.Split(s, ",") {
-		if x = strings.TrimSpace(x); x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func (r *Runner) startSink() error {
-	pf := filepath.Join(r.WorkDir, "sink.port")
-	_ = os.Remove(pf)
-	cmd := exec.Command(r.SinkBin, "-addr", "127.0.0.1:0", "-port-file", pf, "-quiet")
-	p, err := startProc("sink", cmd, filepath.Join(r.WorkDir, "sink.log"))
-	if err != nil {
-		return err
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(pf); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			r.sinkURL = "http://127.0.0.1:" + string(bytes.TrimSpace(b))
-			r.sinkProc = p
-			return nil
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	p.stop(time.Second)
-	return errors.New("sink did not start")
-}
-
-func (r *Runner) run(outRoot string) error {
-	var err error
-	r.raw, err = os.Create(filepath.Join(r.OutDir, "results.jsonl"))
-	if err != nil {
-		return err
-	}
-	defer r.raw.Close()
-	if err := r.startSink(); err != nil {
-		return err
-	}
-	defer r.sinkProc.stop(2 * time.Second)
-	env := machineInfo(r.PeersDir, r.LogshipperBin)
-	log.Printf("results in %s; sink at %s", r.OutDir, r.sinkURL)
-	start := time.Now()
-	for _, sc := range r.Scenarios {
-		for round := 1; round <= r.Rounds; round++ {
-			// Rotate the order each round so a noisy neighbour does not
-			// always hit the same shipper.
-			for i := range r.Shippers {
-				name := r.Shippers[(i+round-1)%len(r.Shippers)]
-				sh, _ := r.shipperByName(name)
-				res := r.runOne(sc, sh, round)
-				r.results = append(r.results, res)
-				b, _ := json.Marshal(res)
-				r.raw.Write(append(b, '\n'))
-				if res.Error != "" {
-					log.Printf("%-13s %-10s round %d: ERROR %s", sc.Name, name, round, res.Error)
+// run is the throughput bench; its report is table.md (latest.md).
+func (r *Runner) run(outRoot string, latest bool) error {
+	return r.frame("", true, outRoot, latest, func(env []string, record func(any)) (string, error) {
+		log.Printf("results in %s; sink at %s", r.OutDir, r.sinkURL)
+		start := time.Now()
+		for _, sc := range r.Scenarios {
+			for round := 1; round <= r.Rounds; round++ {
+				for _, name := range rotated(r.Shippers, round) {
+					sh, _ := r.shipperByName(name)
+					res := r.runOne(sc, sh, round)
+					r.results = append(r.results, res)
+					record(res)
+					if res.Error != "" {
+						log.Printf("%-13s %-10s round %d: ERROR %s", sc.Name, name, round, res.Error)
+					}
+					log.Printf("%-13s %-10s round %d: %9.0f msgs/s  cpu %6.2f s/1M  rss %6.1f MiB  lost %d  dup %d  (send %.2fs, total %.2fs)",
+						sc.Name, name, round, res.RateMsgs, res.CPUPer1M, res.PeakRSSMiB, res.Lost, res.Duplicates, res.SendS, res.TotalS)
 				}
-				log.Printf("%-13s %-10s round %d: %9.0f msgs/s  cpu %6.2f s/1M  rss %6.1f MiB  lost %d  dup %d  (send %.2fs, total %.2fs)",
-					sc.Name, name, round, res.RateMsgs, res.CPUPer1M, res.PeakRSSMiB, res.Lost, res.Duplicates, res.SendS, res.TotalS)
 			}
 		}
-	}
-	md := r.markdown(env, time.Since(start))
-	if err := os.WriteFile(filepath.Join(r.OutDir, "table.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	if writeLatest {
-		_ = os.WriteFile(filepath.Join(outRoot, "latest.md"), []byte(md), 0o644)
-	}
-	if err := r.writeCSV(filepath.Join(r.OutDir, "results.csv")); err != nil {
-		return err
-	}
-	fmt.Println(md)
-	return nil
-}
-
-type sinkRun struct {
-	Docs       int64  `json:"docs"`
-	Unique     int64  `json:"unique"`
-	Duplicates int64  `json:"duplicates"`
-	LastDocNS  int64  `json:"last_doc_ns"`
-	Missing    *int64 `json:"missing"`
-}
-
-func (r *Runner) sinkStats(run string, expect int64) (sinkRun, error) {
-	resp, err := http.Get(fmt.Sprintf("%s/_sink/stats?run=%s&expect=%d", r.sinkURL, run, expect))
-	if err != nil {
-		return sinkRun{}, err
-	}
-	defer resp.Body.Close()
-	var st struct {
-		Runs map[string]sinkRun `json:"runs"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return sinkRun{}, err
-	}
-	return st.Runs[run], nil
-}
-
-type loadResult struct {
-	Sent        int64   `json:"sent"`
-	FirstSendNS int64   `json:"first_send_ns"`
-	LastSendNS  int64   `json:"last_send_ns"`
-	ElapsedS    float64 `json:"elapsed_s"`
-	SendCPUS    float64 `json:"send_cpu_s"`
-	TotalCPUS   float64 `json:"total_cpu_s"`
-	Errors      int64   `json:"errors"`
-	FirstErr    string  `json:"first_error"`
-}
-
-func (r *Runner) loadgen(sc Scenario, port int, runID string, count int64) (loadResult, error) {
-	args := []string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-proto", sc.Proto, "-conns", strconv.Itoa(sc.Conns),
-		"-format", sc.Format, "-run-id", runID, "-json"}
-	if sc.Proto == "udp" && count == int64(sc.Rate*sc.Duration.Seconds()) {
-		args = append(args, "-rate", fmt.Sprint(sc.Rate), "-duration", sc.Duration.String())
-	} else {
-		args = append(args, "-count", strconv.FormatInt(count, 10))
-	}
-	cmd := exec.Command(r.LoadgenBin, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	var lr loadResult
-	if jerr := json.Unmarshal(bytes.TrimSpace(out), &lr); jerr != nil {
-		if err == nil {
-			err = jerr
-		}
-		return lr, fmt.Errorf("loadgen: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	if lr.Errors > 0 {
-		return lr, fmt.Errorf("loadgen: %d errors, first: %s", lr.Errors, lr.FirstErr)
-	}
-	return lr, nil
-}
-
-// waitDelivered polls the sink until it has expect unique messages of run,
-// or nothing new arrived for stall (after sending ended), or hardCap.
-func (r *Runner) waitDelivered(run string, expect int64, stall, hardCap time.Duration, alive func() bool) (sinkRun, error) {
-	start := time.Now()
-	last := int64(-1)
-	lastChange := time.Now()
-	for {
-		st, err := r.sinkStats(run, expect)
-		if err != nil {
-			return st, err
-		}
-		if st.Unique >= expect {
-			return st, nil
-		}
-		if st.Docs != last {
-			last, lastChange = st.Docs, time.Now()
-		}
-		if time.Since(lastChange) > stall {
-			return st, fmt.Errorf("stalled at %d of %d for %s", st.Unique, expect, stall)
-		}
-		if time.Since(start) > hardCap {
-			return st, fmt.Errorf("timeout after %s at %d of %d", hardCap, st.Unique, expect)
-		}
-		if alive != nil && !alive() {
-			return st, fmt.Errorf("shipper exited at %d of %d", st.Unique, expect)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return r.markdown(env, time.Since(start)), r.writeCSV(filepath.Join(r.OutDir, "results.csv"))
+	})
 }
 
 func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	r.runSeq++
-	// Short (it is inside every message, which should stay ~150 bytes) and
-	// unique per run: results.jsonl maps it to scenario, shipper and round.
-	runID := fmt.Sprintf("b%s%d", strconv.FormatInt(time.Now().UnixNano()/1e6%(36*36*36*36), 36), r.runSeq%10)
+	runID := newRunID("b", r.runSeq)
 	res = Result{Scenario: sc.Name, Shipper: sh.name, Round: round, RunID: runID, LoadAvg: loadavg()}
 	defer func() { res.Finished = time.Now().UTC() }()
 	count := r.Messages
@@ -408,27 +195,19 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 		count = int64(sc.Rate * sc.Duration.Seconds())
 	}
 	res.Messages = count
-	work := filepath.Join(r.WorkDir, fmt.Sprintf("%03d-%s-%s-r%d", r.runSeq, sc.Name, sh.name, round))
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		res.Error = err.Error()
-		return
-	}
-	port, err := freePort()
+	work, err := r.workDir("%03d-%s-%s-r%d", r.runSeq, sc.Name, sh.name, round)
 	if err != nil {
 		res.Error = err.Error()
 		return
 	}
-	p, err := sh.start(r, work, port, r.sinkURL, sc.Proto == "udp")
+	p, port, metricsURL, err := startOn(15*time.Second, func(port int) (*proc, string, error) {
+		return sh.start(work, port, r.sinkURL, sc.Proto == "udp")
+	})
 	if err != nil {
 		res.Error = err.Error()
 		return
 	}
-	metricsURL := r.currentMetrics
 	defer p.stop(15 * time.Second)
-	if err := waitTCP(port, 20*time.Second, p.alive); err != nil {
-		res.Error = err.Error()
-		return
-	}
 	if sc.Proto == "udp" {
 		time.Sleep(300 * time.Millisecond) // UDP socket bound with the TCP one, but be sure
 	}
@@ -451,10 +230,7 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 		res.Error = err.Error()
 		return
 	}
-	var sinkCPU0 float64
-	if r.sinkProc != nil {
-		sinkCPU0, _ = procCPU(r.sinkProc.pid)
-	}
+	sinkCPU0, _ := procCPU(r.sinkProc.pid)
 	udp0 := udpRcvbufErrors()
 	lr, lerr := r.loadgen(sc, port, runID, count)
 	if lerr != nil && lr.Sent == 0 {
@@ -468,20 +244,12 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	if sc.Proto == "udp" {
 		stall = r.StallUDP
 	}
-	hardCap := 10 * time.Minute
-	st, werr := r.waitDelivered(runID, lr.Sent, stall, hardCap, p.alive)
+	st, werr := r.waitDelivered(runID, lr.Sent, stall, 10*time.Minute, p.alive)
 	cpu1, cerr := procCPU(p.pid)
-	var sinkCPU1 float64
-	if r.sinkProc != nil {
-		sinkCPU1, _ = procCPU(r.sinkProc.pid)
-	}
+	sinkCPU1, _ := procCPU(r.sinkProc.pid)
 	res.UDPKernelDrops = udpRcvbufErrors() - udp0
 	if werr == nil {
-		// Late duplicates (a resent batch) would show up now.
-		time.Sleep(300 * time.Millisecond)
-		if st2, err := r.sinkStats(runID, lr.Sent); err == nil {
-			st = st2
-		}
+		st = r.lateDuplicates(runID, lr.Sent, st)
 	}
 	status := procStatus(p.pid, "VmHWM", "Threads")
 	res.PeakRSSMiB = float64(status["VmHWM"]) / 1024
@@ -493,17 +261,8 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 		}
 	}
 	res.SinkCPU = sinkCPU1 - sinkCPU0
-	res.Docs = st.Docs
-	res.Delivered = st.Unique
-	res.Duplicates = st.Duplicates
-	res.Lost = res.Messages - st.Unique
-	if st.Missing != nil {
-		res.Lost = *st.Missing + (res.Messages - lr.Sent)
-	}
-	if st.LastDocNS > lr.FirstSendNS && st.Unique > 0 {
-		res.TotalS = float64(st.LastDocNS-lr.FirstSendNS) / 1e9
-		res.RateMsgs = float64(st.Unique) / res.TotalS
-	}
+	res.set(st, lr.Sent)
+	res.TotalS, res.RateMsgs = e2e(st, lr.FirstSendNS)
 	if metricsURL != "" {
 		res.Metrics = scrapeMetrics(metricsURL, "logshipper_events_")
 	}
@@ -516,58 +275,10 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	return res
 }
 
-func scrapeMetrics(url, prefix string) map[string]float64 {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	out := map[string]float64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, prefix) {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out
-}
-
-func loadavg() string {
-	b, _ := os.ReadFile("/proc/loadavg")
-	f := strings.Fields(string(b))
-	if len(f) >= 3 {
-		return strings.Join(f[:3], " ")
-	}
-	return ""
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
-
 func (r *Runner) markdown(env []string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Throughput into the bench sink\n\n")
-	for _, e := range env {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
+	writeList(&b, env)
 	fmt.Fprintf(&b, "- rounds: %d (medians shown; lost and dup are summed over the rounds), bench took %s\n",
 		r.Rounds, took.Round(time.Second))
 	fmt.Fprintf(&b, "- msgs/s = messages delivered / (last document in the sink - first message sent); CPU = utime+stime of the shipper process (all threads) from the first message sent to the last document in the sink, per 1,000,000 messages; RSS = VmHWM (peak, includes start-up and warm-up)\n\n")
@@ -582,9 +293,8 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 		type agg struct{ rate, cpu float64 }
 		aggs := map[string]agg{}
 		for _, name := range r.Shippers {
-			var rate, cpu, rss []float64
-			var lost, dup, kdrops, msgs int64
-			ok, n := 0, 0
+			col, t := columns{}, tally{}
+			var kdrops, msgs int64
 			dropped := "n/a"
 			var droppedSum float64
 			haveDropped := false
@@ -592,44 +302,32 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 				if res.Scenario != sc.Name || res.Shipper != name {
 					continue
 				}
-				n++
-				if res.Error == "" {
-					ok++
-				}
-				if res.RateMsgs > 0 {
-					rate = append(rate, res.RateMsgs)
-				}
-				if res.CPUPer1M > 0 {
-					cpu = append(cpu, res.CPUPer1M)
-				}
-				if res.PeakRSSMiB > 0 {
-					rss = append(rss, res.PeakRSSMiB)
-				}
-				lost += res.Lost
-				dup += res.Duplicates
+				t.add(res.Error, res.Lost, res.Duplicates)
+				col.add("rate", res.RateMsgs)
+				col.add("cpu", res.CPUPer1M)
+				col.add("rss", res.PeakRSSMiB)
 				kdrops += res.UDPKernelDrops
 				msgs += res.Messages
-				for k, v := range res.Metrics {
-					if strings.HasPrefix(k, "logshipper_events_dropped_total") {
-						droppedSum += v
-						haveDropped = true
-					}
+				if s, ok := res.dropped(); ok {
+					droppedSum += s
+					haveDropped = true
 				}
 			}
 			if haveDropped {
 				dropped = fmt.Sprintf("%.0f", droppedSum)
 			}
-			aggs[name] = agg{median(rate), median(cpu)}
+			rate, cpu, rss := col.median("rate"), col.median("cpu"), col.median("rss")
+			aggs[name] = agg{rate, cpu}
 			if udp {
 				pct := 0.0
 				if msgs > 0 {
-					pct = 100 * float64(lost) / float64(msgs)
+					pct = 100 * float64(t.lost) / float64(msgs)
 				}
 				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.1f | %d | %.3f | %d | %d | %s | %d/%d |\n",
-					name, median(rate), median(cpu), median(rss), lost, pct, dup, kdrops, dropped, ok, n)
+					name, rate, cpu, rss, t.lost, pct, t.dup, kdrops, dropped, t.ok, t.n)
 			} else {
 				fmt.Fprintf(&b, "| %s | %.0f | %.2f | %.1f | %d | %d | %d/%d |\n",
-					name, median(rate), median(cpu), median(rss), lost, dup, ok, n)
+					name, rate, cpu, rss, t.lost, t.dup, t.ok, t.n)
 			}
 		}
 		for _, ours := range []string{"logshipper", "logshipper-disk"} {
@@ -669,10 +367,21 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 			errs = append(errs, fmt.Sprintf("- %s %s round %d: %s", res.Scenario, res.Shipper, res.Round, res.Error))
 		}
 	}
-	if len(errs) > 0 {
-		fmt.Fprintf(&b, "Runs with errors:\n\n%s\n", strings.Join(errs, "\n"))
-	}
+	writeErrors(&b, "", errs)
 	return b.String()
+}
+
+// dropped is logshipper's own drop counter (all reasons), if it has one.
+func (res Result) dropped() (float64, bool) {
+	var s float64
+	have := false
+	for k, v := range res.Metrics {
+		if strings.HasPrefix(k, "logshipper_events_dropped_total") {
+			s += v
+			have = true
+		}
+	}
+	return s, have
 }
 
 func (r *Runner) writeCSV(path string) error {
@@ -688,12 +397,7 @@ func (r *Runner) writeCSV(path string) error {
 	for _, r := range r.results {
 		dropped := ""
 		if r.Metrics != nil {
-			var s float64
-			for k, v := range r.Metrics {
-				if strings.HasPrefix(k, "logshipper_events_dropped_total") {
-					s += v
-				}
-			}
+			s, _ := r.dropped()
 			dropped = fmt.Sprintf("%.0f", s)
 		}
 		_ = w.Write([]string{r.Scenario, r.Shipper, strconv.Itoa(r.Round), r.RunID, fmt.Sprint(r.Messages), fmt.Sprint(r.Sent),
@@ -704,49 +408,4 @@ func (r *Runner) writeCSV(path string) error {
 	}
 	w.Flush()
 	return w.Error()
-}
-
-// machineInfo describes where and what ran, for the table's header.
-func machineInfo(peersDir, logshipperBin string) []string {
-	var out []string
-	out = append(out, "date: "+time.Now().UTC().Format("2006-01-02 15:04 MST"))
-	cpuModel := ""
-	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for _, l := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(l, "model name") {
-				if i := strings.IndexByte(l, ':'); i >= 0 {
-					cpuModel = strings.TrimSpace(l[i+1:])
-				}
-				break
-			}
-		}
-	}
-	nproc := strings.TrimSpace(cmdOut("nproc"))
-	mem := ""
-	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
-		mem = strings.Fields(strings.Split(string(b), "\n")[0])[1]
-		if kb, err := strconv.ParseFloat(mem, 64); err == nil {
-			mem = fmt.Sprintf("%.0f GiB", kb/1024/1024)
-		}
-	}
-	out = append(out, fmt.Sprintf("machine: %s CPUs (nproc), %s, %s RAM, kernel %s", nproc, cpuModel, mem, strings.TrimSpace(cmdOut("uname", "-r"))))
-	desc := logshipperDesc
-	if desc == "" {
-		desc = "commit " + strings.TrimSpace(cmdOut("git", "rev-parse", "--short", "HEAD"))
-	}
-	out = append(out, fmt.Sprintf("logshipper: %s (%s), %s, default settings", desc, strings.TrimSpace(cmdOut(logshipperBin, "--version")), strings.TrimSpace(cmdOut("go", "version"))))
-	if b, err := os.ReadFile(filepath.Join(peersDir, "VERSIONS")); err == nil {
-		v := strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(string(b)), "Package: ", ""), " Version: ", " ")
-		out = append(out, "peers (Debian 12 packages): "+strings.ReplaceAll(v, "\n", ", "))
-	}
-	out = append(out, "load average at start: "+loadavg()+" (the machine is shared: other jobs may run at the same time)")
-	return out
-}
-
-func cmdOut(name string, args ...string) string {
-	b, err := exec.Command(name, args...).Output()
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }

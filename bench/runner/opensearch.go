@@ -9,7 +9,6 @@ import (
 	"log"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,133 +42,58 @@ type OSResult struct {
 	Error       string  `json:"error,omitempty"`
 }
 
-var osClient = &http.Client{Timeout: 120 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-
-func osDo(method, url string, body []byte) (int, []byte, error) {
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := osClient.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-func osCount(osURL string) (int64, error) {
-	if _, _, err := osDo("POST", osURL+"/"+osIndex+"/_refresh", nil); err != nil {
-		return 0, err
-	}
-	code, b, err := osDo("GET", osURL+"/"+osIndex+"/_count", nil)
-	if err != nil {
-		return 0, err
-	}
-	if code != 200 {
-		return 0, fmt.Errorf("_count: %d %s", code, b)
-	}
-	var c struct {
-		Count int64 `json:"count"`
-	}
-	err = json.Unmarshal(b, &c)
-	return c.Count, err
-}
-
-func osDeleteIndex(osURL string) error {
-	code, b, err := osDo("DELETE", osURL+"/"+osIndex, nil)
-	if err != nil {
-		return err
-	}
-	if code != 200 && code != 404 {
-		return fmt.Errorf("DELETE /%s: %d %s", osIndex, code, b)
-	}
-	return nil
-}
-
 func selfCPU() float64 {
 	c, _ := procCPU(os.Getpid())
 	return c
 }
 
-func (r *Runner) runOpenSearch(osURL string, osPID, workers, batch int, outRoot string) error {
-	osURL = strings.TrimSuffix(osURL, "/")
-	if code, b, err := osDo("GET", osURL+"/", nil); err != nil || code != 200 {
-		return fmt.Errorf("OpenSearch at %s does not answer: %v %s", osURL, err, b)
+func (r *Runner) runOpenSearch(node osNode, osPID, workers, batch int, outRoot string, latest bool) error {
+	if err := node.check(); err != nil {
+		return err
 	}
 	if osPID > 0 {
 		if _, err := procCPU(osPID); err != nil {
 			return fmt.Errorf("OpenSearch pid %d: %w", osPID, err)
 		}
 	}
-	raw, err := os.Create(filepath.Join(r.OutDir, "opensearch.jsonl"))
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	record := func(res OSResult) {
-		b, _ := json.Marshal(res)
-		raw.Write(append(b, '\n'))
-		log.Printf("opensearch %-10s round %d: %9.0f msgs/s  client cpu %6.2fs  opensearch cpu %6.2fs  bulks %d (%.1f ms each, %.2f in flight)  indexed %d  %s",
-			res.Kind, res.Round, res.RateMsgs, res.ClientCPU, res.OSCPU, res.Bulks, 1000*res.BulkSeconds/float64(max(res.Bulks, 1)), res.BulkBusy, res.Indexed, res.Error)
-	}
-
-	// Warm-up (not counted): warms the JVM, installs logshipper's template
-	// and gives the sample document the direct loader copies.
-	warm := r.Messages / 10
-	if warm < 10000 {
-		warm = 10000
-	}
-	log.Printf("opensearch: warm-up, %d messages through logshipper", warm)
-	wres := r.osLogshipperRun(osURL, osPID, 0, warm)
-	if wres.Error != "" {
-		return fmt.Errorf("warm-up: %s", wres.Error)
-	}
-	sample, err := osSample(osURL)
-	if err != nil {
-		return err
-	}
-	log.Printf("opensearch: sample document: %s", sample)
-	bodies, err := buildBodies(sample, r.Messages, batch)
-	if err != nil {
-		return err
-	}
-	if _, err := r.osDirectRun(osURL, osPID, 0, bodies, warm, workers); err != nil {
-		log.Printf("opensearch: direct warm-up: %v", err)
-	}
-
-	var results []OSResult
-	for round := 1; round <= r.Rounds; round++ {
-		order := []string{"logshipper", "direct"}
-		if round%2 == 0 {
-			order = []string{"direct", "logshipper"}
+	return r.frame("opensearch", false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
+		// Warm-up (not counted): warms the JVM, installs logshipper's
+		// template and gives the sample document the direct loader copies.
+		warm := max(r.Messages/10, 10000)
+		log.Printf("opensearch: warm-up, %d messages through logshipper", warm)
+		if wres := r.osLogshipperRun(node, osPID, 0, warm); wres.Error != "" {
+			return "", fmt.Errorf("warm-up: %s", wres.Error)
 		}
-		for _, kind := range order {
-			var res OSResult
-			if kind == "logshipper" {
-				res = r.osLogshipperRun(osURL, osPID, round, r.Messages)
-			} else {
-				res, _ = r.osDirectRun(osURL, osPID, round, bodies, r.Messages, workers)
+		sample, err := osSample(node.url)
+		if err != nil {
+			return "", err
+		}
+		log.Printf("opensearch: sample document: %s", sample)
+		bodies, err := buildBodies(sample, r.Messages, batch)
+		if err != nil {
+			return "", err
+		}
+		if _, err := r.osDirectRun(node, osPID, 0, bodies, warm, workers); err != nil {
+			log.Printf("opensearch: direct warm-up: %v", err)
+		}
+		var results []OSResult
+		for round := 1; round <= r.Rounds; round++ {
+			for _, kind := range rotated([]string{"logshipper", "direct"}, round) {
+				var res OSResult
+				if kind == "logshipper" {
+					res = r.osLogshipperRun(node, osPID, round, r.Messages)
+				} else {
+					res, _ = r.osDirectRun(node, osPID, round, bodies, r.Messages, workers)
+				}
+				record(res)
+				log.Printf("opensearch %-10s round %d: %9.0f msgs/s  client cpu %6.2fs  opensearch cpu %6.2fs  bulks %d (%.1f ms each, %.2f in flight)  indexed %d  %s",
+					res.Kind, res.Round, res.RateMsgs, res.ClientCPU, res.OSCPU, res.Bulks, 1000*res.BulkSeconds/float64(max(res.Bulks, 1)), res.BulkBusy, res.Indexed, res.Error)
+				results = append(results, res)
 			}
-			record(res)
-			results = append(results, res)
 		}
-	}
-	_ = osDeleteIndex(osURL)
-
-	md := r.osMarkdown(results, osURL, workers, batch)
-	if err := os.WriteFile(filepath.Join(r.OutDir, "opensearch.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	if writeLatest {
-		_ = os.WriteFile(filepath.Join(outRoot, "latest-opensearch.md"), []byte(md), 0o644)
-	}
-	fmt.Println(md)
-	return nil
+		_ = node.deleteIndex(osIndex)
+		return r.osMarkdown(results, workers, batch), nil
+	})
 }
 
 func osSample(osURL string) ([]byte, error) {
@@ -236,9 +160,9 @@ func buildBodies(sample []byte, n int64, batch int) ([][]byte, error) {
 	return bodies, nil
 }
 
-func (r *Runner) osDirectRun(osURL string, osPID, round int, bodies [][]byte, n int64, workers int) (OSResult, error) {
+func (r *Runner) osDirectRun(node osNode, osPID, round int, bodies [][]byte, n int64, workers int) (OSResult, error) {
 	res := OSResult{Kind: "direct", Round: round, Messages: n}
-	if err := osDeleteIndex(osURL); err != nil {
+	if err := node.deleteIndex(osIndex); err != nil {
 		res.Error = err.Error()
 		return res, err
 	}
@@ -270,7 +194,7 @@ func (r *Runner) osDirectRun(osURL string, osPID, round int, bodies [][]byte, n 
 			defer wg.Done()
 			for b := range next {
 				t0 := time.Now()
-				req, _ := http.NewRequest("POST", osURL+"/_bulk", bytes.NewReader(b))
+				req, _ := http.NewRequest("POST", node.url+"/_bulk", bytes.NewReader(b))
 				req.Header.Set("Content-Type", "application/x-ndjson")
 				resp, err := osClient.Do(req)
 				if err == nil {
@@ -303,7 +227,7 @@ func (r *Runner) osDirectRun(osURL string, osPID, round int, bodies [][]byte, n 
 	res.RateMsgs = float64(docs) / el.Seconds()
 	res.BulkSeconds = bulkSecs
 	res.BulkBusy = bulkSecs / el.Seconds()
-	res.Indexed, _ = osCount(osURL)
+	res.Indexed, _ = node.refreshCount(osIndex)
 	if firstErr != nil {
 		res.Error = firstErr.Error()
 	} else if res.Indexed != docs {
@@ -312,49 +236,31 @@ func (r *Runner) osDirectRun(osURL string, osPID, round int, bodies [][]byte, n 
 	return res, firstErr
 }
 
-func (r *Runner) osLogshipperRun(osURL string, osPID, round int, n int64) OSResult {
+func (r *Runner) osLogshipperRun(node osNode, osPID, round int, n int64) OSResult {
 	res := OSResult{Kind: "logshipper", Round: round, Messages: n}
-	if err := osDeleteIndex(osURL); err != nil {
+	if err := node.deleteIndex(osIndex); err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	work := filepath.Join(r.WorkDir, fmt.Sprintf("os-logshipper-r%d", round))
-	if err := os.MkdirAll(work, 0o755); err != nil {
-		res.Error = err.Error()
-		return res
-	}
-	port, err := freePort()
+	work, err := r.workDir("os-logshipper-r%d", round)
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	p, err := startLogshipper(r, work, port, osURL, false)
+	p, port, metricsURL, err := startOn(15*time.Second, func(port int) (*proc, string, error) {
+		return r.startLogshipper(work, port, node.url)
+	})
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	metricsURL := r.currentMetrics
 	defer p.stop(15 * time.Second)
-	if err := waitTCP(port, 20*time.Second, p.alive); err != nil {
-		res.Error = err.Error()
-		return res
-	}
 	// Ready when it answers /readyz (OpenSearch reachable). The first bulk
 	// request creates the index, as for the direct loader.
-	readyURL := strings.Replace(metricsURL, "/metrics", "/readyz", 1)
-	for i := 0; i < 100; i++ {
-		if resp, err := http.Get(readyURL); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(metricsURL, 100, 100*time.Millisecond)
 	cpu0, _ := procCPU(p.pid)
 	cpuOS0, _ := procCPU(osPID)
-	sc := Scenario{Name: "os", Proto: "tcp", Conns: 1, Format: "rfc3164"}
-	lr, err := r.loadgen(sc, port, fmt.Sprintf("os%d", round), n)
+	lr, err := r.loadgen(tcpRFC3164, port, fmt.Sprintf("os%d", round), n)
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -390,26 +296,24 @@ func (r *Runner) osLogshipperRun(osURL string, osPID, round int, n int64) OSResu
 			res.BulkSeconds += v
 		}
 	}
-	res.PeakRSSMiB = float64(procStatus(p.pid, "VmHWM")["VmHWM"]) / 1024
+	res.PeakRSSMiB = peakRSSMiB(p.pid)
 	res.ClientCPU = cpu1 - cpu0
 	res.OSCPU = cpuOS1 - cpuOS0
 	res.Seconds = end.Sub(time.Unix(0, lr.FirstSendNS)).Seconds()
 	res.RateMsgs = float64(n) / res.Seconds
 	res.BulkBusy = res.BulkSeconds / res.Seconds
 	p.stop(15 * time.Second)
-	res.Indexed, _ = osCount(osURL)
+	res.Indexed, _ = node.refreshCount(osIndex)
 	if res.Error == "" && res.Indexed != n {
 		res.Error = fmt.Sprintf("_count %d, want %d", res.Indexed, n)
 	}
 	return res
 }
 
-func (r *Runner) osMarkdown(results []OSResult, osURL string, workers, batch int) string {
+func (r *Runner) osMarkdown(results []OSResult, workers, batch int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Into a real OpenSearch 2.19 node (testenv/opensearch.sh, 1 GiB heap, same machine)\n\n")
-	for _, e := range machineInfo(r.PeersDir, r.LogshipperBin) {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
+	writeList(&b, machineInfo(r.PeersDir, r.LogshipperBin))
 	fmt.Fprintf(&b, "- %d RFC3164 messages per run, %d rounds (medians), index `%s` deleted before every run\n", r.Messages, r.Rounds, osIndex)
 	fmt.Fprintf(&b, "- direct loader: pre-built `_bulk` bodies of %d copies of the document logshipper indexed (taken from the index), %d per request, %d requests in flight (logshipper's defaults: batch 1000, 2 workers)\n\n", r.Messages, batch, workers)
 	fmt.Fprintf(&b, "| loader | msgs/s | client CPU-s | OpenSearch CPU-s | client/OpenSearch CPU | docs per bulk | ms per bulk | mean requests in flight | indexed (_count) | rounds ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -456,8 +360,6 @@ func (r *Runner) osMarkdown(results []OSResult, osURL string, workers, batch int
 			errs = append(errs, fmt.Sprintf("- %s round %d: %s", res.Kind, res.Round, res.Error))
 		}
 	}
-	if len(errs) > 0 {
-		fmt.Fprintf(&b, "\nRuns with errors:\n\n%s\n", strings.Join(errs, "\n"))
-	}
+	writeErrors(&b, "\n", errs)
 	return b.String()
 }

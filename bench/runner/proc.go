@@ -1,14 +1,21 @@
 package main
 
+// Processes: /proc readings, ports, and the daemons a bench starts (each in
+// its own process group, every one remembered so that stopOnSignal can
+// stop them all).
+
 import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"log"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -63,6 +70,11 @@ func procStatus(pid int, keys ...string) map[string]int64 {
 	return out
 }
 
+// peakRSSMiB is VmHWM of pid in MiB.
+func peakRSSMiB(pid int) float64 {
+	return float64(procStatus(pid, "VmHWM")["VmHWM"]) / 1024
+}
+
 // udpRcvbufErrors is the kernel's machine-wide count of UDP datagrams
 // dropped because a socket's receive buffer was full (/proc/net/snmp).
 func udpRcvbufErrors() int64 {
@@ -108,6 +120,23 @@ func freePort() (int, error) {
 	return 0, fmt.Errorf("no free port")
 }
 
+// freePorts returns n distinct free ports.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	seen := map[int]bool{}
+	for len(ports) < n {
+		p, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if !seen[p] {
+			seen[p] = true
+			ports = append(ports, p)
+		}
+	}
+	return ports, nil
+}
+
 // waitTCP waits until something accepts on 127.0.0.1:port.
 func waitTCP(port int, timeout time.Duration, alive func() bool) error {
 	deadline := time.Now().Add(timeout)
@@ -125,32 +154,50 @@ func waitTCP(port int, timeout time.Duration, alive func() bool) error {
 	return fmt.Errorf("nothing listens on 127.0.0.1:%d after %s", port, timeout)
 }
 
-// proc is a started daemon.
+// proc is a started process.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
 	pid  int
 	done chan struct{}
+	end  time.Time // when it exited (set before done is closed)
 	err  error
 }
 
+// procs is every process started, for stopOnSignal.
+var (
+	procsMu sync.Mutex
+	procs   []*proc
+)
+
+// startProc starts cmd with its stdout and stderr in logPath.
 func startProc(name string, cmd *exec.Cmd, logPath string) (*proc, error) {
 	lf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = lf, lf
+	return spawn(name, cmd, lf.Close)
+}
+
+// spawn starts cmd in its own process group; closer runs when it has
+// exited (or failed to start).
+func spawn(name string, cmd *exec.Cmd, closer func() error) (*proc, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
-		lf.Close()
+		_ = closer()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	p := &proc{name: name, cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
-		lf.Close()
+		p.end = time.Now()
+		_ = closer()
 		close(p.done)
 	}()
+	procsMu.Lock()
+	procs = append(procs, p)
+	procsMu.Unlock()
 	return p, nil
 }
 
@@ -164,15 +211,91 @@ func (p *proc) alive() bool {
 }
 
 // stop sends SIGTERM, waits up to grace, then SIGKILLs the process group.
-func (p *proc) stop(grace time.Duration) {
+// It says whether the process had to be killed.
+func (p *proc) stop(grace time.Duration) (killed bool) {
 	if !p.alive() {
-		return
+		return false
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
+		return false
 	case <-time.After(grace):
-		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-		<-p.done
+		p.kill()
+		return true
 	}
+}
+
+// kill SIGKILLs the process group and waits for the exit.
+func (p *proc) kill() {
+	if !p.alive() {
+		return
+	}
+	_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	<-p.done
+}
+
+// stopOnSignal makes SIGINT, SIGTERM and SIGHUP stop every process started
+// (SIGTERM to each process group, SIGKILL after 5 s) and exit 130, so
+// nothing outlives an interrupted bench.
+func stopOnSignal(kind, what string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		s := <-sig
+		log.Printf("%s: %v: stopping every process of the %s", kind, s, what)
+		procsMu.Lock()
+		defer procsMu.Unlock()
+		for _, p := range procs {
+			if p.alive() {
+				_ = syscall.Kill(-p.pid, syscall.SIGTERM)
+			}
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for _, p := range procs {
+			select {
+			case <-p.done:
+			case <-time.After(time.Until(deadline)):
+				_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+			}
+		}
+		os.Exit(130)
+	}()
+}
+
+// grepLines returns the lines of the file at path that contain sub.
+func grepLines(path, sub string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), sub) {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+// logCount counts needle in the file at path.
+func logCount(path, needle string) int {
+	b, _ := os.ReadFile(path)
+	return bytes.Count(b, []byte(needle))
+}
+
+// tailFile is the last n lines of the file at path.
+func tailFile(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

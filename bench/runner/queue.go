@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log"
-	"net/http"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -28,39 +23,6 @@ import (
 // tier (edge → Kafka topic or Redis stream → indexer(s) → sink), with the
 // CPU of each process, the rate at which the edge feeds the queue and the
 // end-to-end rate, so the cost of the hop can be read off.
-
-// queueProcs are the processes of the queue bench (sink, edges,
-// indexers), stopped (their process groups) if the runner gets SIGINT or
-// SIGTERM, so nothing outlives an interrupted bench.
-var (
-	queueMu    sync.Mutex
-	queueProcs []*proc
-)
-
-func queueTrack(p *proc) *proc {
-	queueMu.Lock()
-	queueProcs = append(queueProcs, p)
-	queueMu.Unlock()
-	return p
-}
-
-func queueKillAll() {
-	queueMu.Lock()
-	defer queueMu.Unlock()
-	for _, p := range queueProcs {
-		if p.alive() {
-			_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, p := range queueProcs {
-		select {
-		case <-p.done:
-		case <-time.After(time.Until(deadline)):
-			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-		}
-	}
-}
 
 // queueConfig is one row of the queue table.
 type queueConfig struct {
@@ -101,16 +63,11 @@ func queueTitle(q string) string {
 
 // QueueResult is one run of one queue config.
 type QueueResult struct {
-	Config     string  `json:"config"`
-	Round      int     `json:"round"`
-	RunID      string  `json:"run_id"`
-	Messages   int64   `json:"messages"`
-	Sent       int64   `json:"sent"`
-	Delivered  int64   `json:"delivered"` // unique sequence numbers in the sink
-	Docs       int64   `json:"docs"`
-	Lost       int64   `json:"lost"`
-	Duplicates int64   `json:"duplicates"`
-	SendS      float64 `json:"send_s"`
+	Config string `json:"config"`
+	Round  int    `json:"round"`
+	RunID  string `json:"run_id"`
+	delivery
+	SendS float64 `json:"send_s"`
 	// FeedS: first message sent → the edge's counter (queue produced, or
 	// indexed for direct / Redis) reaches Messages; FeedRate = Messages / FeedS.
 	FeedS    float64 `json:"feed_s"`
@@ -151,7 +108,6 @@ type queueSetup struct {
 	RedisMaxLen        int64
 	PartitionKey       string
 	BrokersDesc        string
-	OutRoot            string
 	results            []QueueResult
 	kafkaCl            *kgo.Client
 	redisCl            *goredis.Client
@@ -196,15 +152,8 @@ func parseQueueSpec(spec, pids string) (kafka, redis string, kpid, rpid int, err
 	return kafka, redis, kpid, rpid, nil
 }
 
-func (r *Runner) runQueue(q *queueSetup) error {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		s := <-sig
-		log.Printf("queue: %v: stopping every process of the bench", s)
-		queueKillAll()
-		os.Exit(130)
-	}()
+func (r *Runner) runQueue(q *queueSetup, outRoot string, latest bool) error {
+	stopOnSignal("queue", "bench")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if q.Kafka != "" {
@@ -235,131 +184,34 @@ func (r *Runner) runQueue(q *queueSetup) error {
 			return fmt.Errorf("config %s needs -queue %s=...", c.Name, c.Queue)
 		}
 	}
-	raw, err := os.Create(filepath.Join(r.OutDir, "results.jsonl"))
-	if err != nil {
-		return err
-	}
-	defer raw.Close()
-	if err := r.startSink(); err != nil {
-		return err
-	}
-	queueTrack(r.sinkProc)
-	defer r.sinkProc.stop(2 * time.Second)
-	env := machineInfo(r.PeersDir, r.LogshipperBin)
-	log.Printf("queue bench: results in %s; sink at %s; kafka %q (pid %d), redis %q (pid %d)", r.OutDir, r.sinkURL, q.Kafka, q.KafkaPID, q.Redis, q.RedisPID)
-	start := time.Now()
-	if q.kafkaCl != nil {
-		// A fresh broker's JVM is slow until its JIT has compiled the
-		// produce and fetch paths (the first kafka runs were up to 2x
-		// slower): one unmeasured edge-only run first (round 0, in
-		// results.jsonl, not in the table).
-		log.Printf("queue: warming up the Kafka broker (an unmeasured kafka-0 run of %d messages)", r.Messages)
-		res := r.queueRunOne(q, queueConfigs["kafka-0"], 0)
-		b, _ := json.Marshal(res)
-		raw.Write(append(b, '\n'))
-		log.Printf("kafka warm-up: feed %.0f msgs/s, broker %.2f CPU-s/1M %s", res.FeedRate, res.BrokerPer1M, res.Error)
-	}
-	for round := 1; round <= r.Rounds; round++ {
-		// Rotate the order each round so a noisy neighbour does not
-		// always hit the same config.
-		for i := range q.Configs {
-			c := q.Configs[(i+round-1)%len(q.Configs)]
-			res := r.queueRunOne(q, c, round)
-			q.results = append(q.results, res)
-			b, _ := json.Marshal(res)
-			raw.Write(append(b, '\n'))
-			if res.Error != "" {
-				log.Printf("%-8s round %d: ERROR %s", c.Name, round, res.Error)
+	return r.frame("queue", true, outRoot, latest, func(env []string, record func(any)) (string, error) {
+		log.Printf("queue bench: results in %s; sink at %s; kafka %q (pid %d), redis %q (pid %d)", r.OutDir, r.sinkURL, q.Kafka, q.KafkaPID, q.Redis, q.RedisPID)
+		start := time.Now()
+		if q.kafkaCl != nil {
+			// A fresh broker's JVM is slow until its JIT has compiled the
+			// produce and fetch paths (the first kafka runs were up to 2x
+			// slower): one unmeasured edge-only run first (round 0, in
+			// results.jsonl, not in the table).
+			log.Printf("queue: warming up the Kafka broker (an unmeasured kafka-0 run of %d messages)", r.Messages)
+			res := r.queueRunOne(q, queueConfigs["kafka-0"], 0)
+			record(res)
+			log.Printf("kafka warm-up: feed %.0f msgs/s, broker %.2f CPU-s/1M %s", res.FeedRate, res.BrokerPer1M, res.Error)
+		}
+		for round := 1; round <= r.Rounds; round++ {
+			for _, c := range rotated(q.Configs, round) {
+				res := r.queueRunOne(q, c, round)
+				q.results = append(q.results, res)
+				record(res)
+				if res.Error != "" {
+					log.Printf("%-8s round %d: ERROR %s", c.Name, round, res.Error)
+				}
+				log.Printf("%-8s round %d: feed %8.0f msgs/s  e2e %8.0f msgs/s  cpu/1M edge %.2f indexers %.2f broker %.2f  rss edge %.0f MiB  lost %d dup %d  (send %.2fs, feed %.2fs, total %.2fs)",
+					c.Name, round, res.FeedRate, res.E2ERate, res.EdgePer1M, res.IndexerPer1M, res.BrokerPer1M, res.EdgeRSSMiB,
+					res.Lost, res.Duplicates, res.SendS, res.FeedS, res.TotalS)
 			}
-			log.Printf("%-8s round %d: feed %8.0f msgs/s  e2e %8.0f msgs/s  cpu/1M edge %.2f indexers %.2f broker %.2f  rss edge %.0f MiB  lost %d dup %d  (send %.2fs, feed %.2fs, total %.2fs)",
-				c.Name, round, res.FeedRate, res.E2ERate, res.EdgePer1M, res.IndexerPer1M, res.BrokerPer1M, res.EdgeRSSMiB,
-				res.Lost, res.Duplicates, res.SendS, res.FeedS, res.TotalS)
 		}
-	}
-	md := r.queueMarkdown(q, env, time.Since(start))
-	if err := os.WriteFile(filepath.Join(r.OutDir, "table.md"), []byte(md), 0o644); err != nil {
-		return err
-	}
-	if writeLatest {
-		_ = os.WriteFile(filepath.Join(q.OutRoot, "latest-queue.md"), []byte(md), 0o644)
-	}
-	fmt.Println(md)
-	return nil
-}
-
-// role is one logshipper process of a queue run.
-type role struct {
-	name    string
-	p       *proc
-	metrics string // http://127.0.0.1:PORT/metrics
-	logPath string
-	dlq     string
-}
-
-func (r *Runner) startRole(work, name string, port int, env ...string) (*role, error) {
-	httpPort, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(r.LogshipperBin)
-	cmd.Dir = work
-	ro := &role{name: name, logPath: filepath.Join(work, name+".log"), dlq: filepath.Join(work, name+"-dead-letter.ndjson"),
-		metrics: fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)}
-	// Defaults otherwise: the bench measures what a user gets.
-	cmd.Env = append(cleanEnv(),
-		"LOGSHIPPER_ELASTICSEARCH_URLS="+r.sinkURL,
-		fmt.Sprintf("LOGSHIPPER_LISTEN=127.0.0.1:%d", port),
-		fmt.Sprintf("LOGSHIPPER_HTTP_LISTEN=127.0.0.1:%d", httpPort),
-		"LOGSHIPPER_DEAD_LETTER_PATH="+ro.dlq,
-	)
-	cmd.Env = append(cmd.Env, env...)
-	ro.p, err = startProc(name, cmd, ro.logPath)
-	if err != nil {
-		return nil, err
-	}
-	queueTrack(ro.p)
-	return ro, nil
-}
-
-func (ro *role) ready() bool {
-	resp, err := http.Get(strings.Replace(ro.metrics, "/metrics", "/readyz", 1))
-	if err != nil {
-		return false
-	}
-	resp.Body.Close()
-	return resp.StatusCode == 200
-}
-
-// counter sums the lines of one metric (all label sets) from /metrics.
-func counter(url, name string) (float64, error) {
-	m := scrapeMetrics(url, name)
-	if m == nil {
-		return 0, fmt.Errorf("%s: no answer", url)
-	}
-	var s float64
-	for k, v := range m {
-		if k == name || strings.HasPrefix(k, name+"{") {
-			s += v
-		}
-	}
-	return s, nil
-}
-
-func logCount(path, needle string) int {
-	b, _ := os.ReadFile(path)
-	return bytes.Count(b, []byte(needle))
-}
-
-func tailFile(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+		return r.queueMarkdown(q, env, time.Since(start)), nil
+	})
 }
 
 func createTopic(ctx context.Context, cl *kgo.Client, topic string, partitions int32) error {
@@ -414,10 +266,21 @@ func deleteTopic(cl *kgo.Client, topic string) {
 	}
 }
 
+// queueRole starts one logshipper of a queue run (work/NAME.log) on a free
+// port, into the sink.
+func (r *Runner) queueRole(work, name string, env ...string) (*role, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	ro := &role{name: name, port: port, logPath: filepath.Join(work, name+".log"), dlq: filepath.Join(work, name+"-dead-letter.ndjson")}
+	return ro, r.startRole(work, r.sinkURL, ro, env...)
+}
+
 func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res QueueResult) {
 	r.runSeq++
-	runID := fmt.Sprintf("q%s%d", strconv.FormatInt(time.Now().UnixNano()/1e6%(36*36*36*36), 36), r.runSeq%10)
-	res = QueueResult{Config: c.Name, Round: round, RunID: runID, Messages: r.Messages, LoadAvg: loadavg()}
+	runID := newRunID("q", r.runSeq)
+	res = QueueResult{Config: c.Name, Round: round, RunID: runID, delivery: delivery{Messages: r.Messages}, LoadAvg: loadavg()}
 	defer func() { res.Finished = time.Now().UTC() }()
 	begin := time.Now()
 	deadline := begin.Add(q.RunCap)
@@ -427,8 +290,8 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 		res.Error = fmt.Sprintf(format, a...)
 		return res
 	}
-	work := filepath.Join(r.WorkDir, fmt.Sprintf("%03d-%s-r%d", r.runSeq, c.Name, round))
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	work, err := r.workDir("%03d-%s-r%d", r.runSeq, c.Name, round)
+	if err != nil {
 		return fail("%v", err)
 	}
 	name := "bench-" + runID
@@ -461,21 +324,13 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 	// then the edge. Deferred stops run edge first, then the indexers.
 	var indexers []*role
 	for i := 1; i <= c.Indexers; i++ {
-		port, err := freePort()
-		if err != nil {
-			return fail("%v", err)
-		}
 		env := append([]string{"LOGSHIPPER_INPUT_TYPE=" + c.Queue}, queueEnv...)
-		ix, err := r.startRole(work, fmt.Sprintf("indexer-%d", i), port, env...)
+		ix, err := r.queueRole(work, fmt.Sprintf("indexer-%d", i), env...)
 		if err != nil {
 			return fail("%v", err)
 		}
 		defer ix.p.stop(15 * time.Second)
 		indexers = append(indexers, ix)
-	}
-	port, err := freePort()
-	if err != nil {
-		return fail("%v", err)
 	}
 	var edgeEnv []string
 	edgeMetric := "logshipper_events_indexed_total"
@@ -494,10 +349,11 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 		edgeMetric = "logshipper_queue_produced_total"
 	}
 	res.FeedFrom = edgeMetric
-	edge, err := r.startRole(work, "edge", port, edgeEnv...)
+	edge, err := r.queueRole(work, "edge", edgeEnv...)
 	if err != nil {
 		return fail("%v", err)
 	}
+	port := edge.port
 	defer edge.p.stop(15 * time.Second)
 	all := append([]*role{edge}, indexers...)
 	alive := func() bool {
@@ -517,6 +373,20 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 		}
 		return strings.Join(s, "\n")
 	}
+	// until waits for ok while every process lives, at most limit since
+	// the run began; it says why it gave up ("" if ok).
+	until := func(ok func() bool, limit time.Duration, late string, ro *role) string {
+		for !ok() {
+			if !alive() {
+				return "start: " + whoDied()
+			}
+			if time.Since(begin) > limit {
+				return fmt.Sprintf(late+"; last lines of %s:\n%s", ro.name, ro.logPath, tailFile(ro.logPath, 5))
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return ""
+	}
 	if err := waitTCP(port, 20*time.Second, edge.p.alive); err != nil {
 		return fail("edge: %v %s", err, whoDied())
 	}
@@ -527,40 +397,27 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 			// records: its partition assignment is awaited below.
 			continue
 		}
-		for !ro.ready() {
-			if !alive() {
-				return fail("start: %s", whoDied())
-			}
-			if time.Since(begin) > 45*time.Second {
-				return fail("%s not ready (/readyz) after 45 s; last lines of %s:\n%s", ro.name, ro.logPath, tailFile(ro.logPath, 5))
-			}
-			time.Sleep(100 * time.Millisecond)
+		if e := until(func() bool { return ready(ro.metrics()) }, 45*time.Second, "%s not ready (/readyz) after 45 s", ro); e != "" {
+			return fail("%s", e)
 		}
 	}
 	if c.Queue == "kafka" {
 		// Every indexer holds partitions: the group is settled before
 		// anything is measured (each logs its assignment).
 		for _, ix := range indexers {
-			for logCount(ix.logPath, "partitions assigned") == 0 {
-				if !alive() {
-					return fail("start: %s", whoDied())
-				}
-				if time.Since(begin) > 60*time.Second {
-					return fail("%s: no partitions assigned after 60 s; last lines of %s:\n%s", ix.name, ix.logPath, tailFile(ix.logPath, 5))
-				}
-				time.Sleep(100 * time.Millisecond)
+			if e := until(func() bool { return logCount(ix.logPath, "partitions assigned") > 0 }, 60*time.Second, "%s: no partitions assigned after 60 s", ix); e != "" {
+				return fail("%s", e)
 			}
 		}
 	}
 	// Warm-up through the whole path (edge, queue, indexers, sink).
-	sc := Scenario{Name: "queue", Proto: "tcp", Conns: 1, Format: "rfc3164"}
 	if r.Warmup > 0 {
-		if _, err := r.loadgen(sc, port, runID+"w", r.Warmup); err != nil {
+		if _, err := r.loadgen(tcpRFC3164, port, runID+"w", r.Warmup); err != nil {
 			return fail("warm-up: %v", err)
 		}
 		if c.Indexers == 0 && c.Queue != "" {
 			for {
-				v, _ := counter(edge.metrics, edgeMetric)
+				v, _ := counter(edge.metrics(), edgeMetric)
 				if v >= float64(r.Warmup) {
 					break
 				}
@@ -577,12 +434,12 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 	for _, ix := range indexers {
 		revoked0 += logCount(ix.logPath, "partitions revoked")
 	}
-	base, err := counter(edge.metrics, edgeMetric)
+	base, err := counter(edge.metrics(), edgeMetric)
 	if err != nil {
 		return fail("edge metrics: %v", err)
 	}
-	prodSum0, _ := counter(edge.metrics, "logshipper_queue_produce_seconds_sum")
-	prodN0, _ := counter(edge.metrics, "logshipper_queue_produce_seconds_count")
+	prodSum0, _ := counter(edge.metrics(), "logshipper_queue_produce_seconds_sum")
+	prodN0, _ := counter(edge.metrics(), "logshipper_queue_produce_seconds_count")
 	cpuOf := func() (edgeCPU float64, ixCPU []float64, brokerCPU float64) {
 		edgeCPU, _ = procCPU(edge.p.pid)
 		for _, ix := range indexers {
@@ -612,7 +469,7 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 				return
 			case <-time.After(50 * time.Millisecond):
 			}
-			v, err := counter(edge.metrics, edgeMetric)
+			v, err := counter(edge.metrics(), edgeMetric)
 			now := time.Now()
 			if err != nil {
 				continue
@@ -630,7 +487,7 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 			prevV, prevT = v, now
 		}
 	}()
-	lr, lerr := r.loadgen(sc, port, runID, r.Messages)
+	lr, lerr := r.loadgen(tcpRFC3164, port, runID, r.Messages)
 	if lerr != nil && lr.Sent == 0 {
 		close(stopPoll)
 		<-pollDone
@@ -654,11 +511,7 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 	}
 	e1, i1, b1 := cpuOf()
 	if werr == nil && !edgeOnly {
-		// Late duplicates (a resent batch) would show up now.
-		time.Sleep(300 * time.Millisecond)
-		if st2, err := r.sinkStats(runID, lr.Sent); err == nil {
-			st = st2
-		}
+		st = r.lateDuplicates(runID, lr.Sent, st)
 	}
 	// The feed poller normally finished long before; give it a moment.
 	select {
@@ -694,36 +547,27 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 		res.BrokerCPU = b1 - b0
 		res.BrokerPer1M = per1M(res.BrokerCPU)
 	}
-	res.EdgeRSSMiB = float64(procStatus(edge.p.pid, "VmHWM")["VmHWM"]) / 1024
+	res.EdgeRSSMiB = peakRSSMiB(edge.p.pid)
 	for _, ix := range indexers {
-		res.IndexerRSS = append(res.IndexerRSS, float64(procStatus(ix.p.pid, "VmHWM")["VmHWM"])/1024)
+		res.IndexerRSS = append(res.IndexerRSS, peakRSSMiB(ix.p.pid))
 	}
-	if prodN1, _ := counter(edge.metrics, "logshipper_queue_produce_seconds_count"); prodN1 > prodN0 {
-		prodSum1, _ := counter(edge.metrics, "logshipper_queue_produce_seconds_sum")
+	if prodN1, _ := counter(edge.metrics(), "logshipper_queue_produce_seconds_count"); prodN1 > prodN0 {
+		prodSum1, _ := counter(edge.metrics(), "logshipper_queue_produce_seconds_sum")
 		res.ProduceMs = 1000 * (prodSum1 - prodSum0) / (prodN1 - prodN0)
 	}
-	res.Docs = st.Docs
-	res.Delivered = st.Unique
-	res.Duplicates = st.Duplicates
-	res.Lost = res.Messages - st.Unique
-	if st.Missing != nil {
-		res.Lost = *st.Missing + (res.Messages - lr.Sent)
-	}
+	res.set(st, lr.Sent)
 	if edgeOnly {
 		// Counted at the edge (confirmed by the broker), not in the sink.
-		v, _ := counter(edge.metrics, edgeMetric)
+		v, _ := counter(edge.metrics(), edgeMetric)
 		res.Delivered = int64(v - base)
 		res.Lost = res.Messages - res.Delivered
 	}
-	if st.LastDocNS > lr.FirstSendNS && st.Unique > 0 {
-		res.TotalS = float64(st.LastDocNS-lr.FirstSendNS) / 1e9
-		res.E2ERate = float64(st.Unique) / res.TotalS
-	}
+	res.TotalS, res.E2ERate = e2e(st, lr.FirstSendNS)
 	for _, ix := range indexers {
 		res.Rebalances += logCount(ix.logPath, "partitions revoked")
 	}
 	res.Rebalances -= revoked0
-	res.EdgeMetrics = scrapeMetrics(edge.metrics, "logshipper_")
+	res.EdgeMetrics = scrapeMetrics(edge.metrics(), "logshipper_")
 	keep := func(m map[string]float64) map[string]float64 {
 		out := map[string]float64{}
 		for k, v := range m {
@@ -735,7 +579,7 @@ func (r *Runner) queueRunOne(q *queueSetup, c queueConfig, round int) (res Queue
 	}
 	res.EdgeMetrics = keep(res.EdgeMetrics)
 	for _, ix := range indexers {
-		res.IndexerMetrics = append(res.IndexerMetrics, keep(scrapeMetrics(ix.metrics, "logshipper_")))
+		res.IndexerMetrics = append(res.IndexerMetrics, keep(scrapeMetrics(ix.metrics(), "logshipper_")))
 	}
 	for _, ro := range all {
 		if fi, err := os.Stat(ro.dlq); err == nil {
@@ -772,10 +616,9 @@ func (r *Runner) queueMarkdown(q *queueSetup, env []string, took time.Duration) 
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Queue tier: edge → Kafka / Redis → indexer(s), into the bench sink (issue 10)\n\n")
 	for _, e := range env {
-		if strings.HasPrefix(e, "peers ") {
-			continue
+		if !strings.HasPrefix(e, "peers ") {
+			writeList(&b, []string{e})
 		}
-		fmt.Fprintf(&b, "- %s\n", e)
 	}
 	if q.BrokersDesc != "" {
 		fmt.Fprintf(&b, "- brokers: %s\n", q.BrokersDesc)
@@ -790,70 +633,50 @@ func (r *Runner) queueMarkdown(q *queueSetup, env []string, took time.Duration) 
 	fmt.Fprintf(&b, "- each run: start indexers and edge, wait for /readyz (Kafka indexers also until each logged its partitions: the group has formed), %d warm-up messages through the whole path (not counted), then measure\n\n", r.Warmup)
 
 	type agg struct {
-		feed, e2e, edge, ix, broker, edgeRSS, ixRSS, prodMs float64
-		lost, dup                                           int64
-		ok, n, rebal                                        int
+		tally
+		feed  float64
+		rebal int
 	}
 	aggs := map[string]agg{}
 	fmt.Fprintf(&b, "| config | edge feed msgs/s | end-to-end msgs/s | edge CPU-s/1M | indexers CPU-s/1M | edge + indexers CPU-s/1M | broker CPU-s/1M | ms per produce batch | edge peak RSS MiB | indexer peak RSS MiB | lost | dup | rounds ok |\n")
 	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, c := range q.Configs {
-		var feed, e2e, edge, ix, both, broker, edgeRSS, ixRSS, prodMs []float64
+		col := columns{}
 		var a agg
 		for _, res := range q.results {
 			if res.Config != c.Name || res.Round == 0 {
 				continue
 			}
-			a.n++
-			if res.Error == "" {
-				a.ok++
-			}
-			a.lost += res.Lost
-			a.dup += res.Duplicates
+			a.add(res.Error, res.Lost, res.Duplicates)
 			a.rebal += res.Rebalances
-			if res.FeedRate > 0 {
-				feed = append(feed, res.FeedRate)
-			}
-			if res.E2ERate > 0 {
-				e2e = append(e2e, res.E2ERate)
-			}
+			col.add("feed", res.FeedRate)
+			col.add("e2e", res.E2ERate)
 			if res.EdgePer1M > 0 {
-				edge = append(edge, res.EdgePer1M)
-				ix = append(ix, res.IndexerPer1M)
-				both = append(both, res.EdgePer1M+res.IndexerPer1M)
-				broker = append(broker, res.BrokerPer1M)
+				col.add("edge", res.EdgePer1M)
+				col.add("ix", res.IndexerPer1M)
+				col.add("both", res.EdgePer1M+res.IndexerPer1M)
+				col.add("broker", res.BrokerPer1M)
 			}
-			if res.ProduceMs > 0 {
-				prodMs = append(prodMs, res.ProduceMs)
-			}
-			if res.EdgeRSSMiB > 0 {
-				edgeRSS = append(edgeRSS, res.EdgeRSSMiB)
-			}
-			m := 0.0
-			for _, v := range res.IndexerRSS {
-				m = max(m, v)
-			}
-			if m > 0 {
-				ixRSS = append(ixRSS, m)
-			}
+			col.add("prodMs", res.ProduceMs)
+			col.add("edgeRSS", res.EdgeRSSMiB)
+			col.add("ixRSS", slices.Max(append([]float64{0}, res.IndexerRSS...)))
 		}
-		a.feed, a.e2e, a.edge, a.ix, a.broker = median(feed), median(e2e), median(edge), median(ix), median(broker)
-		a.edgeRSS, a.ixRSS, a.prodMs = median(edgeRSS), median(ixRSS), median(prodMs)
+		a.feed = col.median("feed")
 		aggs[c.Name] = a
 		dash := "–"
-		e2es, ixs, bothS, brk, ixr, pms, dup := fmt.Sprintf("%.0f", a.e2e), fmt.Sprintf("%.2f", a.ix), fmt.Sprintf("%.2f", median(both)),
-			fmt.Sprintf("%.2f", a.broker), fmt.Sprintf("%.0f", a.ixRSS), fmt.Sprintf("%.1f", a.prodMs), fmt.Sprint(a.dup)
+		e2es, ixs, bothS, brk, ixr, pms, dup := fmt.Sprintf("%.0f", col.median("e2e")), fmt.Sprintf("%.2f", col.median("ix")), fmt.Sprintf("%.2f", col.median("both")),
+			fmt.Sprintf("%.2f", col.median("broker")), fmt.Sprintf("%.0f", col.median("ixRSS")), fmt.Sprintf("%.1f", col.median("prodMs")), fmt.Sprint(a.dup)
 		if c.Queue == "" {
 			ixs, brk, ixr = dash, dash, dash
 		}
 		if c.Queue != "" && c.Indexers == 0 {
 			e2es, ixs, bothS, ixr, dup = dash, dash, dash, dash, dash
 		}
-		if len(prodMs) == 0 {
+		if len(col["prodMs"]) == 0 {
 			pms = dash
 		}
 		fmt.Fprintf(&b, "| %s | %.0f | %s | %.2f | %s | %s | %s | %s | %.0f | %s | %d | %s | %d/%d |\n",
-			c.title(), a.feed, e2es, a.edge, ixs, bothS, brk, pms, a.edgeRSS, ixr, a.lost, dup, a.ok, a.n)
+			c.title(), a.feed, e2es, col.median("edge"), ixs, bothS, brk, pms, col.median("edgeRSS"), ixr, a.lost, dup, a.ok, a.n)
 	}
 
 	// The hop: per round, against the same round's direct run.
@@ -906,17 +729,19 @@ func (r *Runner) queueMarkdown(q *queueSetup, env []string, took time.Duration) 
 		}
 	}
 	fmt.Fprintf(&b, "\nColumns:\n\n")
-	fmt.Fprintf(&b, "- **edge feed msgs/s**: messages / (time the edge's own counter reaches the run's messages − first message sent by loadgen). The counter is `logshipper_queue_produced_total` for Kafka (records acknowledged, acks=all), `logshipper_queue_produced_total` for Redis too (entries whose XADD was answered), `logshipper_events_indexed_total` for direct (bulk items the sink confirmed); polled every 50 ms, interpolated. For direct it is the shipper's own indexing rate, about the end-to-end rate.\n")
-	fmt.Fprintf(&b, "- **end-to-end msgs/s**: unique messages in the sink / (last document in the sink − first message sent).\n")
-	fmt.Fprintf(&b, "- **CPU-s/1M**: utime+stime of the process (all threads, /proc/PID/stat) from the first message sent until the sink has every message (edge-only configs: until the edge's counter has them all), per 1,000,000 messages sent. The edge is the process with the syslog port (the only process for direct); **indexers** is the sum over the indexer processes; **broker** is the Kafka JVM or redis-server over the same window, for information (not logshipper's cost).\n")
-	fmt.Fprintf(&b, "- **ms per produce batch**: Kafka edge, `logshipper_queue_produce_seconds` sum/count while measuring: one pipeline batch (1000 records) from produce to acks=all; with 2 output workers the feed cannot exceed about 2 × 1000 / this.\n")
-	fmt.Fprintf(&b, "- **edge side: edge − direct**: the edge in a queue run does what the direct shipper does (framing, parsing, document encoding) except the bulk HTTP requests and their answers, and produces to the queue instead; so this is the producing cost minus the bulk-request cost (it can be negative).\n")
-	fmt.Fprintf(&b, "- **indexer side: indexers**: everything the indexers do counts as the hop: consuming, committing/acknowledging, and the bulk requests the direct shipper also makes (the indexers decode no syslog; they re-send the edge's finished documents).\n")
-	fmt.Fprintf(&b, "- **whole hop**: (edge + indexers) − direct = edge side + indexer side: the CPU the queue tier adds in logshipper processes per million messages, broker excluded.\n")
-	fmt.Fprintf(&b, "- **per side**: the last column counts the indexers' bulk requests as hop; counted where they are made instead (about 0.3 CPU-s/1M, from CPU profiles), the edge side is edge − direct + that and the indexer side indexers − that: bench/profiles/queue-hop.md.\n")
-	fmt.Fprintf(&b, "- Differences are taken per round against the same round's direct run, then the median over the rounds; the direct column is the median of those direct runs. Edge-only configs (`-0`) have no indexer: the edge alone feeding the queue with no indexer competing for the 2 CPUs; lost there = messages the edge's counter did not reach, dup not measured.\n")
-	fmt.Fprintf(&b, "- peak RSS = VmHWM (includes start-up and warm-up); indexer RSS is the larger of the indexers.\n")
-	fmt.Fprintf(&b, "- dup = documents the sink received more than once (the sink answers every item 201; Elasticsearch would answer a repeated create with the same _id 409, so a dup is repeated work, not a duplicate in the index).\n")
+	writeList(&b, []string{
+		"**edge feed msgs/s**: messages / (time the edge's own counter reaches the run's messages − first message sent by loadgen). The counter is `logshipper_queue_produced_total` for Kafka (records acknowledged, acks=all), `logshipper_queue_produced_total` for Redis too (entries whose XADD was answered), `logshipper_events_indexed_total` for direct (bulk items the sink confirmed); polled every 50 ms, interpolated. For direct it is the shipper's own indexing rate, about the end-to-end rate.",
+		"**end-to-end msgs/s**: unique messages in the sink / (last document in the sink − first message sent).",
+		"**CPU-s/1M**: utime+stime of the process (all threads, /proc/PID/stat) from the first message sent until the sink has every message (edge-only configs: until the edge's counter has them all), per 1,000,000 messages sent. The edge is the process with the syslog port (the only process for direct); **indexers** is the sum over the indexer processes; **broker** is the Kafka JVM or redis-server over the same window, for information (not logshipper's cost).",
+		"**ms per produce batch**: Kafka edge, `logshipper_queue_produce_seconds` sum/count while measuring: one pipeline batch (1000 records) from produce to acks=all; with 2 output workers the feed cannot exceed about 2 × 1000 / this.",
+		"**edge side: edge − direct**: the edge in a queue run does what the direct shipper does (framing, parsing, document encoding) except the bulk HTTP requests and their answers, and produces to the queue instead; so this is the producing cost minus the bulk-request cost (it can be negative).",
+		"**indexer side: indexers**: everything the indexers do counts as the hop: consuming, committing/acknowledging, and the bulk requests the direct shipper also makes (the indexers decode no syslog; they re-send the edge's finished documents).",
+		"**whole hop**: (edge + indexers) − direct = edge side + indexer side: the CPU the queue tier adds in logshipper processes per million messages, broker excluded.",
+		"**per side**: the last column counts the indexers' bulk requests as hop; counted where they are made instead (about 0.3 CPU-s/1M, from CPU profiles), the edge side is edge − direct + that and the indexer side indexers − that: bench/profiles/queue-hop.md.",
+		"Differences are taken per round against the same round's direct run, then the median over the rounds; the direct column is the median of those direct runs. Edge-only configs (`-0`) have no indexer: the edge alone feeding the queue with no indexer competing for the 2 CPUs; lost there = messages the edge's counter did not reach, dup not measured.",
+		"peak RSS = VmHWM (includes start-up and warm-up); indexer RSS is the larger of the indexers.",
+		"dup = documents the sink received more than once (the sink answers every item 201; Elasticsearch would answer a repeated create with the same _id 409, so a dup is repeated work, not a duplicate in the index).",
+	})
 	var rebal []string
 	for _, c := range q.Configs {
 		if a := aggs[c.Name]; a.rebal > 0 {
@@ -933,8 +758,6 @@ func (r *Runner) queueMarkdown(q *queueSetup, env []string, took time.Duration) 
 				strings.ReplaceAll(res.Error, "\n", "\n  ")))
 		}
 	}
-	if len(errs) > 0 {
-		fmt.Fprintf(&b, "\nRuns with errors:\n\n%s\n", strings.Join(errs, "\n"))
-	}
+	writeErrors(&b, "\n", errs)
 	return b.String()
 }

@@ -19,64 +19,21 @@ package main
 // sequence numbers exactly (scrollSeqs of outage.go).
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"log"
-	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 )
 
-// rollingProcs are the processes a run started, killed (process groups)
-// if the runner gets SIGINT/SIGTERM, so nothing outlives an interrupted run.
-var (
-	rollingMu    sync.Mutex
-	rollingProcs []*proc
-	rollingLG    *asyncLoadgen
-)
-
-func track(p *proc) *proc {
-	if p != nil {
-		rollingMu.Lock()
-		rollingProcs = append(rollingProcs, p)
-		rollingMu.Unlock()
-	}
-	return p
-}
-
-func killTracked() {
-	rollingMu.Lock()
-	defer rollingMu.Unlock()
-	if rollingLG != nil {
-		_ = syscall.Kill(-rollingLG.cmd.Process.Pid, syscall.SIGKILL)
-	}
-	for _, p := range rollingProcs {
-		if p.alive() {
-			_ = syscall.Kill(-p.pid, syscall.SIGTERM)
-		}
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, p := range rollingProcs {
-		select {
-		case <-p.done:
-		case <-time.After(time.Until(deadline)):
-			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
-		}
-	}
-}
-
 type rollingOpts struct {
-	outageOpts        // osURL, messages, rate, settle settings (reused helpers)
+	osNode
+	streamOpts
 	nginx      string // nginx binary (testenv/nginx.sh path)
 	drainOn    string // LOGSHIPPER_SHUTDOWN_DRAIN_TIMEOUT for "on" ("" = logshipper's default)
 	timeReopen string // syslog-ng time-reopen() ("" = its default, 60 s)
@@ -102,24 +59,20 @@ type RollingRestart struct {
 
 // RollingResult is one (sender, drain) run.
 type RollingResult struct {
-	Sender        string           `json:"sender"`
-	Drain         string           `json:"drain"` // "on (5s)" / "off (0)"
-	Queue         string           `json:"sender_settings"`
-	Index         string           `json:"index"`
-	RunID         string           `json:"run_id"`
-	Messages      int64            `json:"messages"`
-	Sent          int64            `json:"sent"` // loadgen's count; -1 if it had to be killed
-	SenderDoneS   float64          `json:"sender_done_s"`
-	Restarts      []RollingRestart `json:"restarts"`
-	Settled       string           `json:"settled"`
-	LastDocS      float64          `json:"last_doc_s"` // first message sent -> last change of _count
-	Docs          int64            `json:"docs"`
-	Distinct      int64            `json:"distinct"`
-	Lost          int64            `json:"lost"`
-	Duplicated    int64            `json:"duplicated"`
-	NoSeq         int64            `json:"no_seq"`
-	MissingRanges int              `json:"missing_ranges"`
-	Missing       string           `json:"missing"`
+	Sender      string           `json:"sender"`
+	Drain       string           `json:"drain"` // "on (5s)" / "off (0)"
+	Queue       string           `json:"sender_settings"`
+	Index       string           `json:"index"`
+	RunID       string           `json:"run_id"`
+	Messages    int64            `json:"messages"`
+	Sent        int64            `json:"sent"` // loadgen's count; -1 if it had to be killed
+	SenderDoneS float64          `json:"sender_done_s"`
+	Restarts    []RollingRestart `json:"restarts"`
+	Settled     string           `json:"settled"`
+	LastDocS    float64          `json:"last_doc_s"` // first message sent -> last change of _count
+	seqResult
+	MissingRanges int    `json:"missing_ranges"`
+	Missing       string `json:"missing"`
 	// What all four logshipper processes received and said they lost.
 	ReplicasReceived int64 `json:"replicas_received"`
 	ReplicasLost     int64 `json:"replicas_lost"`
@@ -136,9 +89,7 @@ type RollingResult struct {
 
 func rollingMain(args []string) int {
 	fs := flag.NewFlagSet("rolling", flag.ExitOnError)
-	bench := fs.String("bench-dir", "bench", "the bench/ directory")
-	binDir := fs.String("bin-dir", "bench/.bin/rolling", "directory holding logshipper and loadgen")
-	out := fs.String("out", "bench/results", "results directory (a timestamped sub-directory is made)")
+	cf := addCommonFlags(fs, "bench/.bin/rolling", false, "also write OUT/latest-rolling.md")
 	senders := fs.String("senders", "rsyslog,syslog-ng", "comma-separated: rsyslog, syslog-ng")
 	drains := fs.String("drain", "on,off", "comma-separated: on (logshipper's drain), off (LOGSHIPPER_SHUTDOWN_DRAIN_TIMEOUT=0)")
 	var o rollingOpts
@@ -153,146 +104,75 @@ func rollingMain(args []string) int {
 	fs.StringVar(&o.drainOn, "drain-timeout", "", "LOGSHIPPER_SHUTDOWN_DRAIN_TIMEOUT for the drain-on runs (empty: logshipper's default)")
 	fs.StringVar(&o.timeReopen, "syslog-ng-time-reopen", "", "syslog-ng time-reopen() in seconds (empty: its default, 60)")
 	fs.BoolVar(&o.noFlowCtl, "syslog-ng-no-flow-control", false, "syslog-ng without flags(flow-control) on the path (its default: a full queue drops)")
-	lsDesc := fs.String("logshipper-desc", "", "what logshipper binary this is, for the header")
-	latest := fs.Bool("latest", false, "also write OUT/latest-rolling.md")
 	_ = fs.Parse(args)
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		s := <-sig
-		log.Printf("rolling: %v: stopping every process of the run", s)
-		killTracked()
-		os.Exit(130)
-	}()
+	stopOnSignal("rolling", "run")
 	if o.nginx == "" {
 		log.Print("rolling: -nginx is required")
 		return 2
 	}
-	o.osURL = "http://127.0.0.1:" + *osPort
-	logshipperDesc = *lsDesc
+	o.url = "http://127.0.0.1:" + *osPort
 	if o.rate <= 0 {
 		log.Print("rolling: -rate must be > 0 (the restarts are meant to hit a stream in flight)")
 		return 2
 	}
-
-	r, err := newOpenSearchRunner("rolling", *binDir, *bench, *out)
+	r, err := cf.newRunner("-rolling")
 	if err != nil {
 		log.Print(err)
 		return 1
 	}
-	if err := checkOpenSearch("rolling", o.osURL); err != nil {
-		log.Print(err)
-		return 1
-	}
-	raw, err := os.Create(filepath.Join(r.OutDir, "rolling.jsonl"))
-	if err != nil {
-		log.Print(err)
-		return 1
-	}
-	defer raw.Close()
-	env := machineInfo(r.PeersDir, r.LogshipperBin)
-	if b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(o.nginx)))), "VERSIONS")); err == nil {
-		env = append(env, "nginx: "+strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n", "; ")), " "))
-	}
-	log.Printf("rolling: results in %s", r.OutDir)
-	start := time.Now()
-	var results []RollingResult
-	seq := 0
-	for _, s := range splitList(*senders) {
-		if s != "rsyslog" && s != "syslog-ng" {
-			log.Printf("rolling: unknown sender %q (rsyslog, syslog-ng)", s)
-			return 2
+	return r.osBench("rolling", o.osNode, *cf.out, *cf.latest, func(env []string, record func(any)) string {
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(o.nginx)))), "VERSIONS")); err == nil {
+			env = append(env, "nginx: "+strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n", "; ")), " "))
 		}
-		for _, d := range splitList(*drains) {
-			if d != "on" && d != "off" {
-				log.Printf("rolling: -drain %q: on or off", d)
-				return 2
+		start := time.Now()
+		var results []RollingResult
+		seq := 0
+		for _, s := range splitList(*senders) {
+			if s != "rsyslog" && s != "syslog-ng" {
+				log.Printf("rolling: unknown sender %q (rsyslog, syslog-ng)", s)
+				os.Exit(2)
 			}
-			seq++
-			res := r.rollingRun(o, s, d == "on", seq)
-			results = append(results, res)
-			b, _ := json.Marshal(res)
-			raw.Write(append(b, '\n'))
-			log.Printf("rolling %-9s drain %-3s sent %d  indexed %d  lost %d  duplicated %d  %s  %s",
-				s, d, res.Sent, res.Distinct, res.Lost, res.Duplicated, res.PeerReconnects, res.Error)
+			for _, d := range splitList(*drains) {
+				if d != "on" && d != "off" {
+					log.Printf("rolling: -drain %q: on or off", d)
+					os.Exit(2)
+				}
+				seq++
+				res := r.rollingRun(o, s, d == "on", seq)
+				results = append(results, res)
+				record(res)
+				log.Printf("rolling %-9s drain %-3s sent %d  indexed %d  lost %d  duplicated %d  %s  %s",
+					s, d, res.Sent, res.Distinct, res.Lost, res.Duplicated, res.PeerReconnects, res.Error)
+			}
 		}
-	}
-	return r.report("rolling", *out, *latest, rollingMarkdown(o, env, results, time.Since(start)))
+		return rollingMarkdown(o, env, results, time.Since(start))
+	})
 }
 
 // --- the pieces ---------------------------------------------------------------
 
-type rollingReplica struct {
-	name                 string
-	syslogPort, httpPort int
-	p                    *proc
-	logPath              string
-	gen                  int
-}
-
-func (rp *rollingReplica) metrics() string {
-	return fmt.Sprintf("http://127.0.0.1:%d/metrics", rp.httpPort)
-}
-
-func (r *Runner) startReplica(rp *rollingReplica, work, esURL, index string, extra []string) error {
-	rp.gen++
-	rp.logPath = filepath.Join(work, fmt.Sprintf("logshipper-%s-%d.log", rp.name, rp.gen))
-	cmd := exec.Command(r.LogshipperBin)
-	cmd.Dir = work
-	cmd.Env = append(cleanEnv(),
-		"LOGSHIPPER_ELASTICSEARCH_URLS="+esURL,
-		"LOGSHIPPER_ELASTICSEARCH_INDEX="+index,
-		fmt.Sprintf("LOGSHIPPER_LISTEN=127.0.0.1:%d", rp.syslogPort),
-		fmt.Sprintf("LOGSHIPPER_HTTP_LISTEN=127.0.0.1:%d", rp.httpPort),
-		"LOGSHIPPER_DEAD_LETTER_PATH="+filepath.Join(work, "dead-letter-"+rp.name+".ndjson"),
-	)
-	cmd.Env = append(cmd.Env, extra...)
-	p, err := startProc("logshipper-"+rp.name, cmd, rp.logPath)
-	if err != nil {
+// startReplica starts (again) a replica and waits until it is ready.
+func (r *Runner) startReplica(rp *role, gen int, work, esURL string, env []string) error {
+	rp.logPath = filepath.Join(work, fmt.Sprintf("logshipper-%s-%d.log", rp.name, gen))
+	if err := r.startRole(work, esURL, rp, env...); err != nil {
 		return err
 	}
-	rp.p = track(p)
-	if err := waitTCP(rp.syslogPort, 20*time.Second, p.alive); err != nil {
+	if err := waitTCP(rp.port, 20*time.Second, rp.p.alive); err != nil {
 		return fmt.Errorf("replica %s: %w", rp.name, err)
 	}
-	ready := fmt.Sprintf("http://127.0.0.1:%d/readyz", rp.httpPort)
-	for i := 0; i < 200; i++ {
-		if resp, err := http.Get(ready); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !waitReady(rp.metrics(), 200, 50*time.Millisecond) {
+		return fmt.Errorf("replica %s: /readyz not 200 after 10 s", rp.name)
 	}
-	return fmt.Errorf("replica %s: /readyz not 200 after 10 s", rp.name)
+	return nil
 }
 
-// received is what the running process of the replica has read.
-func (rp *rollingReplica) received() int64 {
-	if rp.p == nil || !rp.p.alive() {
-		return 0
-	}
-	return int64(sumPrefix(scrapeMetrics(rp.metrics(), "logshipper_events_received_total"), "logshipper_events_received_total"))
-}
-
-// logLines returns the JSON log lines of a replica's log whose message
-// contains sub.
+// jsonLines returns the JSON log lines of a replica's log that contain
+// sub.
 func jsonLines(path, sub string) []map[string]any {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
 	var out []map[string]any
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if !strings.Contains(sc.Text(), sub) {
-			continue
-		}
+	for _, l := range grepLines(path, sub) {
 		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
+		if json.Unmarshal([]byte(l), &m) == nil {
 			out = append(out, m)
 		}
 	}
@@ -308,24 +188,15 @@ func num(m map[string]any, k string) int64 {
 
 // stopReplica sends SIGTERM, waits for the exit and reads what the
 // replica's log says about its drain and shutdown.
-func (r *Runner) stopReplica(rp *rollingReplica, exitCap time.Duration) RollingRestart {
-	rr := RollingRestart{Replica: rp.name, DrainConns: -1}
+func (r *Runner) stopReplica(rp *role, exitCap time.Duration) RollingRestart {
+	rr := RollingRestart{Replica: rp.name, DrainConns: -1, ExitStatus: "0"}
 	t0 := time.Now()
-	_ = rp.p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-rp.p.done:
-	case <-time.After(exitCap):
-		_ = syscall.Kill(-rp.p.pid, syscall.SIGKILL)
-		<-rp.p.done
-		rr.ExitStatus = fmt.Sprintf("killed after %s", exitCap)
-	}
+	killed := rp.p.stop(exitCap)
 	rr.ExitS = time.Since(t0).Seconds()
-	if rr.ExitStatus == "" {
-		if rp.p.err != nil {
-			rr.ExitStatus = rp.p.err.Error()
-		} else {
-			rr.ExitStatus = "0"
-		}
+	if killed {
+		rr.ExitStatus = fmt.Sprintf("killed after %s", exitCap)
+	} else if rp.p.err != nil {
+		rr.ExitStatus = rp.p.err.Error()
 	}
 	for _, m := range jsonLines(rp.logPath, "syslog input draining") {
 		rr.DrainConns = num(m, "connections")
@@ -348,7 +219,7 @@ func (r *Runner) stopReplica(rp *rollingReplica, exitCap time.Duration) RollingR
 }
 
 // startNginx writes the e2e test's nginx configuration (TCP only) and runs it.
-func startRollingNginx(bin, work string, port int, replicas []*rollingReplica) (*proc, error) {
+func startRollingNginx(bin, work string, port int, replicas []*role) (*proc, error) {
 	root := filepath.Dir(filepath.Dir(filepath.Dir(bin)))
 	module := filepath.Join(root, "usr/lib/nginx/modules/ngx_stream_module.so")
 	if _, err := os.Stat(module); err != nil {
@@ -360,7 +231,7 @@ func startRollingNginx(bin, work string, port int, replicas []*rollingReplica) (
 	}
 	var up strings.Builder
 	for _, rp := range replicas {
-		fmt.Fprintf(&up, "        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n", rp.syslogPort)
+		fmt.Fprintf(&up, "        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n", rp.port)
 	}
 	conf := fmt.Sprintf(`# As test/e2e/loadbalancer_test.go (TCP part): Swarm's routing mesh stand-in.
 daemon off;
@@ -392,7 +263,6 @@ stream {
 	if err != nil {
 		return nil, err
 	}
-	track(p)
 	// waitTCP's connection is the balancer's first client: round robin
 	// sends it to A. A second probe goes to B, so the sender's connection
 	// starts on A and A's restart (the first) hits it.
@@ -419,27 +289,24 @@ func nginxCounts(work string) (int, int) {
 // --- the senders ----------------------------------------------------------------
 
 func (r *Runner) startRollingPeer(o rollingOpts, sender, work string, port, lbPort int) (*proc, string, error) {
-	switch sender {
-	case "rsyslog":
-		p, err := r.startRsyslogConf(work, "rsyslog-rolling.conf.in", map[string]string{
+	if sender == "rsyslog" {
+		p, err := r.startRsyslog(work, "rsyslog-rolling.conf.in", map[string]string{
 			"WORKDIR": work, "PORT": fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort),
 		})
-		return track(p), "defaults (peers/rsyslog-rolling.conf.in): `omfwd` protocol tcp, action queue Direct (none: the main queue's worker sends; main queue FixedArray 100,000 msgs in memory), `action.resumeRetryCount` 0, `action.resumeInterval` 30 s", err
-	case "syslog-ng":
-		reopen, desc := "", "time-reopen 60 s (default)"
-		if o.timeReopen != "" {
-			reopen, desc = fmt.Sprintf("time-reopen(%s);", o.timeReopen), fmt.Sprintf("`time-reopen(%s)`", o.timeReopen)
-		}
-		flags, fdesc := "flags(flow-control);", "plus `flags(flow-control)` on the path so a full queue holds the sender back instead of dropping"
-		if o.noFlowCtl {
-			flags, fdesc = "", "no `flags(flow-control)` (its default: a message that finds the queue full is dropped)"
-		}
-		p, err := r.startSyslogNGConf(work, "syslog-ng-rolling.conf.in", map[string]string{
-			"PORT": fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort), "TIMEREOPEN": reopen, "FLOWCONTROL": flags,
-		})
-		return track(p), "defaults (peers/syslog-ng-rolling.conf.in): `network()` destination, transport tcp, memory queue `log-fifo-size(10000)`, " + desc + ", " + fdesc, err
+		return p, "defaults (peers/rsyslog-rolling.conf.in): `omfwd` protocol tcp, action queue Direct (none: the main queue's worker sends; main queue FixedArray 100,000 msgs in memory), `action.resumeRetryCount` 0, `action.resumeInterval` 30 s", err
 	}
-	return nil, "", fmt.Errorf("unknown sender %q", sender)
+	reopen, desc := "", "time-reopen 60 s (default)"
+	if o.timeReopen != "" {
+		reopen, desc = fmt.Sprintf("time-reopen(%s);", o.timeReopen), fmt.Sprintf("`time-reopen(%s)`", o.timeReopen)
+	}
+	flags, fdesc := "flags(flow-control);", "plus `flags(flow-control)` on the path so a full queue holds the sender back instead of dropping"
+	if o.noFlowCtl {
+		flags, fdesc = "", "no `flags(flow-control)` (its default: a message that finds the queue full is dropped)"
+	}
+	p, err := r.startSyslogNG(work, "syslog-ng-rolling.conf.in", true, map[string]string{
+		"PORT": fmt.Sprint(port), "LBPORT": fmt.Sprint(lbPort), "TIMEREOPEN": reopen, "FLOWCONTROL": flags,
+	})
+	return p, "defaults (peers/syslog-ng-rolling.conf.in): `network()` destination, transport tcp, memory queue `log-fifo-size(10000)`, " + desc + ", " + fdesc, err
 }
 
 // peerReconnects counts the sender's own log lines about its forwarding
@@ -507,20 +374,6 @@ func peerReconnects(sender, work string) (string, []string) {
 	return strings.Join(parts, ", "), lines
 }
 
-// rsyslogFwdStats reads the last impstats values of the forwarding action.
-func rsyslogFwdStats(work string) string {
-	last := readImpstats(work)
-	var parts []string
-	if a, ok := last["fwd"]; ok {
-		parts = append(parts, fmt.Sprintf("action: processed %s, failed %s, suspended %s, resumed %s",
-			a["processed"], a["failed"], a["suspended"], a["resumed"]))
-	}
-	if q, ok := last["main Q"]; ok {
-		parts = append(parts, fmt.Sprintf("main queue: enqueued %s, discarded %s+%s", q["enqueued"], q["discarded.full"], q["discarded.nf"]))
-	}
-	return strings.Join(parts, "; ")
-}
-
 // --- one run ----------------------------------------------------------------------
 
 func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (res RollingResult) {
@@ -532,7 +385,7 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 	res = RollingResult{Sender: sender, Messages: o.messages, Sent: -1, SenderDoneS: -1,
 		Index: fmt.Sprintf("rolling-%s-drain-%s", sender, dname)}
 	defer func() { res.TookS = time.Since(t00).Seconds() }()
-	res.RunID = fmt.Sprintf("r%s%d", strconv.FormatInt(time.Now().UnixNano()/1e6%(36*36*36*36), 36), seq%10)
+	res.RunID = newRunID("r", seq)
 	var extra []string
 	if drain {
 		res.Drain = "on (default 5s)"
@@ -544,6 +397,7 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		res.Drain = "off (0)"
 		extra = append(extra, "LOGSHIPPER_SHUTDOWN_DRAIN_TIMEOUT=0")
 	}
+	extra = append(extra, "LOGSHIPPER_ELASTICSEARCH_INDEX="+res.Index)
 	logf := func(format string, args ...any) {
 		log.Printf("rolling %-9s drain %-3s "+format, append([]any{sender, dname}, args...)...)
 	}
@@ -555,29 +409,19 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		res.Error = err.Error()
 		return
 	}
-	work := filepath.Join(r.WorkDir, fmt.Sprintf("%d-%s-drain-%s", seq, sender, dname))
-	if err := os.MkdirAll(work, 0o755); err != nil {
+	work, err := r.workDir("%d-%s-drain-%s", seq, sender, dname)
+	if err != nil {
 		res.Error = err.Error()
 		return
 	}
-	ports := make([]int, 0, 6)
-	for len(ports) < 6 {
-		p, err := freePort()
-		if err != nil {
-			res.Error = err.Error()
-			return
-		}
-		dup := false
-		for _, q := range ports {
-			dup = dup || q == p
-		}
-		if !dup {
-			ports = append(ports, p)
-		}
+	ports, err := freePorts(6)
+	if err != nil {
+		res.Error = err.Error()
+		return
 	}
-	replicas := []*rollingReplica{
-		{name: "A", syslogPort: ports[0], httpPort: ports[1]},
-		{name: "B", syslogPort: ports[2], httpPort: ports[3]},
+	replicas := []*role{
+		{name: "A", port: ports[0], httpPort: ports[1], dlq: filepath.Join(work, "dead-letter-A.ndjson")},
+		{name: "B", port: ports[2], httpPort: ports[3], dlq: filepath.Join(work, "dead-letter-B.ndjson")},
 	}
 	lbPort, peerPort := ports[4], ports[5]
 	var finished []RollingRestart // shutdown of every process, restarts and final
@@ -589,7 +433,7 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		}
 	}()
 	for _, rp := range replicas {
-		if err := r.startReplica(rp, work, o.osURL, res.Index, extra); err != nil {
+		if err := r.startReplica(rp, 1, work, o.url, extra); err != nil {
 			res.Error = err.Error()
 			return
 		}
@@ -613,22 +457,21 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 	}
 	time.Sleep(time.Second)
 
-	lg, err := r.startLoadgenAsync(peerPort, res.RunID, o.outageOpts)
+	lg, err := r.startLoadgenAsync(peerPort, res.RunID, o.streamOpts)
 	if err != nil {
 		res.Error = err.Error()
 		return
 	}
 	defer lg.kill()
-	rollingMu.Lock()
-	rollingLG = lg
-	rollingMu.Unlock()
 	t0 := time.Now()
-	logf("streaming %d messages at %.0f/s (run %s) via nginx :%d to replicas A :%d and B :%d", o.messages, o.rate, res.RunID, lbPort, replicas[0].syslogPort, replicas[1].syslogPort)
+	logf("streaming %d messages at %.0f/s (run %s) via nginx :%d to replicas A :%d and B :%d", o.messages, o.rate, res.RunID, lbPort, replicas[0].port, replicas[1].port)
 
 	// The rolling update: A after a third, B after two thirds of the
 	// messages have reached the replicas.
 	var receivedBefore int64 // by processes that have exited
-	total := func() int64 { return receivedBefore + replicas[0].received() + replicas[1].received() }
+	total := func() int64 {
+		return receivedBefore + received(replicas[0].metrics()) + received(replicas[1].metrics())
+	}
 	for i, rp := range replicas {
 		at := o.messages * int64(i+1) / 3
 		for total() < at && time.Since(t0) < o.reachCap && peer.alive() {
@@ -642,7 +485,7 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		rr := r.stopReplica(rp, o.exitCap)
 		rr.AtReceived, rr.AtS = got, tStop.Sub(t0).Seconds()
 		receivedBefore += rr.Received
-		if err := r.startReplica(rp, work, o.osURL, res.Index, extra); err != nil {
+		if err := r.startReplica(rp, 2, work, o.url, extra); err != nil {
 			res.Error = strings.TrimSpace(res.Error + " restart " + rp.name + ": " + err.Error())
 			res.Restarts = append(res.Restarts, rr)
 			return
@@ -655,36 +498,29 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 	}
 
 	// Settle: the sender done, then until _count stops changing.
-	last, lastChange := int64(-1), time.Now()
 	tSettle := time.Now()
-	for {
-		now := time.Now()
-		_, _, _ = osDo("POST", o.osURL+"/"+res.Index+"/_refresh", nil)
-		if c, err := o.count(res.Index); err == nil && c != last {
-			last, lastChange = c, now
-			res.LastDocS = now.Sub(t0).Seconds()
+	var last int64
+	res.Settled, last = settle(lg, tSettle, func() (int64, error) { return o.refreshCount(res.Index) }, func(s settleState) string {
+		if s.changed {
+			res.LastDocS = s.now.Sub(t0).Seconds()
 		}
-		done, end := lg.finished()
-		quiet := now.Sub(lastChange)
-		if done && now.Sub(end) < quiet {
-			quiet = now.Sub(end)
+		quiet := s.quiet
+		if s.done && s.now.Sub(s.end) < quiet {
+			quiet = s.now.Sub(s.end)
 		}
-		if !done {
-			tSettle = now
+		if !s.done {
+			tSettle = s.now
 		}
 		switch {
-		case done && last >= o.messages && quiet >= 5*time.Second:
-			res.Settled = "all"
-		case done && quiet >= o.stall:
-			res.Settled = "stall"
-		case now.Sub(tSettle) >= o.settleCap || (!done && now.Sub(t0) > o.settleCap+time.Duration(float64(o.messages)/o.rate*float64(time.Second))):
-			res.Settled = "cap"
+		case s.done && s.last >= o.messages && quiet >= 5*time.Second:
+			return "all"
+		case s.done && quiet >= o.stall:
+			return "stall"
+		case s.now.Sub(tSettle) >= o.settleCap || (!s.done && s.now.Sub(t0) > o.settleCap+time.Duration(float64(o.messages)/o.rate*float64(time.Second))):
+			return "cap"
 		}
-		if res.Settled != "" {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+		return ""
+	})
 	if end, sent, done := lg.finish(); done {
 		res.SenderDoneS = end.Sub(t0).Seconds()
 		res.Sent = sent
@@ -694,11 +530,13 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 	// Stop: the sender first (its stats before), then the replicas (their
 	// shutdown lines), then count.
 	if sender == "syslog-ng" {
-		res.PeerStats = syslogNGOutageStats(r, work, "")
+		res.PeerStats = r.syslogNGStats(work)
 	}
 	peer.stop(20 * time.Second)
 	if sender == "rsyslog" {
-		res.PeerStats = rsyslogFwdStats(work)
+		res.PeerStats = rsyslogStats(work,
+			impstat{"fwd", "action: processed %s, failed %s, suspended %s, resumed %s", []string{"processed", "failed", "suspended", "resumed"}},
+			impstat{"main Q", "main queue: enqueued %s, discarded %s+%s", []string{"enqueued", "discarded.full", "discarded.nf"}})
 	}
 	res.PeerReconnects, res.PeerLines = peerReconnects(sender, work)
 	time.Sleep(time.Second)
@@ -713,15 +551,12 @@ func (r *Runner) rollingRun(o rollingOpts, sender string, drain bool, seq int) (
 		res.ReplicasReceived += rr.Received
 		res.ReplicasLost += rr.Lost
 	}
-	sc, err := o.scrollSeqs(res.Index, res.RunID, o.messages)
+	ranges, err := o.countRun(res.Index, res.RunID, o.messages, &res.seqResult)
 	if err != nil {
-		res.Error = strings.TrimSpace(res.Error + " count: " + err.Error())
+		res.Error = strings.TrimSpace(res.Error + " " + err.Error())
 		return
 	}
-	res.Docs, res.Distinct, res.Duplicated, res.NoSeq = sc.docs, sc.distinct, sc.dup, sc.noSeq
-	res.Lost = o.messages - sc.distinct
-	res.MissingRanges = len(sc.ranges)
-	res.Missing = formatRanges(sc.ranges, 6, true)
+	res.MissingRanges, res.Missing = len(ranges), formatRanges(ranges, 6, true)
 	return res
 }
 
@@ -762,9 +597,7 @@ func (res RollingResult) notes() string {
 func rollingMarkdown(o rollingOpts, env []string, results []RollingResult, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Rolling update with real senders (`bench/rolling.sh`)\n\n")
-	for _, e := range env {
-		fmt.Fprintf(&b, "- %s\n", e)
-	}
+	writeList(&b, env)
 	fmt.Fprintf(&b, "- per run: %s numbered RFC3164 messages at %s msgs/s (bench/loadgen, 1 TCP connection) into the sender's TCP input on 127.0.0.1; "+
 		"the sender forwards over TCP to nginx `stream` (as test/e2e/loadbalancer_test.go: both replicas upstream, `proxy_half_close on`, `proxy_next_upstream on`, `max_fails=1 fail_timeout=1s`) "+
 		"in front of two logshipper replicas (memory buffer, defaults, same index) indexing into a real OpenSearch 2.19 node; "+

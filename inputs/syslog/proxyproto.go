@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pires/go-proxyproto"
@@ -295,6 +296,13 @@ func (s *Server) readProxyHeader(c *net.TCPConn, transport, ip string, peer neti
 			s.log.Debug().Str("transport", transport).Str("source_ip", ip).Int("bytes", br.Buffered()).
 				Dur("proxy_header_timeout", s.cfg.ProxyHeaderTimeout).Msg("no PROXY header within the header timeout; reading the connection as plain syslog")
 		}
+	case err != nil && errors.Is(err, syscall.ECONNRESET) && s.proxy.trusts(peer):
+		// A balancer's health check that ends with a reset (HAProxy closes
+		// its checks so) may reset before its LOCAL header is read, and
+		// the reset discards the header: from a balancer, a connection
+		// reset before any header is a check ending, not a read error (it
+		// showed in CI as tcp_read errors under load).
+		return nil, res, endSenderClosed, false
 	case err != nil && err != io.EOF:
 		s.connEnded(c, transport, ip, 0, err) // a reset: counted as tcp_read
 		return nil, res, endOther, false

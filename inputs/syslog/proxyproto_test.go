@@ -430,6 +430,32 @@ func TestProxyProtocolConnectAndClose(t *testing.T) {
 	if after != before {
 		t.Errorf("errors +%v for a connect and close", after-before)
 	}
+	// The same check reset before its header was read: the reset
+	// discards the header, what is left is a balancer's connection reset
+	// before any header. Not an error either.
+	c = dialTCP(t, tcp)
+	c.SetLinger(0)
+	c.Close()
+	waitUntil(t, "connection closed", func() bool { return s.openConns() == 0 })
+	var afterReset float64
+	for _, k := range []string{kindProxyMissing, kindProxyInvalid, kindProxyTimeout, kindProxyUntrusted, kindTCPRead} {
+		afterReset += value(s.metrics.Errors.WithLabelValues(k))
+	}
+	if afterReset != before {
+		t.Errorf("errors +%v for a balancer's connection reset before its header", afterReset-before)
+	}
+}
+
+// A reset before the header from a peer that is not a balancer is a read
+// error, as on any connection.
+func TestProxyProtocolResetFromUntrustedPeer(t *testing.T) {
+	cfg := proxyConfig(nil, ProxyRequired, "192.0.2.0/24") // not 127.0.0.1
+	s, tcp, _ := start(t, cfg, newSink())
+	before := value(s.metrics.Errors.WithLabelValues(kindTCPRead))
+	c := dialTCP(t, tcp)
+	c.SetLinger(0)
+	c.Close()
+	waitDelta(t, "tcp_read errors", s.metrics.Errors.WithLabelValues(kindTCPRead), before, 1)
 }
 
 func TestProxyProtocolConfig(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -17,12 +16,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/logshipper/logshipper/internal/testes"
 )
-
-// envNginx names the nginx binary unpacked by testenv/nginx.sh.
-const envNginx = "LOGSHIPPER_TEST_NGINX"
 
 // A rolling update of a replicated service behind Docker Swarm's routing
 // mesh, with nginx's stream module standing in for IPVS: a TCP and UDP load
@@ -194,24 +188,6 @@ type replica struct {
 	s                    *shipper
 }
 
-// nginxBinary returns $LOGSHIPPER_TEST_NGINX; without it the test skips, or
-// fails in CI (LOGSHIPPER_REQUIRE_ES=1).
-func nginxBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(envNginx)
-	if bin == "" {
-		why := envNginx + " is not set; run testenv/nginx.sh and export " + envNginx + "=$(bash testenv/nginx.sh path)"
-		if os.Getenv(testes.EnvRequire) == "1" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s: %v", envNginx, err)
-	}
-	return bin
-}
-
 // loadBalancer is a running nginx: its address and its directory, which
 // holds nginx.conf and error.log.
 type loadBalancer struct{ addr, dir string }
@@ -269,54 +245,18 @@ stream {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
-	cmd := exec.Command(bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	// Its own process group: the master and its worker are stopped together.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	errorLog := func() string { // without the two info lines of every datagram
+	errorLog := func(out string) string { // without the two info lines of every datagram
 		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		var lines []string
-		for _, l := range strings.Split(out.String()+string(b), "\n") {
+		for _, l := range strings.Split(out+string(b), "\n") {
 			if !strings.Contains(l, "[info]") || !strings.Contains(l, " udp ") {
 				lines = append(lines, l)
 			}
 		}
 		return tail(strings.Join(lines, "\n"), 40)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM) // fast shutdown of master and worker
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("nginx error.log:\n%s", errorLog())
-		}
-	})
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return &loadBalancer{addr: addr, dir: dir}
-		}
-		select {
-		case <-exited:
-			t.Fatalf("nginx exited during start:\n%s", errorLog())
-		case <-time.After(50 * time.Millisecond): // polling an external process
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx does not accept on %s after 10s: %v\n%s", addr, err, errorLog())
-		}
-	}
+	runDaemon(t, "nginx", []string{addr}, errorLog, bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	return &loadBalancer{addr: addr, dir: dir}
 }
 
 // connectFailures counts the refused connects to an upstream in nginx's

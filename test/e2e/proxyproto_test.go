@@ -7,15 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/logshipper/logshipper/internal/testes"
 )
-
-// envHAProxy names the haproxy binary unpacked by testenv/haproxy.sh.
-const envHAProxy = "LOGSHIPPER_TEST_HAPROXY"
 
 // The PROXY protocol end to end, with the real balancers in front of the
 // binary and the real OpenSearch behind it. On one machine the senders are
@@ -168,24 +162,6 @@ func waitProxyMetric(t *testing.T, s *shipper, name string, want float64) {
 	}
 }
 
-// haproxyBinary returns $LOGSHIPPER_TEST_HAPROXY; without it the test
-// skips, or fails in CI (LOGSHIPPER_REQUIRE_ES=1).
-func haproxyBinary(t *testing.T) string {
-	t.Helper()
-	bin := os.Getenv(envHAProxy)
-	if bin == "" {
-		why := envHAProxy + " is not set; run testenv/haproxy.sh and export " + envHAProxy + "=$(bash testenv/haproxy.sh path)"
-		if os.Getenv(testes.EnvRequire) == "1" {
-			t.Fatal(why)
-		}
-		t.Skip(why)
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s: %v", envHAProxy, err)
-	}
-	return bin
-}
-
 // startNginxProxy runs nginx's stream module in front of the shipper with
 // proxy_protocol on, connecting from nginxIP; it returns nginx's address.
 func startNginxProxy(t *testing.T, bin, shipper string) string {
@@ -218,7 +194,7 @@ stream {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runBalancer(t, "nginx", filepath.Join(dir, "error.log"), addr, bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	runDaemon(t, "nginx", []string{addr}, withLogFile(filepath.Join(dir, "error.log"), 30), bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
 	return addr
 }
 
@@ -265,65 +241,6 @@ backend logshipper_v2
 	if out, err := check.CombinedOutput(); err != nil {
 		t.Fatalf("haproxy -c: %v\n%s", err, out)
 	}
-	runBalancer(t, "haproxy", "", v1, bin, "-db", "-f", confPath)
-	waitListening(t, "haproxy", v2, nil, func() string { return "" })
+	runDaemon(t, "haproxy", []string{v1, v2}, func(out string) string { return tail(out, 30) }, bin, "-db", "-f", confPath)
 	return v1, v2
-}
-
-// runBalancer starts a balancer in its own process group, waits until it
-// accepts on addr and stops it at the end of the test, printing its output
-// and log file (if any) when the test failed.
-func runBalancer(t *testing.T, name, logFile, addr, bin string, args ...string) {
-	t.Helper()
-	out := &syncBuffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	logs := func() string {
-		s := out.String()
-		if logFile != "" {
-			b, _ := os.ReadFile(logFile)
-			s += string(b)
-		}
-		return tail(s, 30)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, logs())
-		}
-	})
-	waitListening(t, name, addr, exited, logs)
-}
-
-// waitListening waits until addr accepts a TCP connection.
-func waitListening(t *testing.T, name, addr string, exited <-chan struct{}, logs func() string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-exited:
-			t.Fatalf("%s exited during start:\n%s", name, logs())
-		case <-time.After(50 * time.Millisecond): // polling an external process
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s does not accept on %s after 10s: %v\n%s", name, addr, err, logs())
-		}
-	}
 }

@@ -26,10 +26,8 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -199,49 +197,8 @@ http {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
-	cmd := exec.Command(bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // master and worker stopped together
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	errorLog := func() string {
-		b, _ := os.ReadFile(filepath.Join(dir, "error.log"))
-		return tail(out.String()+string(b), 30)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("nginx error.log:\n%s", errorLog())
-		}
-	})
-	for _, addr := range []string{basicAddr, apiKeyAddr} {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c, err := net.DialTimeout("tcp", addr, time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-exited:
-				t.Fatalf("nginx exited during start:\n%s", errorLog())
-			case <-time.After(50 * time.Millisecond): // polling an external process
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("nginx does not accept on %s after 10s: %v\n%s", addr, err, errorLog())
-			}
-		}
-	}
+	runDaemon(t, "nginx", []string{basicAddr, apiKeyAddr}, withLogFile(filepath.Join(dir, "error.log"), 30),
+		bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
 	return &securedNode{
 		es: es, basicURL: "https://" + basicAddr, apiKeyURL: "https://" + apiKeyAddr,
 		caFile: caFile, wrongCAFile: wrongCAFile, dir: dir,
