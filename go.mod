@@ -3,6 +3,7 @@ module github.com/logshipper/logshipper
 go 1.26.8
 
 require (
+	github.com/go-json-experiment/json v1.27.2
 	github.com/leodido/go-syslog/v4 v4.6.0
 	github.com/olivere/elastic/v7 v7.0.32
 	github.com/pierrec/lz4/v4 v4.1.33
@@ -15,6 +16,7 @@ require (
 	github.com/spf13/viper v1.21.0
 	github.com/twmb/franz-go v1.22.3
 	github.com/twmb/franz-go/pkg/kmsg v1.15.1
+	github.com/valyala/fastjson v1.6.10
 	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/net v0.62.0
 	golang.org/x/sync v0.24.0

@@ -29,6 +29,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/nginxstream"
 )
 
 type rollingOpts struct {
@@ -218,47 +220,26 @@ func (r *Runner) stopReplica(rp *role, exitCap time.Duration) RollingRestart {
 	return rr
 }
 
-// startNginx writes the e2e test's nginx configuration (TCP only) and runs it.
+// startRollingNginx runs the e2e test's balancer (TCP only) in front of the
+// replicas.
 func startRollingNginx(bin, work string, port int, replicas []*role) (*proc, error) {
-	root := filepath.Dir(filepath.Dir(filepath.Dir(bin)))
-	module := filepath.Join(root, "usr/lib/nginx/modules/ngx_stream_module.so")
-	if _, err := os.Stat(module); err != nil {
-		return nil, fmt.Errorf("stream module next to %s: %w", bin, err)
+	module, err := nginxstream.StreamModule(bin)
+	if err != nil {
+		return nil, err
 	}
 	dir := filepath.Join(work, "nginx")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var up strings.Builder
+	var upstreams []string
 	for _, rp := range replicas {
-		fmt.Fprintf(&up, "        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n", rp.port)
+		upstreams = append(upstreams, fmt.Sprintf("127.0.0.1:%d", rp.port))
 	}
-	conf := fmt.Sprintf(`# As test/e2e/loadbalancer_test.go (TCP part): Swarm's routing mesh stand-in.
-daemon off;
-master_process on;
-worker_processes 1;
-error_log %[1]s/error.log info;
-pid %[1]s/nginx.pid;
-load_module %[2]s;
-events {}
-stream {
-    upstream replicas {
-%[3]s    }
-    server {
-        listen 127.0.0.1:%[4]d;
-        proxy_pass replicas;
-        proxy_half_close on;
-        proxy_next_upstream on;
-        proxy_connect_timeout 1s;
-        proxy_timeout 10m;
-    }
-}
-`, dir, module, up.String(), port)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	args, err := nginxstream.Config{Dir: dir, Module: module, Listen: fmt.Sprintf("127.0.0.1:%d", port), Upstreams: upstreams}.Write()
+	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	cmd := exec.Command(bin, args...)
 	p, err := startProc("nginx", cmd, filepath.Join(dir, "stdout.log"))
 	if err != nil {
 		return nil, err

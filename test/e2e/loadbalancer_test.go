@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/nginxstream"
 )
 
 // A rolling update of a replicated service behind Docker Swarm's routing
@@ -197,52 +199,18 @@ type loadBalancer struct{ addr, dir string }
 // mesh publishes one port for both. It is stopped at the end of the test.
 func startNginx(t *testing.T, bin string, replicas []*replica) *loadBalancer {
 	t.Helper()
-	// Debian's layout: <root>/usr/sbin/nginx, <root>/usr/lib/nginx/modules/.
-	root := filepath.Dir(filepath.Dir(filepath.Dir(bin)))
-	module := filepath.Join(root, "usr/lib/nginx/modules/ngx_stream_module.so")
-	if _, err := os.Stat(module); err != nil {
-		t.Fatalf("stream module next to %s: %v", bin, err)
+	module, err := nginxstream.StreamModule(bin)
+	if err != nil {
+		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var upstream strings.Builder
+	var upstreams []string
 	for _, r := range replicas {
-		// A refused connect marks the replica down for a second; the
-		// connection goes to the other one (proxy_next_upstream).
-		fmt.Fprintf(&upstream, "        server 127.0.0.1:%d max_fails=1 fail_timeout=1s;\n", r.syslogPort)
+		upstreams = append(upstreams, fmt.Sprintf("127.0.0.1:%d", r.syslogPort))
 	}
-	conf := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-error_log %[1]s/error.log info;
-pid %[1]s/nginx.pid;
-load_module %[2]s;
-events {}
-stream {
-    upstream replicas {
-%[3]s    }
-    server {
-        listen %[4]s;
-        proxy_pass replicas;
-        # The replica's FIN reaches the sender while the sender's data still
-        # flows to the replica, as through IPVS, which is layer 4.
-        proxy_half_close on;
-        proxy_next_upstream on;
-        proxy_connect_timeout 1s;
-        proxy_timeout 10m;
-    }
-    # UDP shares the upstream group: a replica that refused a TCP connect is
-    # skipped for UDP too during fail_timeout. Otherwise nginx never notices
-    # a stopped UDP backend (proxy_responses 0: no answer is expected).
-    server {
-        listen %[4]s udp;
-        proxy_pass replicas;
-        proxy_responses 0;
-    }
-}
-`, dir, module, upstream.String(), addr)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	args, err := nginxstream.Config{Dir: dir, Module: module, Listen: addr, Upstreams: upstreams, UDP: true}.Write()
+	if err != nil {
 		t.Fatal(err)
 	}
 	errorLog := func(out string) string { // without the two info lines of every datagram
@@ -255,7 +223,7 @@ stream {
 		}
 		return tail(strings.Join(lines, "\n"), 40)
 	}
-	runDaemon(t, "nginx", []string{addr}, errorLog, bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	runDaemon(t, "nginx", []string{addr}, errorLog, bin, args...)
 	return &loadBalancer{addr: addr, dir: dir}
 }
 

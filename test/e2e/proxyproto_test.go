@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/nginxstream"
 )
 
 // The PROXY protocol end to end, with the real balancers in front of the
@@ -166,35 +168,20 @@ func waitProxyMetric(t *testing.T, s *shipper, name string, want float64) {
 // proxy_protocol on, connecting from nginxIP; it returns nginx's address.
 func startNginxProxy(t *testing.T, bin, shipper string) string {
 	t.Helper()
-	// Debian's layout: <root>/usr/sbin/nginx, <root>/usr/lib/nginx/modules/.
-	root := filepath.Dir(filepath.Dir(filepath.Dir(bin)))
-	module := filepath.Join(root, "usr/lib/nginx/modules/ngx_stream_module.so")
-	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	conf := fmt.Sprintf(`daemon off;
-master_process on;
-worker_processes 1;
-error_log %[1]s/error.log info;
-pid %[1]s/nginx.pid;
-load_module %[2]s;
-events {}
-stream {
-    server {
-        listen %[3]s;
-        proxy_pass %[4]s;
-        # A PROXY v1 line naming the client before the client's bytes.
-        proxy_protocol on;
-        # The balancer's own address towards logshipper: the one trusted.
-        proxy_bind %[5]s;
-        proxy_connect_timeout 2s;
-    }
-}
-`, dir, module, addr, shipper, nginxIP)
-	confPath := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
+	module, err := nginxstream.StreamModule(bin)
+	if err != nil {
 		t.Fatal(err)
 	}
-	runDaemon(t, "nginx", []string{addr}, withLogFile(filepath.Join(dir, "error.log"), 30), bin, "-p", dir+"/", "-c", confPath, "-e", filepath.Join(dir, "error.log"))
+	dir := t.TempDir()
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	// A PROXY v1 line naming the client before the client's bytes, from
+	// the balancer's own address towards logshipper: the one trusted.
+	args, err := nginxstream.Config{Dir: dir, Module: module, Listen: addr, Upstreams: []string{shipper},
+		ProxyProtocol: true, ProxyBind: nginxIP}.Write()
+	if err != nil {
+		t.Fatal(err)
+	}
+	runDaemon(t, "nginx", []string{addr}, withLogFile(filepath.Join(dir, "error.log"), 30), bin, args...)
 	return addr
 }
 
