@@ -5,6 +5,17 @@
 #
 #   bench/os.sh                  # 1,000,000 RFC3164 messages, 3 rounds
 #   ROUNDS=1 MESSAGES=200000 bench/os.sh
+#   TEMPLATES=compatible,logstash7,lean bench/os.sh
+#
+# With TEMPLATES, the index templates are compared instead: logshipper ships
+# the same messages under each (compatible and lean: its
+# elasticsearch.template.mode; logstash7: Logstash 7's default template,
+# outputs/elasticsearch/testdata/logstash-template/), rounds rotating, with
+# OpenSearch's CPU and the index's size on disk before and after a
+# forcemerge. Results: bench/results/<time>/opensearch-templates.{md,jsonl}
+# and bench/results/latest-opensearch-templates.md (a full run: 3 rounds,
+# 1,000,000 messages, the three templates). A file NAME.json in the list is a
+# variant: that template body, installed by the runner for the bench index.
 #
 # Starts OpenSearch with testenv/opensearch.sh on port OS_PORT (19250) with
 # a throw-away data directory, and stops it at the end. Results:
@@ -13,7 +24,15 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh" # the shared functions; cd to the repository root
 
-latest="$(full_run --rounds MESSAGES QUICK)" # only a full default run replaces bench/results/latest-opensearch.md
+latest="$(full_run --rounds MESSAGES QUICK)" # only a full default run replaces bench/results/latest-opensearch*.md
+TEMPLATES="${TEMPLATES:-}"
+if [[ -n "$TEMPLATES" ]]; then
+	# The templates' table replaces latest-opensearch-templates.md when it
+	# holds the three (variants, NAME.json files, may come beside them).
+	for t in compatible logstash7 lean; do
+		[[ ",$TEMPLATES," == *",$t,"* ]] || latest=false
+	done
+fi
 size_run 200000
 OS_PORT="${OS_PORT:-19250}"
 temp_dir data os
@@ -23,4 +42,4 @@ opensearch_up "$OS_PORT" "$data"
 pid="$(cat "$data/node.pid")"
 
 "$bin/runner" "${runner_flags[@]}" -rounds "$ROUNDS" -messages "$MESSAGES" \
-	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid"
+	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -opensearch-templates "$TEMPLATES"

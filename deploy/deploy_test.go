@@ -628,9 +628,10 @@ var portableVisTypes = []string{"histogram", "line", "area", "pie", "table", "me
 // fieldInfo is a field of the logstash-schema mappings and its type.
 type fieldInfo map[string]string
 
-// logstashFields walks elasticsearch.Mappings(SchemaLogstash): every property
-// (dotted for objects) and every multi-field (name.keyword).
-func logstashFields(t *testing.T) fieldInfo {
+// logstashFields walks elasticsearch.MappingsFor(SchemaLogstash, mode): every
+// property (dotted for objects) and every multi-field (name.keyword), with
+// its type, or "" for a field nothing can aggregate on (doc_values false).
+func logstashFields(t *testing.T, mode string) fieldInfo {
 	t.Helper()
 	fi := fieldInfo{}
 	var walk func(prefix string, props map[string]any)
@@ -639,6 +640,9 @@ func logstashFields(t *testing.T) fieldInfo {
 			def, _ := d.(map[string]any)
 			full := prefix + name
 			typ, _ := def["type"].(string)
+			if def["doc_values"] == false {
+				typ += " without doc values"
+			}
 			if sub, ok := def["properties"].(map[string]any); ok {
 				if typ == "" {
 					typ = "object"
@@ -649,14 +653,17 @@ func logstashFields(t *testing.T) fieldInfo {
 			if mf, ok := def["fields"].(map[string]any); ok {
 				for sub, sd := range mf {
 					st, _ := sd.(map[string]any)["type"].(string)
+					if sd.(map[string]any)["doc_values"] == false {
+						st += " without doc values"
+					}
 					fi[full+"."+sub] = st
 				}
 			}
 		}
 	}
-	props, ok := elasticsearch.Mappings(elasticsearch.SchemaLogstash)["properties"].(map[string]any)
+	props, ok := elasticsearch.MappingsFor(elasticsearch.SchemaLogstash, mode)["properties"].(map[string]any)
 	if !ok {
-		t.Fatal("Mappings(SchemaLogstash) has no properties")
+		t.Fatalf("MappingsFor(SchemaLogstash, %s) has no properties", mode)
 	}
 	walk("", props)
 	for _, f := range []string{"@timestamp", "message", "logsource", "program", "severity_label", "tags"} {
@@ -924,8 +931,15 @@ func versionLE(a, b string) bool {
 	return true
 }
 
+// templateModes are elasticsearch.template.mode's values: the dashboards
+// must work on the indices of either.
+var templateModes = []string{elasticsearch.TemplateModeCompatible, elasticsearch.TemplateModeLean}
+
 func TestSavedObjects(t *testing.T) {
-	fields := logstashFields(t)
+	fields := map[string]fieldInfo{}
+	for _, mode := range templateModes {
+		fields[mode] = logstashFields(t, mode)
+	}
 	st, raw := loadStack(t)
 	lsEnv := mustService(t, st, "logshipper").env(t)
 	// The index names the stack may write to: the one set and the commented
@@ -947,15 +961,17 @@ func TestSavedObjects(t *testing.T) {
 			sort.Strings(ids[file])
 
 			// Fields: each one logshipper writes (logstash schema), and
-			// aggregations only on aggregatable ones.
-			for _, u := range uses {
-				typ, ok := fields[u.field]
-				if !ok {
-					t.Errorf("%s: %s: field %q is not one logshipper writes (outputs/elasticsearch Mappings, logstash schema)", u.object, u.where, u.field)
-					continue
-				}
-				if u.aggregation && !aggregatable(typ) {
-					t.Errorf("%s: %s: field %q is %s, not aggregatable", u.object, u.where, u.field, typ)
+			// aggregations only on aggregatable ones, in every template mode.
+			for _, mode := range templateModes {
+				for _, u := range uses {
+					typ, ok := fields[mode][u.field]
+					if !ok {
+						t.Errorf("%s: %s: field %q is not one logshipper maps (outputs/elasticsearch MappingsFor, logstash schema, template mode %s)", u.object, u.where, u.field, mode)
+						continue
+					}
+					if u.aggregation && !aggregatable(typ) {
+						t.Errorf("%s: %s: field %q is %s in template mode %s, not aggregatable", u.object, u.where, u.field, typ, mode)
+					}
 				}
 			}
 

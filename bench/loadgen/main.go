@@ -1,7 +1,7 @@
 // Command loadgen sends numbered syslog messages to a shipper on the loopback
 // interface, for the throughput bench (bench/run.sh).
 //
-// Every message is about 150 bytes and carries "run=RUNID seq=000000123" at
+// Every message is 150 bytes (-size N: N bytes) and carries "run=RUNID seq=000000123" at
 // a fixed offset, so a sink (bench/sink) can count unique, duplicated and
 // missing messages per run. The whole byte stream is generated before the
 // clock starts, and is written with large writes (TCP) or sendmmsg batches
@@ -11,6 +11,11 @@
 //	go run ./bench/loadgen -count 1000000                       # TCP, 1 connection, RFC3164, as fast as possible
 //	go run ./bench/loadgen -conns 8 -format rfc5424 -count 1000000
 //	go run ./bench/loadgen -proto udp -rate 100000 -duration 10s
+//	go run ./bench/loadgen -size 8192 -conns 64 -count 250000 -timeout 60s
+//
+// Flags in the environment variable LOADGEN_FLAGS (e.g. "-size 1024
+// -timeout 60s") are read before the command line's, which win: the bench
+// runner sets it to vary the message size without a flag of its own.
 //
 // Only loopback addresses are accepted.
 package main
@@ -22,6 +27,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -36,7 +42,8 @@ type Result struct {
 	Requested   int64   `json:"requested"`
 	Sent        int64   `json:"sent"`
 	Bytes       int64   `json:"bytes"`
-	MessageLen  int     `json:"message_len"`
+	MessageLen  int     `json:"message_len"` // framed: with the LF or the octet count
+	Size        int     `json:"size"`        // without framing (-size)
 	FirstSendNS int64   `json:"first_send_ns"`
 	LastSendNS  int64   `json:"last_send_ns"`
 	ElapsedS    float64 `json:"elapsed_s"`
@@ -61,12 +68,15 @@ func main() {
 	runID := flag.String("run-id", "0", "token written as run=ID into every message")
 	startSeq := flag.Int64("start-seq", 0, "first sequence number")
 	tick := flag.Duration("tick", 10*time.Millisecond, "pacing interval with -rate (messages are sent in batches per tick)")
+	size := flag.Int("size", 0, fmt.Sprintf("message size in bytes without framing, every format padded (or cut) to it; 0: %d, the size of the bench's tables (the header and run=.. seq=.. are kept: at least ~80 bytes for rfc3164, ~150 for rfc5424)", MessageSize))
+	timeout := flag.Duration("timeout", 0, "TCP: give up connecting and writing this long after the first connection (the messages written by then count as sent, the exit status is 1); 0: never")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered ~150-byte syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered 150-byte (-size) syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\nLOADGEN_FLAGS in the environment: flags read before the command line's.\n")
 		flag.PrintDefaults()
 	}
-	flag.Parse()
+	// Parse exits with status 2 on a bad flag, as flag.Parse does.
+	_ = flag.CommandLine.Parse(append(strings.Fields(os.Getenv("LOADGEN_FLAGS")), os.Args[1:]...))
 
 	if err := checkLoopback(*addr); err != nil {
 		fatal(err)
@@ -89,13 +99,16 @@ func main() {
 	if *proto != "tcp" && *proto != "udp" {
 		fatal(fmt.Errorf("-proto %q: tcp or udp", *proto))
 	}
-	tmpl, err := NewTemplate(*format, *runID, time.Now(), *proto == "udp")
+	if *timeout < 0 || *timeout > 30*time.Minute {
+		fatal(fmt.Errorf("-timeout %s: want 0 (none) up to 30m", *timeout))
+	}
+	tmpl, err := NewSizedTemplate(*format, *runID, time.Now(), *proto == "udp", *size)
 	if err != nil {
 		fatal(err)
 	}
 	res, err := Run(Options{
 		Addr: *addr, Proto: *proto, Conns: *conns, Template: tmpl,
-		Total: total, StartSeq: *startSeq, Rate: *rate, Tick: *tick,
+		Total: total, StartSeq: *startSeq, Rate: *rate, Tick: *tick, Timeout: *timeout,
 	})
 	if err != nil {
 		fatal(err)
@@ -146,11 +159,15 @@ type Options struct {
 	StartSeq int64
 	Rate     float64 // 0: as fast as possible
 	Tick     time.Duration
+	// Timeout bounds connecting and (TCP) writing, from the first
+	// connection (after the messages are generated); 0: no bound.
+	Timeout time.Duration
 }
 
 type sender interface {
-	// send writes msgs whole messages from buf (n*Len bytes).
-	send(buf []byte, msgs int) error
+	// send writes msgs whole messages from buf (n*Len bytes); after an
+	// error, written says how many of them went out whole.
+	send(buf []byte, msgs int) (written int, err error)
 	close() error
 }
 
@@ -175,9 +192,13 @@ func Run(o Options) (*Result, error) {
 		parts[i] = part{buf: t.Fill(seq, int(c)), count: c}
 		seq += c
 	}
+	var deadline time.Time // from the first connection, after generating
+	if o.Timeout > 0 {
+		deadline = time.Now().Add(o.Timeout)
+	}
 	for i := range parts {
 		var err error
-		parts[i].s, err = dial(o.Proto, o.Addr)
+		parts[i].s, err = dial(o.Proto, o.Addr, deadline)
 		if err != nil {
 			for j := 0; j < i; j++ {
 				_ = parts[j].s.close()
@@ -186,7 +207,7 @@ func Run(o Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{Proto: o.Proto, Format: t.Format, Conns: n, Requested: o.Total, MessageLen: t.Len, TargetRate: o.Rate}
+	res := &Result{Proto: o.Proto, Format: t.Format, Conns: n, Requested: o.Total, MessageLen: t.Len, Size: t.BodyLen(), TargetRate: o.Rate}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	cpu1 := cpuTime()
@@ -235,8 +256,8 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 			if k > chunkMsgs {
 				k = chunkMsgs
 			}
-			if err := s.send(buf[sent*int64(msgLen):(sent+k)*int64(msgLen)], int(k)); err != nil {
-				return sent, err
+			if w, err := s.send(buf[sent*int64(msgLen):(sent+k)*int64(msgLen)], int(k)); err != nil {
+				return sent + int64(w), err
 			}
 			sent += k
 		}
@@ -254,8 +275,8 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 			due = count
 		}
 		if due > sent {
-			if err := s.send(buf[sent*int64(msgLen):due*int64(msgLen)], int(due-sent)); err != nil {
-				return sent, err
+			if w, err := s.send(buf[sent*int64(msgLen):due*int64(msgLen)], int(due-sent)); err != nil {
+				return sent + int64(w), err
 			}
 			sent = due
 		}
@@ -268,22 +289,31 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 
 type tcpSender struct{ c *net.TCPConn }
 
-func (s *tcpSender) send(buf []byte, _ int) error {
-	_, err := s.c.Write(buf)
-	return err
+func (s *tcpSender) send(buf []byte, msgs int) (int, error) {
+	n, err := s.c.Write(buf)
+	if err != nil && msgs > 0 {
+		return n / (len(buf) / msgs), err
+	}
+	return msgs, err
 }
 
 func (s *tcpSender) close() error { return s.c.Close() }
 
-func dial(proto, addr string) (sender, error) {
+// dial connects to addr; a non-zero deadline bounds connecting and, for
+// TCP, every write.
+func dial(proto, addr string, deadline time.Time) (sender, error) {
 	switch proto {
 	case "tcp":
-		c, err := net.Dial("tcp", addr)
+		d := net.Dialer{Deadline: deadline}
+		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			return nil, err
 		}
 		tc := c.(*net.TCPConn)
 		_ = tc.SetWriteBuffer(4 << 20)
+		if !deadline.IsZero() {
+			_ = tc.SetWriteDeadline(deadline)
+		}
 		return &tcpSender{c: tc}, nil
 	default:
 		c, err := net.Dial("udp", addr)

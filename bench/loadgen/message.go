@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,8 +18,13 @@ const (
 // SeqDigits is the width of the zero-padded sequence number: "seq=000000123".
 const SeqDigits = 9
 
-// MessageSize is the target length of one message (without framing).
+// MessageSize is the default length of one message (without framing): -size
+// 0 gives messages of exactly this many bytes, as before -size existed.
 const MessageSize = 150
+
+// MaxSize is the largest -size accepted (messages of 64 KiB are the most
+// logshipper, and the peers as the bench configures them, take by default).
+const MaxSize = 64 << 10
 
 const filler = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore magna aliqua ut enim ad minim veniam quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat"
 
@@ -35,10 +41,27 @@ type Template struct {
 	Len       int    // length of one framed message
 }
 
-// NewTemplate builds the message shape. runID (letters, digits, '-', '_')
-// is written as "run=ID" so a sink can tell runs apart; now fixes the
-// header time.
+// NewTemplate builds the message shape of MessageSize bytes (NewSizedTemplate
+// with size 0).
 func NewTemplate(format, runID string, now time.Time, udp bool) (*Template, error) {
+	return NewSizedTemplate(format, runID, now, udp, 0)
+}
+
+// NewSizedTemplate builds the message shape. runID (letters, digits, '-',
+// '_') is written as "run=ID" so a sink can tell runs apart; now fixes the
+// header time. The message (without framing) is size bytes long (0:
+// MessageSize): the text after the sequence number is padded (or cut) to
+// fit, down to a floor of 4 filler bytes after the header, run id and
+// sequence number, so a size below that gives the shortest message
+// instead. The header and the "run=… seq=…" token are the same at every
+// size.
+func NewSizedTemplate(format, runID string, now time.Time, udp bool, size int) (*Template, error) {
+	if size < 0 || size > MaxSize {
+		return nil, fmt.Errorf("size %d: want 0 (the default %d bytes) up to %d", size, MessageSize, MaxSize)
+	}
+	if size == 0 {
+		size = MessageSize
+	}
 	if runID == "" {
 		runID = "0"
 	}
@@ -63,15 +86,12 @@ func NewTemplate(format, runID string, now time.Time, udp bool) (*Template, erro
 	}
 	t := &Template{Format: format, Octet: format == FormatOctet && !udp, UDP: udp}
 	prefix := head + "run=" + runID + " seq="
-	pad := MessageSize - len(prefix) - SeqDigits - 1
+	pad := size - len(prefix) - SeqDigits - 1
 	if pad < 4 {
 		pad = 4
 	}
-	for len(filler) < pad {
-		pad = len(filler)
-	}
 	t.Prefix = []byte(prefix)
-	t.Suffix = []byte(" " + filler[:pad])
+	t.Suffix = []byte(" " + padding(pad))
 	body := len(t.Prefix) + SeqDigits + len(t.Suffix)
 	switch {
 	case t.Octet:
@@ -86,6 +106,24 @@ func NewTemplate(format, runID string, now time.Time, udp bool) (*Template, erro
 		t.Len = body + 1 // LF
 	}
 	return t, nil
+}
+
+// padding is n bytes of filler text, repeated as often as needed (words
+// separated by spaces, never ending in one; never "seq=" or "run=").
+func padding(n int) string {
+	var b strings.Builder
+	b.Grow(n + len(filler))
+	for b.Len() < n {
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(filler)
+	}
+	s := b.String()[:n]
+	if strings.HasSuffix(s, " ") { // a receiver may trim trailing blanks
+		s = s[:n-1] + "x"
+	}
+	return s
 }
 
 // BodyLen is the length of a message without framing.

@@ -173,3 +173,100 @@ func TestRunTCPAndUDP(t *testing.T) {
 	}
 	_ = io.Discard
 }
+
+// TestSizes checks -size: every format padded to exactly the size asked,
+// the run=… seq=… token at its fixed offset, the default (0) the same
+// message as before -size existed.
+func TestSizes(t *testing.T) {
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	for _, f := range []string{FormatRFC3164, FormatRFC5424, FormatOctet, FormatRaw} {
+		def, _ := NewTemplate(f, "r1", now, false)
+		zero, err := NewSizedTemplate(f, "r1", now, false, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(def.Fill(7, 2)) != string(zero.Fill(7, 2)) || def.BodyLen() != MessageSize {
+			t.Errorf("%s: size 0 is not the default %d-byte message (%d)", f, MessageSize, def.BodyLen())
+		}
+		for _, size := range []int{100, 150, 1024, 8192, MaxSize} {
+			if f == FormatRFC5424 || f == FormatOctet {
+				if size < 150 {
+					continue // its header alone is ~130 bytes
+				}
+			}
+			tm, err := NewSizedTemplate(f, "r1", now, false, size)
+			if err != nil {
+				t.Fatalf("%s %d: %v", f, size, err)
+			}
+			if tm.BodyLen() != size {
+				t.Errorf("%s %d: body of %d bytes", f, size, tm.BodyLen())
+			}
+			buf := tm.Fill(99, 3)
+			for i := 0; i < 3; i++ {
+				m := buf[i*tm.Len : (i+1)*tm.Len]
+				if got := string(m[tm.SeqOffset : tm.SeqOffset+SeqDigits]); got != fmt.Sprintf("%09d", 99+i) {
+					t.Errorf("%s %d: digits at SeqOffset = %q", f, size, got)
+				}
+				if bytes.Count(m, []byte("seq=")) != 1 || bytes.Count(m, []byte("run=")) != 1 {
+					t.Errorf("%s %d: the padding repeats the token", f, size)
+				}
+				body := bytes.TrimSuffix(m, []byte("\n"))
+				if f == FormatOctet {
+					body = m[bytes.IndexByte(m, ' ')+1:]
+				}
+				if len(body) != size || body[len(body)-1] == ' ' || bytes.ContainsAny(body, "\n\r") {
+					t.Errorf("%s %d: body %d bytes, ends %q", f, size, len(body), body[len(body)-1:])
+				}
+			}
+		}
+	}
+	// Below the header's own length: the shortest message, 4 filler bytes.
+	tm, _ := NewSizedTemplate(FormatRFC3164, "r1", now, false, 10)
+	if want := len(tm.Prefix) + SeqDigits + 5; tm.BodyLen() != want {
+		t.Errorf("size 10: %d bytes, want the floor %d", tm.BodyLen(), want)
+	}
+	for _, bad := range []int{-1, MaxSize + 1} {
+		if _, err := NewSizedTemplate(FormatRFC3164, "r1", now, false, bad); err == nil {
+			t.Errorf("size %d accepted", bad)
+		}
+	}
+}
+
+// TestTimeout: a receiver that never reads holds the sender back; with
+// -timeout it gives up in time and counts only what went out.
+func TestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	held := make(chan net.Conn, 8)
+	defer func() {
+		ln.Close()
+		for c := range held {
+			c.Close()
+		}
+	}()
+	go func() {
+		defer close(held)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held <- c // accepted, never read
+		}
+	}()
+	tm, _ := NewSizedTemplate(FormatRFC3164, "t", time.Now(), false, 8192)
+	start := time.Now()
+	res, err := Run(Options{Addr: ln.Addr().String(), Proto: "tcp", Conns: 2, Template: tm, Total: 20000, Timeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("took %s with a 300ms timeout", el)
+	}
+	if res.Errors != 2 || res.Sent <= 0 || res.Sent >= 20000 || res.Size != 8192 {
+		t.Errorf("sent %d of 20000 (%d B), %d errors: %s", res.Sent, res.Size, res.Errors, res.FirstErr)
+	}
+}

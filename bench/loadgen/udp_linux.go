@@ -35,9 +35,9 @@ func newUDPSender(c *net.UDPConn) (sender, error) {
 	return &udpSender{c: c, rc: rc, iov: make([]syscall.Iovec, udpBatch), hdrs: make([]mmsghdr, udpBatch)}, nil
 }
 
-func (s *udpSender) send(buf []byte, msgs int) error {
+func (s *udpSender) send(buf []byte, msgs int) (int, error) {
 	if msgs == 0 {
-		return nil
+		return 0, nil
 	}
 	l := len(buf) / msgs
 	for off := 0; off < msgs; {
@@ -69,17 +69,17 @@ func (s *udpSender) send(buf []byte, msgs int) error {
 		})
 		runtime.KeepAlive(buf)
 		if err != nil {
-			return err
+			return off, err
 		}
 		if serr != nil {
 			if serr == syscall.ECONNREFUSED { // ICMP port unreachable from an earlier datagram: go on
 				continue
 			}
-			return serr
+			return off, serr
 		}
 		off += sent
 	}
-	return nil
+	return msgs, nil
 }
 
 func (s *udpSender) close() error { return s.c.Close() }

@@ -9,17 +9,17 @@ type udpSender struct{ c *net.UDPConn }
 
 func newUDPSender(c *net.UDPConn) (sender, error) { return &udpSender{c: c}, nil }
 
-func (s *udpSender) send(buf []byte, msgs int) error {
+func (s *udpSender) send(buf []byte, msgs int) (int, error) {
 	if msgs == 0 {
-		return nil
+		return 0, nil
 	}
 	l := len(buf) / msgs
 	for i := 0; i < msgs; i++ {
 		if _, err := s.c.Write(buf[i*l : (i+1)*l]); err != nil {
-			return err
+			return i, err
 		}
 	}
-	return nil
+	return msgs, nil
 }
 
 func (s *udpSender) close() error { return s.c.Close() }

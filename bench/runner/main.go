@@ -10,7 +10,8 @@
 //
 // With -opensearch URL it runs the OpenSearch comparison instead (see
 // opensearch.go), with -queue the queue-tier bench (queue.go); "runner
-// outage" and "runner rolling" are outage.go and rolling.go. Use the
+// outage", "runner rolling" and "runner curves" are outage.go, rolling.go
+// and curves.go. Use the
 // scripts bench/run.sh, os.sh, queue.sh, outage.sh and rolling.sh rather
 // than calling it directly: they build the binaries and install the peers.
 package main
@@ -90,6 +91,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "rolling" {
 		os.Exit(rollingMain(os.Args[2:])) // bench/rolling.sh, see rolling.go
+	}
+	if len(os.Args) > 1 && os.Args[1] == "curves" {
+		os.Exit(curvesMain(os.Args[2:])) // bench/curves.sh, see curves.go
 	}
 	cf := addCommonFlags(flag.CommandLine, "bench/.bin", true, "also copy the table to OUT/latest.md (latest-opensearch.md)")
 	rounds := flag.Int("rounds", 3, "rounds per scenario and shipper")
@@ -244,7 +248,7 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	if sc.Proto == "udp" {
 		stall = r.StallUDP
 	}
-	st, werr := r.waitDelivered(runID, lr.Sent, stall, 10*time.Minute, p.alive)
+	st, werr := r.waitDelivered(runID, lr.Sent, stall, r.runCap(), p.alive)
 	cpu1, cerr := procCPU(p.pid)
 	sinkCPU1, _ := procCPU(r.sinkProc.pid)
 	res.UDPKernelDrops = udpRcvbufErrors() - udp0

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,6 +57,9 @@ func (r *Runner) runOpenSearch(node osNode, osPID, workers, batch int, outRoot s
 		if _, err := procCPU(osPID); err != nil {
 			return fmt.Errorf("OpenSearch pid %d: %w", osPID, err)
 		}
+	}
+	if *osTemplates != "" {
+		return r.runOSTemplates(node, osPID, splitList(*osTemplates), outRoot, latest)
 	}
 	return r.frame("opensearch", false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
 		// Warm-up (not counted): warms the JVM, installs logshipper's
@@ -236,19 +241,22 @@ func (r *Runner) osDirectRun(node osNode, osPID, round int, bodies [][]byte, n i
 	return res, firstErr
 }
 
-func (r *Runner) osLogshipperRun(node osNode, osPID, round int, n int64) OSResult {
+// osLogshipperRun ships n messages through a new logshipper (env on top of
+// its defaults) into the node and measures both.
+func (r *Runner) osLogshipperRun(node osNode, osPID, round int, n int64, env ...string) OSResult {
 	res := OSResult{Kind: "logshipper", Round: round, Messages: n}
 	if err := node.deleteIndex(osIndex); err != nil {
 		res.Error = err.Error()
 		return res
 	}
-	work, err := r.workDir("os-logshipper-r%d", round)
+	r.runSeq++
+	work, err := r.workDir("os-logshipper-%03d-r%d", r.runSeq, round)
 	if err != nil {
 		res.Error = err.Error()
 		return res
 	}
 	p, port, metricsURL, err := startOn(15*time.Second, func(port int) (*proc, string, error) {
-		return r.startLogshipper(work, port, node.url)
+		return r.startLogshipper(work, port, node.url, env...)
 	})
 	if err != nil {
 		res.Error = err.Error()
@@ -358,6 +366,253 @@ func (r *Runner) osMarkdown(results []OSResult, workers, batch int) string {
 	for _, res := range results {
 		if res.Error != "" {
 			errs = append(errs, fmt.Sprintf("- %s round %d: %s", res.Kind, res.Round, res.Error))
+		}
+	}
+	writeErrors(&b, "\n", errs)
+	return b.String()
+}
+
+// The template comparison (bench/os.sh with TEMPLATES): the same
+// logshipper run under each index template, rounds rotating, with
+// OpenSearch's CPU and the index's size on disk.
+
+var (
+	osTemplates = flag.String("opensearch-templates", "", "with -opensearch: compare index templates instead, comma-separated: "+
+		"compatible and lean (logshipper's elasticsearch.template.mode), logstash7 (Logstash 7's default template, -logstash7-template), "+
+		"or a file NAME.json holding a template body (composable if it has \"template\", else legacy) for variants")
+	osLogstash7 = flag.String("logstash7-template", "outputs/elasticsearch/testdata/logstash-template/elasticsearch-7x.json",
+		"with -opensearch-templates: Logstash 7's template file (logstash-output-elasticsearch's ecs-disabled/elasticsearch-7x.json)")
+)
+
+// OSTemplateResult is one run of the template comparison.
+type OSTemplateResult struct {
+	OSResult
+	Template string `json:"template"`
+	// After the run: refresh + flush, then the primaries' store; then a
+	// forcemerge to one segment (+ flush) and the store again. The CPU
+	// OpenSearch spends on each, which the run's figure does not hold.
+	StoreBytes       int64   `json:"store_bytes"`
+	Segments         int64   `json:"segments"`
+	FlushCPU         float64 `json:"flush_opensearch_cpu_s"`
+	MergedStoreBytes int64   `json:"merged_store_bytes"`
+	MergedSegments   int64   `json:"merged_segments"`
+	MergeCPU         float64 `json:"forcemerge_opensearch_cpu_s"`
+}
+
+// osTemplateEnv is how logshipper runs under each template. logstash7:
+// logshipper installs none (its composable template would win over the
+// legacy one); the runner has put Logstash's in place.
+var osTemplateEnv = map[string][]string{
+	"compatible": {"LOGSHIPPER_ELASTICSEARCH_TEMPLATE_MODE=compatible", "LOGSHIPPER_ELASTICSEARCH_TEMPLATE_OVERWRITE=true"},
+	"lean":       {"LOGSHIPPER_ELASTICSEARCH_TEMPLATE_MODE=lean", "LOGSHIPPER_ELASTICSEARCH_TEMPLATE_OVERWRITE=true"},
+	"logstash7":  {"LOGSHIPPER_ELASTICSEARCH_TEMPLATE_ENABLED=false"},
+}
+
+// logstash7Template is Logstash's template for the bench index: its
+// index_patterns (logstash-*) replaced by the bench's, nothing else.
+func logstash7Template(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var t map[string]any
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t["index_patterns"] = []string{osIndex + "*"}
+	return json.Marshal(t)
+}
+
+// variantTemplate reads a template body from a file, for the bench's index.
+func variantTemplate(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var t map[string]any
+	if err := json.Unmarshal(b, &t); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t["index_patterns"] = []string{osIndex + "*"}
+	return json.Marshal(t)
+}
+
+func (r *Runner) runOSTemplates(node osNode, osPID int, templates []string, outRoot string, latest bool) error {
+	// Bodies the runner installs itself (logshipper's template off), by
+	// the name in the table.
+	bodies := map[string][]byte{}
+	var names []string
+	for _, t := range templates {
+		switch {
+		case t == "logstash7":
+			b, err := logstash7Template(*osLogstash7)
+			if err != nil {
+				return err
+			}
+			bodies[t] = b
+		case strings.HasSuffix(t, ".json"):
+			b, err := variantTemplate(t)
+			if err != nil {
+				return err
+			}
+			t = strings.TrimSuffix(filepath.Base(t), ".json")
+			bodies[t] = b
+		case osTemplateEnv[t] == nil:
+			return fmt.Errorf("-opensearch-templates: unknown template %q; use compatible, logstash7, lean or a file NAME.json", t)
+		}
+		names = append(names, t)
+	}
+	templates = names
+	// prepare leaves the node with only this run's template.
+	prepare := func(t string) error {
+		if err := node.reset(osIndex); err != nil {
+			return err
+		}
+		body, ok := bodies[t]
+		if !ok {
+			return nil
+		}
+		api := "_template"
+		if bytes.Contains(body, []byte(`"template":`)) {
+			api = "_index_template"
+		}
+		if code, b, err := osDo("PUT", node.url+"/"+api+"/bench-"+t, body); err != nil || code != 200 {
+			return fmt.Errorf("PUT %s/bench-%s: %v %d %.300s", api, t, err, code, b)
+		}
+		return nil
+	}
+	env := func(t string) []string {
+		if e, ok := osTemplateEnv[t]; ok {
+			return e
+		}
+		return osTemplateEnv["logstash7"] // installed by the runner
+	}
+	return r.frame("opensearch-templates", false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
+		// Warm-up (not counted) under every template, so the JVM has
+		// compiled each one's paths (text analysis, doc values, the
+		// codec) before any run is measured. The very first measured run
+		// still came out 25-50% dearer than later runs of its template;
+		// the median over the rounds absorbs it.
+		warm := max(r.Messages/10, 10000)
+		for _, t := range templates {
+			log.Printf("opensearch templates: warm-up, %d messages through logshipper under %s", warm, t)
+			if err := prepare(t); err != nil {
+				return "", err
+			}
+			if wres := r.osLogshipperRun(node, osPID, 0, warm, env(t)...); wres.Error != "" {
+				return "", fmt.Errorf("warm-up under %s: %s", t, wres.Error)
+			}
+		}
+		var results []OSTemplateResult
+		for round := 1; round <= r.Rounds; round++ {
+			for _, t := range rotated(templates, round) {
+				res := OSTemplateResult{Template: t}
+				if err := prepare(t); err != nil {
+					res.Error = err.Error()
+				} else {
+					res.OSResult = r.osLogshipperRun(node, osPID, round, r.Messages, env(t)...)
+					res.Template = t
+					if err := r.osStore(node, osPID, &res); err != nil && res.Error == "" {
+						res.Error = err.Error()
+					}
+				}
+				record(res)
+				log.Printf("opensearch template %-10s round %d: %9.0f msgs/s  logshipper cpu %6.2fs  opensearch cpu %6.2fs (+%.2fs flush, +%.2fs forcemerge)  store %d B (%d segments), merged %d B (%d)  indexed %d  %s",
+					t, round, res.RateMsgs, res.ClientCPU, res.OSCPU, res.FlushCPU, res.MergeCPU, res.StoreBytes, res.Segments, res.MergedStoreBytes, res.MergedSegments, res.Indexed, res.Error)
+				results = append(results, res)
+			}
+		}
+		_ = node.reset(osIndex)
+		return r.osTemplatesMarkdown(results, templates), nil
+	})
+}
+
+// osStore measures the index on disk after the run: refresh + flush (what
+// is indexed is in segments, the translog trimmed), then forcemerge to one
+// segment. Merges still running after the flush are part of the store at
+// that moment; the forcemerged size is the settled one.
+func (r *Runner) osStore(node osNode, osPID int, res *OSTemplateResult) error {
+	cpu0, _ := procCPU(osPID)
+	_ = node.refresh(osIndex)
+	if code, b, err := osDo("POST", node.url+"/"+osIndex+"/_flush", nil); err != nil || code != 200 {
+		return fmt.Errorf("_flush: %v %d %.200s", err, code, b)
+	}
+	cpu1, _ := procCPU(osPID)
+	res.FlushCPU = cpu1 - cpu0
+	var err error
+	if res.StoreBytes, res.Segments, err = node.storeStats(osIndex); err != nil {
+		return err
+	}
+	if code, b, err := osDo("POST", node.url+"/"+osIndex+"/_forcemerge?max_num_segments=1", nil); err != nil || code != 200 {
+		return fmt.Errorf("_forcemerge: %v %d %.200s", err, code, b)
+	}
+	// The merged-away segments' files go only once no searcher holds them:
+	// refresh, then commit.
+	_ = node.refresh(osIndex)
+	_, _, _ = osDo("POST", node.url+"/"+osIndex+"/_flush", nil)
+	cpu2, _ := procCPU(osPID)
+	res.MergeCPU = cpu2 - cpu1
+	res.MergedStoreBytes, res.MergedSegments, err = node.storeStats(osIndex)
+	return err
+}
+
+func (r *Runner) osTemplatesMarkdown(results []OSTemplateResult, templates []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## Index templates: OpenSearch's CPU and disk per 1,000,000 documents (OpenSearch 2.19 node, testenv/opensearch.sh, 1 GiB heap, same machine)\n\n")
+	writeList(&b, machineInfo(r.PeersDir, r.LogshipperBin))
+	fmt.Fprintf(&b, "- %d RFC3164 messages per run through logshipper (defaults: batch 1000, 2 workers, own `_id`, op_type create), %d rounds (medians), templates in rotating order, index `%s` and every template deleted before each run\n", r.Messages, r.Rounds, osIndex)
+	fmt.Fprintf(&b, "- templates: `compatible` and `lean` are logshipper's `elasticsearch.template.mode` (installed by logshipper); `logstash7` is Logstash 7's default template (outputs/elasticsearch/testdata/logstash-template/, logstash-output-elasticsearch ecs-disabled/elasticsearch-7x.json) installed by the runner as `_template` for `%s*`, logshipper's template off\n", osIndex)
+	fmt.Fprintf(&b, "- OpenSearch CPU = utime+stime of the JVM from the first message sent until logshipper counted the last one indexed; + flush = the refresh and flush after it; store = the primary's segment files (`_cat/segments?bytes=b`; `_stats/store` lags by up to 10 s) after refresh + flush, and after `_forcemerge?max_num_segments=1` + refresh + flush\n")
+	fmt.Fprintf(&b, "- the bench's messages differ only in their sequence number (same host, program, time): real logs compress less, so read the disk columns as relative\n\n")
+	fmt.Fprintf(&b, "| template | msgs/s | OpenSearch CPU-s per 1M | vs logstash7 | + refresh/flush CPU-s | forcemerge CPU-s | store B per 1M (segments) | after forcemerge B per 1M (segments) | logshipper CPU-s per 1M | indexed | rounds ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	per1M := func(v float64, n int64) float64 { return v / float64(max(n, 1)) * 1e6 }
+	meds := map[string]float64{}
+	for _, t := range templates {
+		var cpu []float64
+		for _, res := range results {
+			if res.Template == t {
+				cpu = append(cpu, per1M(res.OSCPU, res.Messages))
+			}
+		}
+		meds[t] = median(cpu)
+	}
+	for _, t := range templates {
+		var rate, cpu, flush, merge, store, segs, merged, msegs, lcpu, idx []float64
+		ok, n := 0, 0
+		for _, res := range results {
+			if res.Template != t {
+				continue
+			}
+			n++
+			if res.Error == "" {
+				ok++
+			}
+			rate = append(rate, res.RateMsgs)
+			cpu = append(cpu, per1M(res.OSCPU, res.Messages))
+			flush = append(flush, per1M(res.FlushCPU, res.Messages))
+			merge = append(merge, per1M(res.MergeCPU, res.Messages))
+			store = append(store, per1M(float64(res.StoreBytes), res.Messages))
+			segs = append(segs, float64(res.Segments))
+			merged = append(merged, per1M(float64(res.MergedStoreBytes), res.Messages))
+			msegs = append(msegs, float64(res.MergedSegments))
+			lcpu = append(lcpu, per1M(res.ClientCPU, res.Messages))
+			idx = append(idx, float64(res.Indexed))
+		}
+		vs := "n/a"
+		if base := meds["logstash7"]; base > 0 {
+			vs = fmt.Sprintf("%.2fx", median(cpu)/base)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %.2f | %s | %.2f | %.2f | %.0f (%.0f) | %.0f (%.0f) | %.2f | %.0f | %d/%d |\n",
+			t, median(rate), median(cpu), vs, median(flush), median(merge), median(store), median(segs), median(merged), median(msegs), median(lcpu), median(idx), ok, n)
+	}
+	fmt.Fprintf(&b, "\nPer round (OpenSearch CPU-s per 1M, in run order):\n\n")
+	for _, res := range results {
+		fmt.Fprintf(&b, "- round %d %s: %.2f\n", res.Round, res.Template, per1M(res.OSCPU, res.Messages))
+	}
+	var errs []string
+	for _, res := range results {
+		if res.Error != "" {
+			errs = append(errs, fmt.Sprintf("- %s round %d: %s", res.Template, res.Round, res.Error))
 		}
 	}
 	writeErrors(&b, "\n", errs)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -100,6 +101,36 @@ func (n osNode) count(index string) (int64, error) {
 func (n osNode) refreshCount(index string) (int64, error) {
 	_ = n.refresh(index)
 	return n.count(index)
+}
+
+// storeStats is the size of index's primary segments on disk and their
+// number, read from _cat/segments: _stats/store is cached for
+// index.store.stats_refresh_interval (10 s), so right after a flush or a
+// forcemerge it still shows the files before it.
+func (n osNode) storeStats(index string) (bytes, segments int64, err error) {
+	code, b, err := osDo("GET", n.url+"/_cat/segments/"+index+"?bytes=b&format=json&h=prirep,size", nil)
+	if err != nil || code != 200 {
+		return 0, 0, fmt.Errorf("_cat/segments: %v %d %.200s", err, code, b)
+	}
+	var segs []struct {
+		PriRep string `json:"prirep"`
+		Size   string `json:"size"`
+	}
+	if err := json.Unmarshal(b, &segs); err != nil {
+		return 0, 0, err
+	}
+	for _, s := range segs {
+		if s.PriRep != "p" {
+			continue
+		}
+		v, err := strconv.ParseInt(s.Size, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("_cat/segments: size %q", s.Size)
+		}
+		bytes += v
+		segments++
+	}
+	return bytes, segments, nil
 }
 
 func (n osNode) deleteIndex(index string) error {

@@ -26,6 +26,7 @@ type Runner struct {
 	Scenarios                          []Scenario
 	Stall                              time.Duration
 	StallUDP                           time.Duration
+	RunCap                             time.Duration // the longest wait for the sink after sending (0: 10 min)
 
 	sinkURL  string
 	sinkProc *proc
@@ -63,6 +64,13 @@ func (f commonFlags) newRunner(suffix string) (*Runner, error) {
 	r.OutDir = abs(filepath.Join(*f.out, time.Now().UTC().Format("20060102-150405")+suffix))
 	r.WorkDir = filepath.Join(r.OutDir, "work")
 	return r, os.MkdirAll(r.WorkDir, 0o755)
+}
+
+func (r *Runner) runCap() time.Duration {
+	if r.RunCap > 0 {
+		return r.RunCap
+	}
+	return 10 * time.Minute
 }
 
 // workDir makes the work directory of one run.

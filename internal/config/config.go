@@ -136,6 +136,7 @@ var Settings = []Setting{
 	{"elasticsearch.template.replicas", 1, "number_of_replicas in the template"},
 	{"elasticsearch.template.priority", 200, "priority of the composable template (order of a legacy one)"},
 	{"elasticsearch.template.overwrite", false, "replace an existing template of that name (off: an operator's edited template is kept, as in Logstash)"},
+	{"elasticsearch.template.mode", "compatible", "mappings: compatible (strings also as <field>.keyword, as dashboards made on Logstash's indices expect) or lean (less cluster CPU per document; see README)"},
 	{"elasticsearch.data_stream", false, "elasticsearch.index names a data stream: the template declares it and every event goes with op_type create (index must be a plain name)"},
 	{"elasticsearch.lifecycle.policy", "", "install this ILM (Elasticsearch) / ISM (OpenSearch) policy if missing and attach it to new indices through the template (empty = none)"},
 	{"elasticsearch.lifecycle.delete_after", "30d", "the policy deletes an index this long after its creation (data stream: after its daily rollover); Nd or Nh"},

@@ -103,7 +103,17 @@ type TemplateConfig struct {
 	// Overwrite replaces an existing template of the same name. Off by
 	// default, as in Logstash: an operator's edited template is kept.
 	Overwrite bool `mapstructure:"overwrite"`
+	// Mode is the mappings' layout: "compatible" (the default: every
+	// string a dashboard may facet on also answers to <field>.keyword) or
+	// "lean" (less CPU per document for the cluster; see template.go).
+	Mode string `mapstructure:"mode"`
 }
+
+// Template modes.
+const (
+	TemplateModeCompatible = "compatible"
+	TemplateModeLean       = "lean"
+)
 
 // Schemas.
 const (
@@ -135,6 +145,7 @@ func DefaultConfig() Config {
 			Shards:   1,
 			Replicas: 1,
 			Priority: 200,
+			Mode:     TemplateModeCompatible,
 		},
 	}
 }
@@ -192,6 +203,9 @@ func (c *Config) Validate() error {
 		}
 		if c.Template.Priority < 0 {
 			add(cfgErr("template.priority", "%d must be 0 or more", c.Template.Priority))
+		}
+		if m := c.Template.Mode; m != TemplateModeCompatible && m != TemplateModeLean {
+			add(cfgErr("template.mode", "%q is not a template mode; use %q (the default) or %q", m, TemplateModeCompatible, TemplateModeLean))
 		}
 	}
 	add(c.validateDataStream())
@@ -336,10 +350,10 @@ func (c Config) String() string {
 		urls[i] = redactURL(u)
 	}
 	return fmt.Sprintf("urls=%v index=%q username=%q password=%q api_key=%q ca_file=%q insecure_skip_verify=%t gzip=%t sniff=%t timeout=%s schema=%q "+
-		"template.enabled=%t template.name=%q template.shards=%d template.replicas=%d template.priority=%d template.overwrite=%t "+
+		"template.enabled=%t template.name=%q template.shards=%d template.replicas=%d template.priority=%d template.overwrite=%t template.mode=%q "+
 		"data_stream=%t lifecycle.policy=%q lifecycle.delete_after=%q",
 		urls, c.Index, c.Username, redact(c.Password), redact(c.APIKey), c.CAFile, c.InsecureSkipVerify, c.Gzip, c.Sniff, c.Timeout, c.Schema,
-		c.Template.Enabled, c.Template.Name, c.Template.Shards, c.Template.Replicas, c.Template.Priority, c.Template.Overwrite,
+		c.Template.Enabled, c.Template.Name, c.Template.Shards, c.Template.Replicas, c.Template.Priority, c.Template.Overwrite, c.Template.Mode,
 		c.DataStream, c.Lifecycle.Policy, c.Lifecycle.DeleteAfter)
 }
 
@@ -370,7 +384,8 @@ func (c Config) MarshalZerologObject(e *zerolog.Event) {
 			Int("shards", c.Template.Shards).
 			Int("replicas", c.Template.Replicas).
 			Int("priority", c.Template.Priority).
-			Bool("overwrite", c.Template.Overwrite)).
+			Bool("overwrite", c.Template.Overwrite).
+			Str("mode", c.Template.Mode)).
 		Bool("data_stream", c.DataStream).
 		Dict("lifecycle", zerolog.Dict().
 			Str("policy", c.Lifecycle.Policy).

@@ -97,6 +97,9 @@ func TestValidateErrors(t *testing.T) {
 		}, `elasticsearch.lifecycle.policy: "logshipper-30d" is set but elasticsearch.template.enabled is false; the policy reaches new indices through the index template, so enable the template or unset the policy`},
 		{"policy on one plain index", func(c *Config) { c.Lifecycle.Policy = "logshipper-30d" },
 			`elasticsearch.lifecycle.policy: "logshipper-30d" with the plain index name "syslog-msg" would delete that one index, with all its documents, 30d after its creation; use a date pattern such as "syslog-msg-%{+yyyy.MM.dd}", or elasticsearch.data_stream: true`},
+		{"template mode", func(c *Config) { c.Template.Mode = "leen" },
+			`elasticsearch.template.mode: "leen" is not a template mode; use "compatible" (the default) or "lean"`},
+		{"lean template mode", func(c *Config) { c.Template.Mode = TemplateModeLean }, ""},
 		{"policy with daily indices", func(c *Config) { c.Index, c.Lifecycle.Policy = "syslog-msg-%{+yyyy.MM.dd}", "logshipper-30d" }, ""},
 		{"policy with a data stream", func(c *Config) {
 			c.DataStream, c.Lifecycle.Policy, c.Lifecycle.DeleteAfter = true, "Logs.Policy_1", "12h"

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -629,5 +630,123 @@ func TestIntegrationLifecycleWithoutAPI(t *testing.T) {
 	}
 	if c := n.count(name + "-2026.11.26"); c != 4 {
 		t.Errorf("%d documents, want 4", c)
+	}
+}
+
+// TestIntegrationLeanTemplate: the lean template on the real node, and the
+// requests the shipped dashboards (deploy/kibana) make, answered: terms on
+// the faceted .keyword fields, a date histogram split by severity, the
+// parse-failure filters, the saved search's sort, a filter made by
+// clicking a slice (a term on program.keyword), and a match on message.
+func TestIntegrationLeanTemplate(t *testing.T) {
+	n, name := setup(t)
+	cfg := integrationConfig(n.url, name)
+	cfg.Template.Mode = TemplateModeLean
+	o := integrationOutput(t, cfg)
+	for i, r := range writeAll(t, o, goldenBatch()) {
+		if r.Status != pipeline.Delivered {
+			t.Fatalf("event %d: %+v", i, r)
+		}
+	}
+	index := name + "-2026.11.26"
+	if c := n.count(index); c != 4 {
+		t.Fatalf("%s holds %d documents, want 4", index, c)
+	}
+
+	mapping := n.must(http.MethodGet, "/"+index+"/_mapping", nil)[index].(map[string]any)["mappings"].(map[string]any)
+	if msg := field(mapping, "message"); msg["norms"] != false || msg["fields"] != nil {
+		t.Errorf("message mapped %v, want text without norms or sub-fields", msg)
+	}
+	for f, want := range map[string]string{
+		"logsource.keyword": "keyword", "program.keyword": "keyword", "severity_label.keyword": "keyword",
+		"host": "keyword", "host.keyword": "", "pid": "keyword", "tags": "keyword",
+	} {
+		if got := n.fieldType(index, f); got != want {
+			t.Errorf("mapping of %s: %q, want %q", f, got, want)
+		}
+	}
+
+	search := func(body map[string]any) map[string]any {
+		t.Helper()
+		return n.must(http.MethodPost, "/"+name+"-*/_search", body)
+	}
+	total := func(res map[string]any) int {
+		return int(res["hits"].(map[string]any)["total"].(map[string]any)["value"].(float64))
+	}
+	buckets := func(res map[string]any, agg string) map[string]int {
+		out := map[string]int{}
+		for _, b := range res["aggregations"].(map[string]any)[agg].(map[string]any)["buckets"].([]any) {
+			b := b.(map[string]any)
+			out[fmt.Sprint(b["key"])] = int(b["doc_count"].(float64))
+		}
+		return out
+	}
+	terms := func(f string) map[string]any {
+		return map[string]any{"terms": map[string]any{"field": f, "size": 10}}
+	}
+
+	// The "hosts", "programs" and severity visualizations.
+	res := search(map[string]any{"size": 0, "aggs": map[string]any{
+		"hosts":    terms("logsource.keyword"),
+		"programs": terms("program.keyword"),
+		"severity": map[string]any{
+			"date_histogram": map[string]any{"field": "@timestamp", "fixed_interval": "1h"},
+			"aggs":           map[string]any{"label": terms("severity_label.keyword")},
+		},
+		// Not in the shipped dashboards, but the obvious next facets.
+		"senders":    terms("host"),
+		"facilities": terms("facility_label"),
+	}})
+	if got := buckets(res, "programs"); got["sshd"] != 1 || got["evntslog"] != 1 || got["app"] != 1 {
+		t.Errorf("terms program.keyword: %v", got)
+	}
+	if got := buckets(res, "hosts"); got["web01"] != 1 || got["mymachine.example.com"] != 1 {
+		t.Errorf("terms logsource.keyword: %v", got)
+	}
+	if got := buckets(res, "senders"); got["10.0.0.5"] != 1 || len(got) != 4 {
+		t.Errorf("terms host: %v", got)
+	}
+	if got := buckets(res, "facilities"); len(got) == 0 {
+		t.Errorf("terms facility_label: %v", got)
+	}
+	labels := map[string]int{}
+	for _, b := range res["aggregations"].(map[string]any)["severity"].(map[string]any)["buckets"].([]any) {
+		for _, l := range b.(map[string]any)["label"].(map[string]any)["buckets"].([]any) {
+			l := l.(map[string]any)
+			labels[l["key"].(string)] += int(l["doc_count"].(float64))
+		}
+	}
+	if labels["Informational"] != 1 || labels["Notice"] != 2 || labels["Error"] != 1 {
+		t.Errorf("severity_label.keyword per hour: %v", labels)
+	}
+
+	// The "parse failures" filters (KQL tags:"…" is a match_phrase on tags).
+	res = search(map[string]any{"size": 0, "aggs": map[string]any{"failures": map[string]any{"filters": map[string]any{"filters": map[string]any{
+		"grok":      map[string]any{"match_phrase": map[string]any{"tags": "_grokparsefailure_sysloginput"}},
+		"truncated": map[string]any{"match_phrase": map[string]any{"tags": "_truncated"}},
+	}}}}})
+	fb := res["aggregations"].(map[string]any)["failures"].(map[string]any)["buckets"].(map[string]any)
+	if fb["grok"].(map[string]any)["doc_count"].(float64) != 1 || fb["truncated"].(map[string]any)["doc_count"].(float64) != 1 {
+		t.Errorf("filters on tags: %v", fb)
+	}
+
+	// The saved search: newest first, its columns from _source.
+	res = search(map[string]any{"sort": []any{map[string]any{"@timestamp": "desc"}},
+		"_source": []string{"logsource", "program", "severity_label", "message"}})
+	if total(res) != 4 {
+		t.Errorf("saved search: %d hits", total(res))
+	}
+	// A click on a slice filters on its .keyword field; a query on the
+	// field itself, and a search in the message text.
+	for what, q := range map[string]map[string]any{
+		"term program.keyword": {"term": map[string]any{"program.keyword": "sshd"}},
+		"match_phrase program": {"match_phrase": map[string]any{"program": "sshd"}},
+		"term pid":             {"term": map[string]any{"pid": "1234"}},
+		"match message":        {"match": map[string]any{"message": "password root"}},
+		"match_phrase message": {"match_phrase": map[string]any{"message": "accepted password"}},
+	} {
+		if h := total(search(map[string]any{"query": q})); h != 1 {
+			t.Errorf("%s: %d hits, want 1", what, h)
+		}
 	}
 }

@@ -45,7 +45,8 @@ var dashboardKeyword = map[string]any{"type": "keyword", "fields": map[string]an
 
 func props(p map[string]any) map[string]any { return map[string]any{"properties": p} }
 
-// Mappings returns the index mappings for a schema.
+// Mappings returns the index mappings for a schema in the compatible
+// (default) mode; MappingsFor gives either mode.
 //
 // date_detection is off: structured-data values are free text, and a first
 // value that looks like a date would otherwise make the field a date and
@@ -107,6 +108,50 @@ func Mappings(s Schema) map[string]any {
 	}
 }
 
+// The lean mode's field types. Nothing in log search is ranked by
+// relevance (hits are sorted by @timestamp), so message keeps no norms;
+// fields nobody aggregates or sorts on keep no doc values (they stay
+// searchable); and only the fields the shipped dashboards facet on
+// (deploy/kibana: logsource, program, severity_label) keep the .keyword
+// sub-field those dashboards name. The settings are the compatible
+// mode's: index.codec best_compression saved a fifth of the disk but cost
+// OpenSearch 3-23% more CPU per document (bench/os.sh, README.md), and
+// lean is about the cluster's CPU.
+var (
+	leanText = map[string]any{"type": "text", "norms": false}
+	// searchOnly: found by a query, never aggregated or sorted on.
+	searchOnly        = map[string]any{"type": "keyword", "doc_values": false}
+	searchOnlyInteger = map[string]any{"type": "integer", "doc_values": false}
+)
+
+// MappingsFor returns the index mappings for a schema and a template mode
+// (TemplateModeCompatible or TemplateModeLean).
+func MappingsFor(s Schema, mode string) map[string]any {
+	m := Mappings(s)
+	if mode != TemplateModeLean {
+		return m
+	}
+	p := m["properties"].(map[string]any)
+	p["message"] = leanText
+	// "1" in every document: searchable, but never worth a doc-values column.
+	p["@version"] = searchOnly
+	if s == SchemaECS {
+		// ECS has keyword fields only already, no .keyword copies.
+		return m
+	}
+	for _, f := range []string{"host", "facility_label", "msgid", "tags"} {
+		p[f] = keyword
+	}
+	// The header's time as sent (@timestamp is the one to sort and bucket
+	// on), the pid, and the balancer's address are looked up, not counted.
+	for _, f := range []string{"timestamp", "timestamp8601", "pid", "proxy_host"} {
+		p[f] = searchOnly
+	}
+	// priority is facility*8+severity: aggregate on those two.
+	p["priority"] = searchOnlyInteger
+	return m
+}
+
 // templateSettings: shards and replicas, and on Elasticsearch the ILM
 // policy (index.lifecycle.name) when one is configured. OpenSearch's ISM
 // attaches its policy through the policy's own ism_template instead, so
@@ -130,16 +175,26 @@ func (o *Output) ComposableTemplate() map[string]any {
 		"index_patterns": []string{o.index.TemplatePattern()},
 		"priority":       o.cfg.Template.Priority,
 		"version":        templateVersion,
-		"_meta":          map[string]any{"managed_by": "logshipper", "schema": o.schema.String()},
+		"_meta":          o.templateMeta(),
 		"template": map[string]any{
 			"settings": o.templateSettings(),
-			"mappings": Mappings(o.schema),
+			"mappings": MappingsFor(o.schema, o.cfg.Template.Mode),
 		},
 	}
 	if o.cfg.DataStream {
 		t["data_stream"] = map[string]any{}
 	}
 	return t
+}
+
+// templateMeta tells an operator who made the template and how; the mode
+// only when lean, so the compatible template stays as it was.
+func (o *Output) templateMeta() map[string]any {
+	meta := map[string]any{"managed_by": "logshipper", "schema": o.schema.String()}
+	if o.cfg.Template.Mode == TemplateModeLean {
+		meta["template_mode"] = TemplateModeLean
+	}
+	return meta
 }
 
 // LegacyTemplate is the body of PUT _template/<name>, for Elasticsearch
@@ -150,7 +205,7 @@ func (o *Output) LegacyTemplate() map[string]any {
 		"order":          o.cfg.Template.Priority,
 		"version":        templateVersion,
 		"settings":       o.templateSettings(),
-		"mappings":       Mappings(o.schema),
+		"mappings":       MappingsFor(o.schema, o.cfg.Template.Mode),
 	}
 }
 
@@ -195,7 +250,7 @@ func (o *Output) InstallTemplate(ctx context.Context) error {
 	}
 	o.tmplDone.Store(true)
 	ev := o.log.Info().Str("template", o.cfg.Template.Name).Str("api", api).
-		Str("index_pattern", o.index.TemplatePattern()).Bool("data_stream", o.cfg.DataStream)
+		Str("mode", o.cfg.Template.Mode).Str("index_pattern", o.index.TemplatePattern()).Bool("data_stream", o.cfg.DataStream)
 	if policy != "" {
 		ev = ev.Str("lifecycle_policy", o.cfg.Lifecycle.Policy).Str("lifecycle", policy).
 			Str("delete_after", o.cfg.Lifecycle.DeleteAfter).Str("cluster", o.cluster.String())
