@@ -16,9 +16,12 @@ var ErrQueueFull = errors.New("buffer: memory queue full")
 
 // Memory is the buffer without a disk: the same methods as WAL, so the
 // pipeline reads, and acknowledges, either one the same way. It holds at
-// most maxEvents appends waiting to be read, and at most maxBytes message
-// bytes from Append until Ack (one append always fits, so no message is too
-// big to ever pass). What it holds is lost with the process: Durable is
+// most maxEvents events and at most maxBytes message bytes from Append
+// until Ack (one append always fits, so no message or fetch is too big to
+// ever pass). Counting events, not appends, keeps what a syslog input may
+// queue the same whether it hands over one message or a read's worth at
+// a time: the live heap, and so the collector's work under the soft
+// memory limit, stays bounded by queue_size. What it holds is lost with the process: Durable is
 // false. Events have no ID here; the pipeline gives them one.
 //
 // The events of one Append go in as one chunk (one channel send, one
@@ -27,7 +30,8 @@ var ErrQueueFull = errors.New("buffer: memory queue full")
 // the size it is asked for.
 type Memory struct {
 	queue   chan chunk
-	gate    byteGate
+	gate    byteGate // message bytes
+	events  byteGate // events
 	closing chan struct{}
 	close   sync.Once
 
@@ -46,6 +50,7 @@ func NewMemory(maxEvents int, maxBytes int64) *Memory {
 	return &Memory{
 		queue:   make(chan chunk, maxEvents),
 		gate:    byteGate{max: maxBytes},
+		events:  byteGate{max: int64(maxEvents)},
 		closing: make(chan struct{}),
 	}
 }
@@ -112,50 +117,63 @@ func (m *Memory) append(ctx context.Context, c chunk) error {
 		return ErrClosed
 	default:
 	}
+	k := int64(c.len())
+	if err := m.events.acquire(ctx, m.closing, k); err != nil {
+		return err
+	}
 	n := c.bytes()
 	if err := m.gate.acquire(ctx, m.closing, n); err != nil {
+		m.events.release(k)
 		return err
 	}
 	select {
 	case m.queue <- c:
-		m.held.Add(int64(c.len()))
+		m.held.Add(k)
 		return nil
 	case <-ctx.Done():
 		m.gate.release(n)
+		m.events.release(k)
 		return ctx.Err()
 	case <-m.closing:
 		m.gate.release(n)
+		m.events.release(k)
 		return ErrClosed
 	}
 }
 
-// TryAppend adds evs if they fit now; otherwise ErrQueueFull (or
-// ErrClosed), and the events before the one that did not fit are added.
+// TryAppend adds all of evs, as one chunk, if they fit now; otherwise
+// none, and ErrQueueFull (or ErrClosed).
 func (m *Memory) TryAppend(evs ...*event.Event) error {
-	for _, ev := range evs {
-		if err := m.tryAppend(ev); err != nil {
-			return err
-		}
+	var c chunk
+	switch len(evs) {
+	case 0:
+		return nil
+	case 1:
+		c = chunk{one: evs[0]}
+	default:
+		c = chunk{many: evs}
 	}
-	return nil
-}
-
-func (m *Memory) tryAppend(ev *event.Event) error {
 	select {
 	case <-m.closing:
 		return ErrClosed
 	default:
 	}
-	n := int64(ev.Size())
+	k := int64(c.len())
+	if !m.events.tryAcquire(k) {
+		return ErrQueueFull
+	}
+	n := c.bytes()
 	if !m.gate.tryAcquire(n) {
+		m.events.release(k)
 		return ErrQueueFull
 	}
 	select {
-	case m.queue <- chunk{one: ev}:
-		m.held.Add(1)
+	case m.queue <- c:
+		m.held.Add(k)
 		return nil
 	default:
 		m.gate.release(n)
+		m.events.release(k)
 		return ErrQueueFull
 	}
 }
@@ -223,7 +241,9 @@ func (m *Memory) Ack(first, last Pos) error {
 		return errors.New("buffer: Ack of a run that ends before it starts")
 	}
 	m.gate.release(int64(last.bord + uint64(last.size) - first.bord))
-	m.held.Add(-int64(last.ord - first.ord + 1))
+	k := int64(last.ord - first.ord + 1)
+	m.events.release(k)
+	m.held.Add(-k)
 	return nil
 }
 
@@ -255,6 +275,7 @@ func (m *Memory) DropUnread(err error) int {
 		}
 		n += k
 		m.gate.release(c.bytes())
+		m.events.release(int64(k))
 		m.held.Add(-int64(k))
 		if c.grp != nil {
 			c.grp.Fail(k, err)

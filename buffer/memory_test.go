@@ -94,7 +94,7 @@ func TestGroup(t *testing.T) {
 // exactly the events acknowledged; DropUnread fails the unread part of a
 // cut chunk and the chunks behind it.
 func TestMemoryCutsChunks(t *testing.T) {
-	m := NewMemory(2, 1000)
+	m := NewMemory(7, 1000)
 	ctx := context.Background()
 	var gerr []error
 	g := NewGroup(5, func(err error) { gerr = append(gerr, err) })
@@ -180,5 +180,30 @@ func TestMemoryCutsChunks(t *testing.T) {
 		if es, err := m3.Read(ctx, 0); err != nil || len(es) != 1 || len(es[0].Event.Raw) != want {
 			t.Fatalf("Read(0): %v %v, want the %d-byte event", es, err, want)
 		}
+	}
+}
+
+// queue_size counts events, not appends: a read's worth of messages in one
+// append takes as many places as it has events.
+func TestMemoryCountsEvents(t *testing.T) {
+	m := NewMemory(3, 1<<20)
+	if err := m.TryAppend(memEvent(1), memEvent(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TryAppend(memEvent(3), memEvent(4)); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("2 more events into 1 free place: %v, want ErrQueueFull", err)
+	}
+	if err := m.TryAppend(memEvent(5)); err != nil {
+		t.Fatalf("1 event into 1 free place: %v", err)
+	}
+	es, err := m.Read(context.Background(), 10)
+	if err != nil || len(es) != 3 {
+		t.Fatalf("read %d, %v", len(es), err)
+	}
+	if err := m.Ack(es[0].Pos, es[2].Pos); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.TryAppend(memEvent(6), memEvent(7), memEvent(8)); err != nil {
+		t.Fatalf("after Ack: %v", err)
 	}
 }

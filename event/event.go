@@ -60,9 +60,13 @@ type Event struct {
 	// ProxyIP is the load balancer's address when a PROXY protocol header
 	// named the sender (then SourceIP is the sender the header names);
 	// empty otherwise.
-	ProxyIP   string
-	Raw       []byte // the message as framed: no framing, no trailing CR/LF/NUL
-	Truncated bool   // Raw was cut at the maximum message size
+	ProxyIP string
+	// Raw is the message as framed: no framing, no trailing CR/LF/NUL. It
+	// is never changed once the event is made, and its memory may be
+	// shared with other events' (inputs and the disk buffer carve it from
+	// blocks): the parser's string fields point into it.
+	Raw       []byte
+	Truncated bool // Raw was cut at the maximum message size
 
 	// Set by the parser. (Format, ParseFailed, Malformed, Version and
 	// Priority share a word with Truncated: an Event is 272 bytes, in the

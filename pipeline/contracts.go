@@ -18,15 +18,18 @@ import (
 
 // Sink is what an input hands events to.
 type Sink interface {
-	// Put queues ev, blocking while the queue is full (or the disk buffer
-	// is full or its disk failing): that is how a slow Elasticsearch, or a
-	// full disk, stops TCP reads. It fails only when ctx is done.
-	Put(ctx context.Context, ev *event.Event) error
-	// TryPut queues ev if there is room right now; otherwise it returns
-	// ErrQueueFull, ErrBufferFull, ErrDiskFull, ErrDiskError or ErrClosed,
-	// which DropReason names for the drop counter. For UDP, where blocking would only move the loss
-	// into the kernel.
-	TryPut(ev *event.Event) error
+	// Put queues evs, all of them or (on an error) none, blocking while
+	// the queue is full (or the disk buffer is full or its disk failing):
+	// that is how a slow Elasticsearch, or a full disk, stops TCP reads. It
+	// fails only when ctx is done. Inputs hand over what one read brought
+	// in one call: one queue operation per read, not per message.
+	Put(ctx context.Context, evs ...*event.Event) error
+	// TryPut queues those of evs there is room for right now, in order,
+	// and says how many. For the others it returns ErrQueueFull,
+	// ErrBufferFull, ErrDiskFull, ErrDiskError or ErrClosed, which
+	// DropReason names for the drop counter. For UDP, where blocking would
+	// only move the loss into the kernel.
+	TryPut(evs ...*event.Event) (int, error)
 	// Commit returns once every event put so far is durable (disk buffer,
 	// per its fsync policy). An input calls it before reading more from a
 	// socket, so that what it has read counts as received only once it is

@@ -246,7 +246,7 @@ func TestDurableTryPutOnAFailingDisk(t *testing.T) {
 			p := mustDurable(t, testConfig(), w, newFakeOutput())
 			defer p.Close(context.Background())
 			fsys.Fail(diskio.OpCreate, ".seg", tc.err) // no segment file can be created
-			err = p.TryPut(ev("x"))
+			_, err = p.TryPut(ev("x"))
 			if !errors.Is(err, tc.sentry) || DropReason(err) != tc.reason {
 				t.Fatalf("TryPut = %v (reason %q), want %v", err, DropReason(err), tc.sentry)
 			}

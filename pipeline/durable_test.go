@@ -133,7 +133,7 @@ func TestDurableTryPutWhenFullSaysBufferFull(t *testing.T) {
 	})
 	accepted, full := 0, 0
 	for i := range 1000 {
-		switch err := p.TryPut(ev(fmt.Sprintf("datagram %04d with some padding to fill the buffer quickly", i))); {
+		switch _, err := p.TryPut(ev(fmt.Sprintf("datagram %04d with some padding to fill the buffer quickly", i))); {
 		case err == nil:
 			accepted++
 		case errors.Is(err, ErrBufferFull):

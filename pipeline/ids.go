@@ -25,9 +25,37 @@ func newIDSource() *idSource {
 	return s
 }
 
-func (s *idSource) next() string {
+// idLen is the length of an encoded ID.
+const idLen = 22
+
+// appendNext appends the next ID to dst.
+func (s *idSource) appendNext(dst []byte) []byte {
 	var b [16]byte
 	copy(b[:8], s.prefix[:])
 	binary.BigEndian.PutUint64(b[8:], s.n.Add(1))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.AppendEncode(dst, b[:])
+}
+
+// assign gives every event of qs without an ID the next one: all the
+// IDs of one call share one string (two allocations per call, not one
+// per event).
+func (s *idSource) assign(qs []queued) {
+	var buf []byte
+	for _, q := range qs {
+		if q.ev.ID == "" {
+			if buf == nil {
+				buf = make([]byte, 0, idLen*len(qs))
+			}
+			buf = s.appendNext(buf)
+		}
+	}
+	if buf == nil {
+		return
+	}
+	all := string(buf)
+	for _, q := range qs {
+		if q.ev.ID == "" {
+			q.ev.ID, all = all[:idLen], all[idLen:]
+		}
+	}
 }

@@ -195,7 +195,7 @@ type Pipeline struct {
 type Buffer interface {
 	// Append adds events, waiting while the buffer is full.
 	Append(ctx context.Context, evs ...*event.Event) error
-	// TryAppend adds events if they fit now.
+	// TryAppend adds all of evs if they fit now, else none.
 	TryAppend(evs ...*event.Event) error
 	// Commit returns once what was appended is durable (a no-op in memory).
 	Commit(ctx context.Context) error
@@ -291,23 +291,42 @@ func (p *Pipeline) start() {
 }
 
 // Put implements Sink.
-func (p *Pipeline) Put(ctx context.Context, ev *event.Event) error {
+func (p *Pipeline) Put(ctx context.Context, evs ...*event.Event) error {
 	select {
 	case <-p.closing:
 		return ErrClosed
 	default:
 	}
-	return appendError(p.buf.Append(ctx, ev))
+	return appendError(p.buf.Append(ctx, evs...))
 }
 
-// TryPut implements Sink.
-func (p *Pipeline) TryPut(ev *event.Event) error {
+// TryPut implements Sink: all of evs in one append when they fit, else
+// one by one, so a nearly full queue still takes what it has room for.
+func (p *Pipeline) TryPut(evs ...*event.Event) (int, error) {
 	select {
 	case <-p.closing:
-		return ErrClosed
+		return 0, ErrClosed
 	default:
 	}
-	return appendError(p.buf.TryAppend(ev))
+	err := p.buf.TryAppend(evs...)
+	if err == nil {
+		return len(evs), nil
+	}
+	if len(evs) == 1 || !(errors.Is(err, buffer.ErrQueueFull) || errors.Is(err, buffer.ErrFull)) {
+		return 0, appendError(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if e := p.buf.TryAppend(ev); e != nil {
+			err = e
+			continue
+		}
+		n++
+	}
+	if n == len(evs) {
+		return n, nil
+	}
+	return n, appendError(err)
 }
 
 // PutBatch hands over evs as Put does, and calls done once they are safe
@@ -386,12 +405,6 @@ func (p *Pipeline) Commit(ctx context.Context) error {
 	return p.buf.Commit(ctx)
 }
 
-func (p *Pipeline) assignID(ev *event.Event) {
-	if p.ids != nil && ev.ID == "" {
-		ev.ID = p.ids.next()
-	}
-}
-
 // Close stops taking events, flushes what is queued and waits until every
 // event is settled or ctx is done. Call it after the inputs have stopped,
 // so nothing is still putting. With the memory buffer what is left at the
@@ -455,19 +468,27 @@ func (p *Pipeline) runReader() {
 		attempt = 0
 		qs := make([]queued, len(entries))
 		for i, e := range entries {
-			ev := e.Event
 			if e.ID != "" {
-				ev.ID = e.ID
-			} else {
-				p.assignID(ev)
+				e.Event.ID = e.ID
 			}
-			if p.parse != nil && ev.Document == nil {
-				p.parseSafely(ev)
-				if ev.ParseFailed {
-					p.m.ParseFailures.Inc()
+			qs[i] = queued{ev: e.Event, pos: e.Pos, grp: e.Group}
+		}
+		if p.ids != nil {
+			p.ids.assign(qs)
+		}
+		if p.parse != nil {
+			failed := 0
+			for _, q := range qs {
+				if q.ev.Document == nil {
+					p.parseSafely(q.ev)
+					if q.ev.ParseFailed {
+						failed++
+					}
 				}
 			}
-			qs[i] = queued{ev: ev, pos: e.Pos, grp: e.Group}
+			if failed > 0 {
+				p.m.ParseFailures.Add(float64(failed))
+			}
 		}
 		select {
 		case p.queue <- qs:

@@ -278,7 +278,7 @@ func TestBackPressure(t *testing.T) {
 	// Fill: 1 batch in the worker, 1 batch held by the batcher, then the queue.
 	accepted := 0
 	for i := 0; i < 100; i++ {
-		if err := p.TryPut(ev(fmt.Sprintf("m%d", i))); err != nil {
+		if _, err := p.TryPut(ev(fmt.Sprintf("m%d", i))); err != nil {
 			if !errors.Is(err, ErrQueueFull) {
 				t.Fatalf("TryPut = %v, want ErrQueueFull", err)
 			}
@@ -394,7 +394,7 @@ func TestQueueBytesBoundsMemory(t *testing.T) {
 	big := string(make([]byte, 64<<10))
 	accepted := 0
 	for range 100 {
-		if p.TryPut(ev(big)) == nil {
+		if _, err := p.TryPut(ev(big)); err == nil {
 			accepted++
 		}
 	}

@@ -21,14 +21,16 @@ type countSink struct {
 	done   chan struct{}
 }
 
-func (s *countSink) Put(_ context.Context, _ *event.Event) error {
-	if s.n.Add(1) == s.target {
+func (s *countSink) Put(_ context.Context, evs ...*event.Event) error {
+	if n := s.n.Add(int64(len(evs))); n >= s.target && n-int64(len(evs)) < s.target {
 		close(s.done)
 	}
 	return nil
 }
 
-func (s *countSink) TryPut(ev *event.Event) error { return s.Put(context.Background(), ev) }
+func (s *countSink) TryPut(evs ...*event.Event) (int, error) {
+	return len(evs), s.Put(context.Background(), evs...)
+}
 
 func (s *countSink) Commit(context.Context) error { return nil }
 

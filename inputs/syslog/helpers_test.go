@@ -61,7 +61,7 @@ func (s *sink) poke() {
 	}
 }
 
-func (s *sink) Put(ctx context.Context, ev *event.Event) error {
+func (s *sink) Put(ctx context.Context, evs ...*event.Event) error {
 	s.mu.Lock()
 	s.putCalls++
 	s.mu.Unlock()
@@ -73,20 +73,30 @@ func (s *sink) Put(ctx context.Context, ev *event.Event) error {
 			return ctx.Err()
 		}
 	}
-	s.add(ev)
+	for _, ev := range evs {
+		s.add(ev)
+	}
 	return nil
 }
 
-func (s *sink) TryPut(ev *event.Event) error {
-	s.mu.Lock()
-	s.tryPutSeen++
-	s.mu.Unlock()
-	if s.tryPut != nil && !s.tryPut(ev) {
-		s.poke()
-		return pipeline.ErrQueueFull
+// TryPut takes each event the tryPut rule lets in, as the pipeline does
+// when some of a batch fit and some do not.
+func (s *sink) TryPut(evs ...*event.Event) (int, error) {
+	var err error
+	n := 0
+	for _, ev := range evs {
+		s.mu.Lock()
+		s.tryPutSeen++
+		s.mu.Unlock()
+		if s.tryPut != nil && !s.tryPut(ev) {
+			s.poke()
+			err = pipeline.ErrQueueFull
+			continue
+		}
+		s.add(ev)
+		n++
 	}
-	s.add(ev)
-	return nil
+	return n, err
 }
 
 func (s *sink) Commit(context.Context) error {
@@ -278,8 +288,8 @@ type countingSink struct {
 
 func newCountingSink() *countingSink { return &countingSink{changed: make(chan struct{}, 1)} }
 
-func (s *countingSink) Put(_ context.Context, _ *event.Event) error {
-	s.n.Add(1)
+func (s *countingSink) Put(_ context.Context, evs ...*event.Event) error {
+	s.n.Add(int64(len(evs)))
 	select {
 	case s.changed <- struct{}{}:
 	default:
@@ -287,7 +297,9 @@ func (s *countingSink) Put(_ context.Context, _ *event.Event) error {
 	return nil
 }
 
-func (s *countingSink) TryPut(ev *event.Event) error { return s.Put(context.Background(), ev) }
+func (s *countingSink) TryPut(evs ...*event.Event) (int, error) {
+	return len(evs), s.Put(context.Background(), evs...)
+}
 
 func (s *countingSink) Commit(context.Context) error { return nil }
 

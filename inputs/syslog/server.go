@@ -66,7 +66,6 @@
 package syslog
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -580,15 +579,12 @@ func (s *Server) cutReads() {
 // newEvent builds the event for one message: the input's fields only, the
 // pipeline parses it. frame is copied: the caller's buffer is reused for
 // the next read.
-func (s *Server) newEvent(transport, ip, proxyIP string, frame []byte, truncated bool) *event.Event {
-	ev := &event.Event{
-		Received:  s.cfg.Now(),
-		Transport: transport,
-		SourceIP:  ip,
-		ProxyIP:   proxyIP,
-		Raw:       bytes.Clone(frame),
-		Truncated: truncated,
-	}
+func (s *Server) newEvent(h *handOff, transport, ip, proxyIP string, frame []byte, truncated bool) *event.Event {
+	ev := h.event(frame)
+	ev.Transport = transport
+	ev.SourceIP = ip
+	ev.ProxyIP = proxyIP
+	ev.Truncated = truncated
 	if truncated {
 		s.c.truncated.Inc()
 		s.c.errOversize.Inc()

@@ -232,7 +232,7 @@ func TestUDPQueueFullDropsAndCounts(t *testing.T) {
 	if d := value(droppedQueueFull) - dropped; d != float64(seen) || seen == 0 {
 		t.Errorf("dropped queue_full +%v, TryPut refused %d", d, seen)
 	}
-	if w := logs.count("UDP message dropped"); w < 1 || w > 5 {
+	if w := logs.count("UDP messages dropped"); w < 1 || w > 5 {
 		t.Errorf("%d queue-full warnings for %d drops; want 1..5 (sampled)", w, seen)
 	}
 }

@@ -112,7 +112,23 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	if s.readHook != nil {
 		src = s.readHook(src)
 	}
-	cr := &commitReader{r: src, commit: func() error { return s.sink.Commit(s.putCtx) }}
+	// The events of one read are handed over together, just before the
+	// next read (and its commit) or when the connection ends.
+	var h handOff
+	handOver := func() {
+		if len(h.pending) == 0 {
+			return
+		}
+		evs := h.take()
+		received.Add(float64(len(evs)))
+		// Put blocks while the pipeline is full: this goroutine stops
+		// reading and the sender's TCP window closes. That is the
+		// back-pressure, by design.
+		if err := s.sink.Put(s.putCtx, evs...); err != nil {
+			s.dropAtShutdown(ip, len(evs), err)
+		}
+	}
+	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h}
 	defer cr.flush()
 	fr := framing.NewReader(cr, s.cfg.MaxMessageSize)
 	var badCounts uint64
@@ -141,38 +157,43 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			return
 		}
 		frames++
-		ev := s.newEvent(transport, ip, proxyIP, frame, truncated)
-		received.Inc()
-		// Put blocks while the pipeline is full: this goroutine stops
-		// reading and the sender's TCP window closes. That is the
-		// back-pressure, by design.
-		if err := s.sink.Put(s.putCtx, ev); err != nil {
-			s.dropAtShutdown(ip, err)
-		} else {
-			cr.dirty = true
+		s.newEvent(&h, transport, ip, proxyIP, frame, truncated)
+		if h.full() {
+			handOver()
 		}
 	}
 }
 
-// commitReader has the sink make the events put so far durable before
-// each read from the socket: with a disk buffer, what logshipper has read
-// from a connection is on disk before it reads (and so acknowledges at the
-// TCP level) any more. Reads that find the framing buffer empty are the
-// natural batch boundary, so one fsync covers everything one read brought.
+// commitReader hands the events framed so far to the sink before each
+// read from the socket, and has the sink make them durable: with a disk
+// buffer, what logshipper has read from a connection is on disk before it
+// reads (and so acknowledges at the TCP level) any more. Reads that find
+// the framing buffer empty are the natural batch boundary, so one hand-off
+// and one fsync cover everything one read brought. It also stamps the
+// read's receive time on h.
 type commitReader struct {
-	r      io.Reader
-	commit func() error
-	dirty  bool // events were put since the last commit
+	r        io.Reader
+	handOver func()
+	commit   func() error
+	now      func() time.Time
+	h        *handOff
+	dirty    bool // events were put since the last commit
 }
 
 func (c *commitReader) Read(p []byte) (int, error) {
 	if err := c.flush(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	c.h.now = c.now()
+	return n, err
 }
 
 func (c *commitReader) flush() error {
+	if len(c.h.pending) > 0 {
+		c.handOver()
+		c.dirty = true
+	}
 	if !c.dirty {
 		return nil
 	}
@@ -204,10 +225,10 @@ func (s *Server) connEnded(c *net.TCPConn, transport, ip string, frames uint64, 
 	ev.Str("transport", transport).Str("source_ip", ip).Str("remote", c.RemoteAddr().String()).Uint64("messages", frames).Msg(msg)
 }
 
-// dropAtShutdown accounts for an event the sink did not take. Put only
+// dropAtShutdown accounts for n events the sink did not take. Put only
 // fails once Stop's grace period is over.
-func (s *Server) dropAtShutdown(ip string, err error) {
-	s.shutdownDrops.Add(1)
-	s.c.droppedShutdown.Inc()
-	s.logDrop.Warn().Err(err).Str("source_ip", ip).Msg("pipeline did not take an event before the shutdown deadline; dropped")
+func (s *Server) dropAtShutdown(ip string, n int, err error) {
+	s.shutdownDrops.Add(uint64(n))
+	s.c.droppedShutdown.Add(float64(n))
+	s.logDrop.Warn().Err(err).Str("source_ip", ip).Int("events", n).Msg("pipeline did not take events before the shutdown deadline; dropped")
 }

@@ -45,6 +45,7 @@ func (s *Server) readUDP() {
 	var lastAddr netip.Addr
 	var lastIP string
 	var errStreak int
+	var h handOff
 	for {
 		n, err := batch.ReadBatch(msgs, 0)
 		if err != nil {
@@ -60,6 +61,7 @@ func (s *Server) readUDP() {
 			continue
 		}
 		errStreak = 0
+		h.now = s.cfg.Now()
 		for i := range msgs[:n] {
 			m := &msgs[i]
 			if m.NN > 0 {
@@ -70,9 +72,27 @@ func (s *Server) readUDP() {
 					lastAddr, lastIP = a, ipString(a)
 				}
 			}
-			s.handleDatagram(m.Buffers[0][:m.N], m.N == size, lastIP, lastAddr)
+			s.handleDatagram(&h, m.Buffers[0][:m.N], m.N == size, lastIP, lastAddr)
 		}
+		s.handOverDatagrams(&h)
 	}
+}
+
+// handOverDatagrams queues the events of one recvmmsg batch in one
+// append. Never blocking on UDP: the socket buffer would fill and the
+// kernel would drop instead, uncounted by us.
+func (s *Server) handOverDatagrams(h *handOff) {
+	if len(h.pending) == 0 {
+		return
+	}
+	evs := h.take()
+	s.c.receivedUDP.Add(float64(len(evs)))
+	n, err := s.sink.TryPut(evs...)
+	if n == len(evs) {
+		return
+	}
+	s.c.dropped.WithLabelValues(pipeline.DropReason(err)).Add(float64(len(evs) - n))
+	s.logDrop.Warn().Err(err).Str("source_ip", evs[0].SourceIP).Int("events", len(evs)-n).Msg("UDP messages dropped")
 }
 
 // batchReader is what x/net's ipv4 and ipv6 PacketConns have in common.
@@ -96,10 +116,10 @@ func newBatchReader(c *net.UDPConn) batchReader {
 // longer than the buffer.
 const maxUDPProxyHeader = 16 + 36 + 460
 
-// handleDatagram turns one datagram into an event and queues it. cut:
+// handleDatagram turns one datagram into an event for h. cut:
 // the datagram filled the read buffer, so the kernel may have cut it. peer
 // is the sender's address (ip formatted).
-func (s *Server) handleDatagram(msg []byte, cut bool, ip string, peer netip.Addr) {
+func (s *Server) handleDatagram(h *handOff, msg []byte, cut bool, ip string, peer netip.Addr) {
 	var proxyIP string
 	if s.proxy.mode != proxyOff {
 		payload, res, ok := s.datagramProxy(msg, ip, peer.Unmap())
@@ -118,14 +138,7 @@ func (s *Server) handleDatagram(msg []byte, cut bool, ip string, peer netip.Addr
 	if msg = framing.TrimTrailing(msg); len(msg) == 0 {
 		return
 	}
-	ev := s.newEvent("udp", ip, proxyIP, msg, truncated)
-	s.c.receivedUDP.Inc()
-	// Never block on UDP: the socket buffer would fill and the kernel
-	// would drop instead, uncounted by us.
-	if err := s.sink.TryPut(ev); err != nil {
-		s.c.dropped.WithLabelValues(pipeline.DropReason(err)).Inc()
-		s.logDrop.Warn().Err(err).Str("source_ip", ip).Msg("UDP message dropped")
-	}
+	s.newEvent(h, "udp", ip, proxyIP, msg, truncated)
 }
 
 // noteKernelDrops records the socket's drop count the kernel attached to
