@@ -118,6 +118,9 @@ func machineInfo(peersDir, logshipperBin string) []string {
 		out = append(out, "peers (Debian 12 packages): "+strings.ReplaceAll(v, "\n", ", "))
 	}
 	out = append(out, "load average at start: "+loadavg()+" (the machine is shared: other jobs may run at the same time)")
+	if f := os.Getenv("SINK_FLAGS"); f != "" {
+		out = append(out, "sink flags: "+f)
+	}
 	return out
 }
 

@@ -12,13 +12,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 func (r *Runner) startSink() error {
 	pf := filepath.Join(r.WorkDir, "sink.port")
 	_ = os.Remove(pf)
-	cmd := exec.Command(r.SinkBin, "-addr", "127.0.0.1:0", "-port-file", pf, "-quiet")
+	// SINK_FLAGS adds the sink's own flags, e.g. -full-responses (answer
+	// every bulk item in full, as Elasticsearch does without filter_path).
+	args := append([]string{"-addr", "127.0.0.1:0", "-port-file", pf, "-quiet"}, strings.Fields(os.Getenv("SINK_FLAGS"))...)
+	cmd := exec.Command(r.SinkBin, args...)
 	p, err := startProc("sink", cmd, filepath.Join(r.WorkDir, "sink.log"))
 	if err != nil {
 		return err

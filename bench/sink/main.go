@@ -42,6 +42,7 @@ func main() {
 	version := flag.String("es-version", "7.17.0", "version reported by GET /")
 	quiet := flag.Bool("quiet", false, "do not log unknown requests")
 	delay := flag.Duration("delay", 0, "added to every bulk request (to mimic Elasticsearch's latency)")
+	full := flag.Bool("full-responses", false, "ignore filter_path: answer every bulk item in full, as Elasticsearch does without it")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "sink: Elasticsearch-shaped bulk sink that counts documents and sequence numbers (benchmark instrument only).\n\nUsage: sink [flags]\n")
 		flag.PrintDefaults()
@@ -51,6 +52,7 @@ func main() {
 	s := NewSink(*version)
 	s.Quiet = *quiet
 	s.Delay = *delay
+	s.FullResponses = *full
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		log.Fatalf("sink: %v", err)

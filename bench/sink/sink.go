@@ -21,9 +21,14 @@ type Sink struct {
 	Quiet bool
 	// Delay is added to every bulk request, to see how a shipper behaves
 	// with Elasticsearch's latency (how many requests it keeps in flight).
-	Delay    time.Duration
-	version  string
-	inflight atomic.Int64
+	Delay time.Duration
+	// FullResponses answers every bulk item in full, as Elasticsearch does
+	// when a proxy drops the query string or a client asks for no
+	// filter_path: a shipper then reads about 200 bytes per item instead
+	// of about 20.
+	FullResponses bool
+	version       string
+	inflight      atomic.Int64
 
 	bufs  sync.Pool // *bytes.Buffer, request bodies
 	resps sync.Pool // *[]byte, responses
@@ -407,6 +412,9 @@ func (s *Sink) handleBulk(w http.ResponseWriter, r *http.Request, pathIndex stri
 	defer s.resps.Put(respP)
 	var res bulkResult
 	filter := parseFilterPath(r.URL.Query().Get("filter_path"))
+	if s.FullResponses {
+		filter = parseFilterPath("")
+	}
 
 	s.mu.Lock()
 	seqBase := s.seqNo

@@ -196,3 +196,21 @@ func BenchmarkBulk1000(b *testing.B) {
 		s.ServeHTTP(rec, req)
 	}
 }
+
+// With FullResponses the sink answers as Elasticsearch does without
+// filter_path, whatever the request asks for.
+func TestFullResponsesIgnoreFilterPath(t *testing.T) {
+	s := NewSink("7.17.0")
+	s.FullResponses = true
+	code, out := post(t, s, "/_bulk?filter_path=errors,items.*.error,items.*.status", []byte(`{"create":{"_index":"i","_id":"x"}}`+"\n"+doc("f", 1)+"\n"), false)
+	if code != 200 {
+		t.Fatalf("status %d: %s", code, out)
+	}
+	var r bulkResp
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(r.Items) != 1 || string(r.Items[0]["create"]["status"]) != "201" || r.Items[0]["create"]["_index"] == nil || r.Items[0]["create"]["_shards"] == nil {
+		t.Fatalf("full item expected: %s", out)
+	}
+}
