@@ -408,23 +408,10 @@ var osTemplateEnv = map[string][]string{
 	"logstash7":  {"LOGSHIPPER_ELASTICSEARCH_TEMPLATE_ENABLED=false"},
 }
 
-// logstash7Template is Logstash's template for the bench index: its
-// index_patterns (logstash-*) replaced by the bench's, nothing else.
-func logstash7Template(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var t map[string]any
-	if err := json.Unmarshal(b, &t); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	t["index_patterns"] = []string{osIndex + "*"}
-	return json.Marshal(t)
-}
-
-// variantTemplate reads a template body from a file, for the bench's index.
-func variantTemplate(path string) ([]byte, error) {
+// benchTemplate reads a template body from a file (Logstash's, or a
+// variant) and points it at the bench's index: its index_patterns
+// (logstash-* in Logstash's) replaced, nothing else.
+func benchTemplate(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -445,13 +432,13 @@ func (r *Runner) runOSTemplates(node osNode, osPID int, templates []string, outR
 	for _, t := range templates {
 		switch {
 		case t == "logstash7":
-			b, err := logstash7Template(*osLogstash7)
+			b, err := benchTemplate(*osLogstash7)
 			if err != nil {
 				return err
 			}
 			bodies[t] = b
 		case strings.HasSuffix(t, ".json"):
-			b, err := variantTemplate(t)
+			b, err := benchTemplate(t)
 			if err != nil {
 				return err
 			}
