@@ -103,7 +103,18 @@ func (s *sink) Commit(context.Context) error {
 	s.mu.Lock()
 	s.commits++
 	s.mu.Unlock()
+	s.poke()
 	return nil
+}
+
+// waitCommits waits until the input has asked for n commits.
+func (s *sink) waitCommits(t testing.TB, n int) {
+	t.Helper()
+	s.waitFor(t, fmt.Sprintf("%d commits", n), func([]*event.Event) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.commits >= n
+	})
 }
 
 func (s *sink) snapshot() []*event.Event {

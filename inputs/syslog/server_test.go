@@ -515,6 +515,18 @@ func TestEventsAreHandedOverUnparsed(t *testing.T) {
 	}
 }
 
+// A read that fills a hand-off (maxHandOffEvents messages) is handed over
+// at once, and still committed before the next read, even when nothing of
+// that read is left for the next hand-off.
+func TestCommitsAfterAFullHandOff(t *testing.T) {
+	sk := newSink()
+	_, tcp, _ := start(t, testConfig(nil), sk)
+	c := dialTCP(t, tcp)
+	write(t, c, strings.Repeat("x\n", maxHandOffEvents)) // one read: 2 KiB, under the first read buffer
+	sk.waitN(t, maxHandOffEvents)
+	sk.waitCommits(t, 1) // the reader asks for it before its next read
+}
+
 // Before reading more from a connection, the input asks the sink to make
 // what it put durable.
 func TestCommitsBeforeReadingMore(t *testing.T) {

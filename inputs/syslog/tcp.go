@@ -159,7 +159,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 		frames++
 		s.newEvent(&h, transport, ip, proxyIP, frame, truncated)
 		if h.full() {
-			handOver()
+			cr.handOverEvents()
 		}
 	}
 }
@@ -189,11 +189,17 @@ func (c *commitReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *commitReader) flush() error {
+// handOverEvents hands the pending events to the sink; the next read
+// commits them first.
+func (c *commitReader) handOverEvents() {
 	if len(c.h.pending) > 0 {
 		c.handOver()
 		c.dirty = true
 	}
+}
+
+func (c *commitReader) flush() error {
+	c.handOverEvents()
 	if !c.dirty {
 		return nil
 	}
