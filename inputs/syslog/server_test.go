@@ -203,7 +203,7 @@ func TestUDPQueueFullDropsAndCounts(t *testing.T) {
 	sk := newSink()
 	var refuse atomic.Bool
 	refuse.Store(true)
-	sk.tryPut = func(ev *event.Event) bool { return !refuse.Load() || string(ev.Raw) == "<13>marker" }
+	sk.tryPut = func(ev *event.Event) bool { return !refuse.Load() || strings.HasPrefix(string(ev.Raw), "<13>marker") }
 	logs := &syncBuffer{}
 	cfg := testConfig(logs)
 	cfg.UDPReaders = 1 // one reader: datagrams are handled in order
@@ -224,10 +224,15 @@ func TestUDPQueueFullDropsAndCounts(t *testing.T) {
 	if string(evs[0].Raw) != "<13>marker" {
 		t.Fatalf("got %q", evs[0].Raw)
 	}
+	// The drops of a batch are counted and logged once the batch is
+	// handed over, after the marker was taken; the one reader handles the
+	// next datagram only after that.
+	write(t, c, "<13>marker 2")
+	sk.waitN(t, 2)
 	// Loopback can itself drop a datagram under load; what the server
 	// saw, it must have counted.
 	sk.mu.Lock()
-	seen := sk.tryPutSeen - 1
+	seen := sk.tryPutSeen - 2
 	sk.mu.Unlock()
 	if d := value(droppedQueueFull) - dropped; d != float64(seen) || seen == 0 {
 		t.Errorf("dropped queue_full +%v, TryPut refused %d", d, seen)
