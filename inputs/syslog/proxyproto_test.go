@@ -446,6 +446,25 @@ func TestProxyProtocolConnectAndClose(t *testing.T) {
 	}
 }
 
+// A balancer resets its side after the header when a client connected to
+// it and went away without a byte: nothing was lost, not an error. A reset
+// after a message still is one (hostile_test.go).
+func TestProxyProtocolResetAfterHeaderBeforeAnyMessage(t *testing.T) {
+	cfg := proxyConfig(nil, ProxyRequired)
+	sk := newSink()
+	s, tcp, _ := start(t, cfg, sk)
+	before := value(s.metrics.Errors.WithLabelValues(kindTCPRead))
+	c := dialTCP(t, tcp)
+	write(t, c, "PROXY TCP4 192.0.2.1 127.0.0.1 40000 514\r\n")
+	waitDelta(t, "v1 headers", s.metrics.ProxyHeaders.WithLabelValues("1", "proxy"), 0, 1)
+	c.SetLinger(0)
+	c.Close()
+	waitUntil(t, "connection closed", func() bool { return s.openConns() == 0 })
+	if after := value(s.metrics.Errors.WithLabelValues(kindTCPRead)); after != before {
+		t.Errorf("tcp_read errors +%v for a balancer's reset before any message", after-before)
+	}
+}
+
 // A reset before the header from a peer that is not a balancer is a read
 // error, as on any connection.
 func TestProxyProtocolResetFromUntrustedPeer(t *testing.T) {

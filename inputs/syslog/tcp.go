@@ -70,7 +70,9 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 
 	var ip, proxyIP string
 	var peer netip.Addr
-	healthCheck := false // a LOCAL / UNKNOWN PROXY header: the balancer's own connection
+	// proxied: a trusted balancer's PROXY header was read (a sender's
+	// connection through it, or its own health check).
+	proxied := false
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer = a.AddrPort().Addr().Unmap()
 		ip = ipString(peer)
@@ -88,7 +90,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			return
 		}
 		conn = pc
-		healthCheck = res.local
+		proxied = res.version != 0
 		if res.source.IsValid() && !res.local {
 			proxyIP, ip = ip, ipString(res.source)
 			s.log.Debug().Str("transport", transport).Str("source_ip", ip).Str("proxy_ip", proxyIP).
@@ -141,10 +143,13 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.logFrame.Warn().Str("transport", transport).Str("source_ip", ip).Msg("octet count of 10 digits or more; frame read as a line")
 		}
 		if err != nil {
-			if healthCheck && frames == 0 && errors.Is(err, syscall.ECONNRESET) {
-				// The balancer's health check ending: HAProxy closes its
-				// checks with a reset (no TIME_WAIT on its side). Not a
-				// read error.
+			if proxied && frames == 0 && errors.Is(err, syscall.ECONNRESET) {
+				// A balancer's connection that ends in a reset before any
+				// message: HAProxy closes its health checks with a reset
+				// (no TIME_WAIT on its side), and resets its side when a
+				// client connects and goes away without a byte. Nothing
+				// was lost: not a read error (as a reset before the
+				// header, proxyproto.go).
 				err = io.EOF
 			}
 			switch {
