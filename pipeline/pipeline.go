@@ -397,6 +397,10 @@ func appendError(err error) error {
 	return err
 }
 
+// Durable says whether Commit writes to disk (buffer.type disk): an input
+// then commits before each read, and reads less often in larger pieces.
+func (p *Pipeline) Durable() bool { return p.durable }
+
 // Commit implements Sink: it returns once everything put so far is durable
 // per the buffer's fsync policy (at once in memory). Inputs call it before
 // they read more from a socket, so what they acknowledge by reading on is

@@ -43,9 +43,9 @@
 // A Reader's buffer has two sizes. It starts at 4 KiB, allocated at the
 // first read, and grows once to max(64 KiB, maxMessageSize+8 KiB) when a
 // frame does not fit or a read fills the whole buffer (the sender is ahead
-// of us: large reads mean fewer system calls). It goes back to 4 KiB when
-// everything read has been consumed and the last read did not fill the
-// buffer, i.e. the sender has caught up or gone quiet. So an idle
+// of us: large reads mean fewer system calls; NewReaderLarge sets a larger
+// size). It goes back to 4 KiB when everything read has been consumed and
+// the last read did not fill the buffer, i.e. the sender has caught up or gone quiet. So an idle
 // connection holds 4 KiB, a busy one or one in the middle of a long message
 // at most the large size, whatever the input: a 100 MiB line without a
 // newline is read through that buffer, not into it. Measurements are in
@@ -127,9 +127,20 @@ func NewReader(r io.Reader, maxMessageSize int) *Reader {
 	return newReaderSize(r, maxMessageSize, SmallBufferSize, LargeBufferSize(maxMessageSize))
 }
 
+// NewReaderLarge is NewReader with a larger large buffer: its buffer grows
+// to max(large, LargeBufferSize(maxMessageSize)) while the sender is ahead.
+// For a caller that pays per read (an fsync before each one), where fewer,
+// larger reads matter more than the memory a busy connection holds.
+func NewReaderLarge(r io.Reader, maxMessageSize, large int) *Reader {
+	if maxMessageSize <= 0 {
+		maxMessageSize = DefaultMaxMessageSize
+	}
+	return newReaderSize(r, maxMessageSize, SmallBufferSize, max(large, LargeBufferSize(maxMessageSize)))
+}
+
 // LargeBufferSize is the size a Reader's buffer grows to for messages of
 // at most maxMessageSize bytes (DefaultMaxMessageSize if ≤ 0): the most
-// memory one connection's framing holds.
+// memory one connection's framing holds (NewReaderLarge may give more).
 func LargeBufferSize(maxMessageSize int) int {
 	if maxMessageSize <= 0 {
 		maxMessageSize = DefaultMaxMessageSize

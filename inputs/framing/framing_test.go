@@ -450,3 +450,26 @@ func BenchmarkNextOctetCounted(b *testing.B) {
 		return fmt.Sprintf("%d %s", len(m), m)
 	})
 }
+
+// NewReaderLarge grows a busy reader's buffer to the size asked for, never
+// below what the maximum message size needs, and still starts small.
+func TestNewReaderLarge(t *testing.T) {
+	for _, tt := range []struct{ max, large, want int }{
+		{0, 256 << 10, 256 << 10},
+		{0, 1, LargeBufferSize(0)},
+		{1 << 20, 256 << 10, LargeBufferSize(1 << 20)},
+	} {
+		r := NewReaderLarge(&cycleReader{data: []byte("<13>busy sender\n")}, tt.max, tt.large)
+		if r.buf != nil {
+			t.Fatalf("buffer allocated before the first read: %d bytes", len(r.buf))
+		}
+		for range 1000 {
+			if _, _, err := r.Next(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(r.buf) != tt.want {
+			t.Errorf("NewReaderLarge(max %d, large %d): busy buffer %d bytes, want %d", tt.max, tt.large, len(r.buf), tt.want)
+		}
+	}
+}

@@ -5,8 +5,6 @@ import (
 	"io"
 	"net"
 	"time"
-
-	"github.com/logshipper/logshipper/inputs/framing"
 )
 
 // Connection limits. See README.md for the measurements behind them.
@@ -68,7 +66,7 @@ func checkLimits(cfg *Config) error {
 // in framing buffers: logged at start so the operator sees what the limit
 // means.
 func (s *Server) worstCaseConnBytes() int64 {
-	return int64(s.cfg.MaxConnections) * int64(framing.LargeBufferSize(s.cfg.MaxMessageSize))
+	return int64(s.cfg.MaxConnections) * int64(s.readLarge)
 }
 
 // admit registers an accepted connection, or closes it if Stop has begun

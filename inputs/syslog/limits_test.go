@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 func TestLimitsConfig(t *testing.T) {
@@ -436,4 +437,39 @@ func TestManyIdleTLSConnectionsMemory(t *testing.T) {
 		t.Errorf("heap per idle TLS connection %d B, want at most %d", heap/n, limit)
 	}
 	runtime.KeepAlive(clients)
+}
+
+type durableSink struct {
+	*sink
+	durable bool
+}
+
+func (d durableSink) Durable() bool { return d.durable }
+
+// In front of the disk buffer (a commit, an fsync, before every read) a
+// busy connection reads in larger pieces; in memory mode it does not, and
+// the worst case logged at start follows the size used.
+func TestLargeReadsBeforeADiskBuffer(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		sink pipeline.Sink
+		max  int
+		want int
+	}{
+		{"memory", newSink(), 0, framing.LargeBufferSize(0)},
+		{"memory, says not durable", durableSink{newSink(), false}, 0, framing.LargeBufferSize(0)},
+		{"disk", durableSink{newSink(), true}, 0, durableReadSize},
+		{"disk, messages above the durable size", durableSink{newSink(), true}, 1 << 20, framing.LargeBufferSize(1 << 20)},
+	} {
+		s, err := New(Config{Listen: "127.0.0.1:0", MaxMessageSize: tt.max}, tt.sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.readLarge != tt.want {
+			t.Errorf("%s: large reads of %d bytes, want %d", tt.name, s.readLarge, tt.want)
+		}
+		if got, want := s.worstCaseConnBytes(), int64(s.cfg.MaxConnections)*int64(tt.want); got != want {
+			t.Errorf("%s: worst case %d bytes, want %d", tt.name, got, want)
+		}
+	}
 }

@@ -549,3 +549,60 @@ func TestCommitsBeforeReadingMore(t *testing.T) {
 		t.Fatalf("%d commits after two separate reads, want at least 1", commits)
 	}
 }
+
+// A UDP reader waits after a short batch only as long as the receive
+// buffer holds what a million 4 KiB datagrams a second bring meanwhile.
+func TestUDPWaitFollowsTheReceiveBuffer(t *testing.T) {
+	for _, tt := range []struct {
+		granted int
+		want    time.Duration
+	}{
+		{0, 0},      // size unknown: no wait
+		{212992, 0}, // Linux's default rmem_max: 52 µs, below the floor
+		{1 << 20, 256 * time.Microsecond},
+		{4 << 20, udpMaxWait},
+		{DefaultUDPReadBuffer, udpMaxWait},
+	} {
+		if got := udpWaitFor(tt.granted); got != tt.want {
+			t.Errorf("udpWaitFor(%d) = %v, want %v", tt.granted, got, tt.want)
+		}
+	}
+}
+
+// A reader that read full batches and finds nothing more hands over what
+// it holds at once: it does not wait for the next datagram with events in
+// hand (which, for a sender that then falls silent, would be forever).
+func TestUDPFullBatchesThenSilenceAreHandedOver(t *testing.T) {
+	sk := newSink()
+	gate, entered := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	sk.tryPut = func(ev *event.Event) bool {
+		if string(ev.Raw) == "<13>first" {
+			once.Do(func() { close(entered) })
+			<-gate
+		}
+		return true
+	}
+	cfg := testConfig(&syncBuffer{})
+	cfg.UDPReaders = 1
+	_, _, udp := start(t, cfg, sk)
+	c, err := net.DialUDP("udp", nil, udp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	write(t, c, "<13>first")
+	select {
+	case <-entered:
+	case <-time.After(waitLimit):
+		t.Fatal("the first datagram was not handed over")
+	}
+	// While the reader is held, exactly two full batches wait in the
+	// socket (loopback queues a datagram before its send returns): the
+	// reader then reads two full batches and nothing after them.
+	for i := range 2 * udpBatch {
+		write(t, c, fmt.Sprintf("<13>burst %d", i))
+	}
+	close(gate)
+	sk.waitN(t, 1+2*udpBatch)
+}

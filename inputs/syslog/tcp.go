@@ -132,7 +132,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	}
 	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h}
 	defer cr.flush()
-	fr := framing.NewReader(cr, s.cfg.MaxMessageSize)
+	fr := framing.NewReaderLarge(cr, s.cfg.MaxMessageSize, s.readLarge)
 	var badCounts uint64
 	var frames uint64
 	for {
