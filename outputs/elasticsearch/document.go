@@ -3,6 +3,7 @@ package elasticsearch
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -324,16 +325,19 @@ const (
 	msb8 = 0x8080808080808080
 )
 
-// plainASCII8 reports whether all eight bytes of w are safeASCII: below
-// 0x80, at least 0x20, neither '"' nor '\\'. (Each test sets the high bit
-// of a byte that fails it; "has a zero byte" is (v-lsb8) &^ v & msb8.)
-func plainASCII8(w uint64) bool {
+// special8 marks the bytes of w that are not safeASCII (0x80 or above,
+// below 0x20, '"' or '\\') with their high bit. (Each test sets the high
+// bit of a byte that fails it; "has a zero byte" is (v-lsb8) &^ v & msb8.)
+// A borrow can also mark a byte above a marked one, never one below it, so
+// the lowest mark is exact: bits.TrailingZeros64(m)/8 is the first special
+// byte (load8 is little-endian).
+func special8(w uint64) uint64 {
 	const quote, backslash = '"' * lsb8, '\\' * lsb8
 	control := (w - 0x20*lsb8) &^ w // a byte below 0x20
 	wq, wb := w^quote, w^backslash  // a zero byte where w has '"', '\\'
 	q := (wq - lsb8) &^ wq
 	b := (wb - lsb8) &^ wb
-	return (w|control|q|b)&msb8 == 0
+	return (w | control | q | b) & msb8
 }
 
 // appendString appends s as a quoted JSON string. Control characters are
@@ -346,11 +350,21 @@ func appendString(dst []byte, s string) []byte {
 	invalid := false // the previous byte ended a run of invalid UTF-8
 	for i := 0; i < len(s); {
 		// Eight bytes at a time while none needs a look (the common case:
-		// ASCII text without quotes, backslashes or control characters).
-		if i+8 <= len(s) && plainASCII8(load8(s, i)) {
-			i += 8
-			invalid = false
-			continue
+		// ASCII text without quotes, backslashes or control characters),
+		// then straight to the first one that does: quotes and UTF-8 in
+		// real messages would otherwise be found a byte at a time.
+		if i+8 <= len(s) {
+			m := special8(load8(s, i))
+			if m == 0 {
+				i += 8
+				invalid = false
+				continue
+			}
+			if n := bits.TrailingZeros64(m) / 8; n > 0 {
+				i += n
+				invalid = false
+				continue
+			}
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -378,6 +392,14 @@ func appendString(dst []byte, s string) []byte {
 			}
 			i++
 			start = i
+			invalid = false
+			continue
+		}
+		// Two-byte sequences (Latin, Greek, Cyrillic letters) are valid
+		// when a lead byte C2-DF has one continuation byte, and never
+		// need escaping: no call to decode them.
+		if c >= 0xC2 && c <= 0xDF && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2
 			invalid = false
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strings"
@@ -423,24 +424,69 @@ func BenchmarkAppendDocument(b *testing.B) {
 	})
 }
 
-// TestPlainASCII8 checks the word-at-a-time test against safeASCII for
-// every byte value in every position.
-func TestPlainASCII8(t *testing.T) {
+// TestSpecial8 checks the word-at-a-time test against safeASCII for every
+// byte value in every position, and that its lowest mark is the first
+// special byte whatever follows it.
+func TestSpecial8(t *testing.T) {
+	first := func(b []byte) int {
+		for i, c := range b {
+			if c >= utf8.RuneSelf || !safeASCII[c] {
+				return i
+			}
+		}
+		return 8
+	}
+	got := func(b []byte) int {
+		if m := special8(load8(string(b), 0)); m != 0 {
+			return bits.TrailingZeros64(m) / 8
+		}
+		return 8
+	}
 	base := []byte("abcdefgh")
 	for pos := range 8 {
 		for c := range 256 {
 			b := bytes.Clone(base)
 			b[pos] = byte(c)
-			want := c < utf8.RuneSelf && safeASCII[c]
-			if got := plainASCII8(load8(string(b), 0)); got != want {
-				t.Errorf("byte %#x at %d: %t, want %t", c, pos, got, want)
+			if g, w := got(b), first(b); g != w {
+				t.Errorf("byte %#x at %d: first special %d, want %d", c, pos, g, w)
+			}
+			// A second special byte after it must not move the first.
+			for pos2 := pos + 1; pos2 < 8; pos2++ {
+				for _, c2 := range []byte{0, 0x1f, '"', '\\', 0x80, 0xff} {
+					b2 := bytes.Clone(b)
+					b2[pos2] = c2
+					if g, w := got(b2), first(b2); g != w {
+						t.Errorf("%q: first special %d, want %d", b2, g, w)
+					}
+				}
 			}
 		}
 	}
 	// Neighbours of a special byte (borrows in the subtraction).
 	for _, s := range []string{"\x00\x01\x01\x01\x01\x01\x01\x01", "\"#######", "!!!!!!!\"", "\\]]]]]]]", "\x1f\x20\x20\x20\x20\x20\x20\x20", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x80"} {
-		if plainASCII8(load8(s, 0)) {
-			t.Errorf("%q taken as plain", s)
+		if g, w := got([]byte(s)), first([]byte(s)); g != w {
+			t.Errorf("%q: first special %d, want %d", s, g, w)
 		}
+	}
+}
+
+// BenchmarkAppendString: messages as the bench's varied pool has them
+// (bench/loadgen -vary): plain ASCII, quotes (access logs, logfmt), UTF-8,
+// and JSON in the message, where every key and value brings two quotes.
+func BenchmarkAppendString(b *testing.B) {
+	for _, c := range []struct{ name, s string }{
+		{"ascii", "pam_unix(sshd:session): session opened for user deploy(uid=1001) by (uid=0) from 10.1.2.3 port 52314 ssh2 run=bench seq=000000042"},
+		{"quotes", `10.1.2.3 - - [05/Dec/2026:13:31:14 +0000] "GET /api/v1/items?page=2 HTTP/1.1" 200 5123 "https://example.org/" "Mozilla/5.0 (X11; Linux x86_64)" rt=0.012`},
+		{"utf8", "Benutzer „müller“ hat sich angemeldet — Sitzung geöffnet für Gerät Büro-Drucker 3 (Zürich) run=bench seq=000000042 ✓ ok"},
+		{"json", `{"level":"info","ts":"2026-12-05T13:31:14.123Z","caller":"server/handler.go:88","msg":"request done","status":200,"bytes":5123}`},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.s)))
+			var buf []byte
+			for b.Loop() {
+				buf = appendString(buf[:0], c.s)
+			}
+		})
 	}
 }
