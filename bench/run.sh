@@ -6,10 +6,11 @@
 #   ROUNDS=1 bench/run.sh             # one round
 #   QUICK=1 bench/run.sh              # CI smoke: 200,000 messages, 1 round, UDP 50k/s for 4 s
 #   MESSAGES=500000 SHIPPERS=logshipper,rsyslog SCENARIOS=tcp1-rfc3164,udp-rfc3164 bench/run.sh
+#   SCENARIOS=tcp1-rfc3164,tcp1-rfc3164-varied bench/run.sh   # varied content (loadgen -vary)
 #
 # Environment: ROUNDS (3), MESSAGES (1000000), SHIPPERS (logshipper,rsyslog,syslog-ng),
 # SCENARIOS (tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164; also
-# tcpN-octet etc.), UDP_RATE (100000), UDP_DURATION (10s), QUICK,
+# tcpN-octet etc.; any of them + -varied: a pool of distinct messages), UDP_RATE (100000), UDP_DURATION (10s), QUICK,
 # PEER_CONF_DIR (bench/peers: where rsyslog.conf.in and syslog-ng.conf.in are,
 # to try other peer settings), LOGSHIPPER_REF (build logshipper from this git
 # commit instead of the work tree), LOGSHIPPER_BIN (use this binary).

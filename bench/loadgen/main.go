@@ -12,6 +12,13 @@
 //	go run ./bench/loadgen -conns 8 -format rfc5424 -count 1000000
 //	go run ./bench/loadgen -proto udp -rate 100000 -duration 10s
 //	go run ./bench/loadgen -size 8192 -conns 64 -count 250000 -timeout 60s
+//	go run ./bench/loadgen -vary -count 1000000                 # varied content (see vary.go)
+//
+// With -vary the messages come from a pool of -pool distinct messages
+// (hosts, programs, timestamps, priorities, lengths, text, structured
+// data; generated from -seed) cycled through, each still carrying
+// "run=RUNID seq=NNNNNNNNN" once, at a varying offset; the mean length is
+// reported.
 //
 // Flags in the environment variable LOADGEN_FLAGS (e.g. "-size 1024
 // -timeout 60s") are read before the command line's, which win: the bench
@@ -25,6 +32,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -55,6 +63,13 @@ type Result struct {
 	TotalCPUS float64 `json:"total_cpu_s"`
 	Errors    int64   `json:"errors"`
 	FirstErr  string  `json:"first_error,omitempty"`
+	// -vary only: the pool's size and mean, shortest and longest message
+	// without framing (MessageLen and Size are then the rounded means).
+	Vary    bool    `json:"vary,omitempty"`
+	Pool    int     `json:"pool,omitempty"`
+	MeanLen float64 `json:"mean_len,omitempty"`
+	MinLen  int     `json:"min_len,omitempty"`
+	MaxLen  int     `json:"max_len,omitempty"`
 }
 
 func main() {
@@ -70,6 +85,9 @@ func main() {
 	tick := flag.Duration("tick", 10*time.Millisecond, "pacing interval with -rate (messages are sent in batches per tick)")
 	size := flag.Int("size", 0, fmt.Sprintf("message size in bytes without framing, every format padded (or cut) to it; 0: %d, the size of the bench's tables (the header and run=.. seq=.. are kept: at least ~80 bytes for rfc3164, ~150 for rfc5424)", MessageSize))
 	timeout := flag.Duration("timeout", 0, "TCP: give up connecting and writing this long after the first connection (the messages written by then count as sent, the exit status is 1); 0: never")
+	vary := flag.Bool("vary", false, "varied content: cycle through a pool of distinct messages (hosts, programs, timestamps, priorities, lengths 60-1024 B with a mean near 200 B, text, structured data) instead of one template")
+	poolSize := flag.Int("pool", DefaultPoolSize, "with -vary: distinct messages in the pool")
+	seed := flag.Uint64("seed", 1, "with -vary: seed of the pool")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered 150-byte (-size) syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\nLOADGEN_FLAGS in the environment: flags read before the command line's.\n")
@@ -102,14 +120,23 @@ func main() {
 	if *timeout < 0 || *timeout > 30*time.Minute {
 		fatal(fmt.Errorf("-timeout %s: want 0 (none) up to 30m", *timeout))
 	}
-	tmpl, err := NewSizedTemplate(*format, *runID, time.Now(), *proto == "udp", *size)
+	o := Options{
+		Addr: *addr, Proto: *proto, Conns: *conns,
+		Total: total, StartSeq: *startSeq, Rate: *rate, Tick: *tick, Timeout: *timeout,
+	}
+	var err error
+	if *vary {
+		if *size != 0 {
+			fatal(errors.New("-size and -vary: -vary draws its own lengths"))
+		}
+		o.Pool, err = NewPool(*format, *runID, time.Now(), *proto == "udp", *poolSize, *seed)
+	} else {
+		o.Template, err = NewSizedTemplate(*format, *runID, time.Now(), *proto == "udp", *size)
+	}
 	if err != nil {
 		fatal(err)
 	}
-	res, err := Run(Options{
-		Addr: *addr, Proto: *proto, Conns: *conns, Template: tmpl,
-		Total: total, StartSeq: *startSeq, Rate: *rate, Tick: *tick, Timeout: *timeout,
-	})
+	res, err := Run(o)
 	if err != nil {
 		fatal(err)
 	}
@@ -117,6 +144,9 @@ func main() {
 	if *asJSON {
 		b, _ := json.Marshal(res)
 		fmt.Println(string(b))
+	} else if res.Vary {
+		fmt.Printf("sent %d varied messages (%d bytes; pool of %d, mean %.1f B without framing, %d-%d B) over %s x%d in %.3fs: %.0f msgs/s; loadgen CPU %.3fs while sending (%.3fs total)\n",
+			res.Sent, res.Bytes, res.Pool, res.MeanLen, res.MinLen, res.MaxLen, res.Proto, res.Conns, res.ElapsedS, res.RateMsgs, res.SendCPUS, res.TotalCPUS)
 	} else {
 		fmt.Printf("sent %d messages (%d bytes, %d B each) over %s x%d in %.3fs: %.0f msgs/s; loadgen CPU %.3fs while sending (%.3fs total)\n",
 			res.Sent, res.Bytes, res.MessageLen, res.Proto, res.Conns, res.ElapsedS, res.RateMsgs, res.SendCPUS, res.TotalCPUS)
@@ -155,6 +185,7 @@ type Options struct {
 	Proto    string
 	Conns    int
 	Template *Template
+	Pool     *Pool // instead of Template: varied messages (-vary)
 	Total    int64
 	StartSeq int64
 	Rate     float64 // 0: as fast as possible
@@ -165,19 +196,39 @@ type Options struct {
 }
 
 type sender interface {
-	// send writes msgs whole messages from buf (n*Len bytes); after an
-	// error, written says how many of them went out whole.
-	send(buf []byte, msgs int) (written int, err error)
+	// send writes msgs whole messages from buf; after an error, written
+	// says how many of them went out whole. ends is nil when the messages
+	// all have the same length (len(buf)/msgs), else message i ends at
+	// ends[i] bytes into buf.
+	send(buf []byte, msgs int, ends []int) (written int, err error)
 	close() error
+}
+
+// chunk is messages [a, b) of a part: their bytes and, for messages of
+// varied length, where each ends inside them (nil: all msgLen long).
+func chunk(buf []byte, offs []int, msgLen int, a, b int64) ([]byte, []int) {
+	if offs == nil {
+		return buf[a*int64(msgLen) : b*int64(msgLen)], nil
+	}
+	base := offs[a]
+	ends := make([]int, b-a)
+	for i := range ends {
+		ends[i] = offs[a+int64(i)+1] - base
+	}
+	return buf[base:offs[b]], ends
 }
 
 // Run pre-generates the messages, connects, sends and reports.
 func Run(o Options) (*Result, error) {
 	cpu0 := cpuTime()
-	t := o.Template
+	t, pool := o.Template, o.Pool
+	if (t == nil) == (pool == nil) {
+		return nil, errors.New("give a Template or a Pool")
+	}
 	n := o.Conns
 	type part struct {
 		buf   []byte
+		offs  []int // pool: message i is buf[offs[i]:offs[i+1]]
 		count int64
 		s     sender
 	}
@@ -189,7 +240,12 @@ func Run(o Options) (*Result, error) {
 		if int64(i) < o.Total%int64(n) {
 			c++
 		}
-		parts[i] = part{buf: t.Fill(seq, int(c)), count: c}
+		if pool != nil {
+			parts[i].buf, parts[i].offs = pool.Fill(seq, int(c))
+		} else {
+			parts[i].buf = t.Fill(seq, int(c))
+		}
+		parts[i].count = c
 		seq += c
 	}
 	var deadline time.Time // from the first connection, after generating
@@ -207,7 +263,17 @@ func Run(o Options) (*Result, error) {
 		}
 	}
 
-	res := &Result{Proto: o.Proto, Format: t.Format, Conns: n, Requested: o.Total, MessageLen: t.Len, Size: t.BodyLen(), TargetRate: o.Rate}
+	res := &Result{Proto: o.Proto, Conns: n, Requested: o.Total, TargetRate: o.Rate}
+	msgLen := 0
+	if pool != nil {
+		res.Format, res.Vary, res.Pool = pool.Format, true, len(pool.Msgs)
+		res.MeanLen = math.Round(pool.MeanBodyLen()*10) / 10
+		res.MinLen, res.MaxLen = pool.MinMaxBodyLen()
+		res.MessageLen, res.Size = int(math.Round(pool.MeanLen())), int(math.Round(pool.MeanBodyLen()))
+	} else {
+		res.Format, res.MessageLen, res.Size = t.Format, t.Len, t.BodyLen()
+		msgLen = t.Len
+	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	cpu1 := cpuTime()
@@ -216,10 +282,15 @@ func Run(o Options) (*Result, error) {
 		wg.Add(1)
 		go func(p part) {
 			defer wg.Done()
-			sent, err := pace(p.s, p.buf, p.count, t.Len, o.Rate/float64(n), o.Tick, start)
+			sent, err := pace(p.s, p.buf, p.offs, p.count, msgLen, o.Rate/float64(n), o.Tick, start)
 			_ = p.s.close()
 			mu.Lock()
 			res.Sent += sent
+			if p.offs != nil {
+				res.Bytes += int64(p.offs[sent])
+			} else {
+				res.Bytes += sent * int64(msgLen)
+			}
 			if err != nil {
 				res.Errors++
 				if res.FirstErr == "" {
@@ -235,7 +306,6 @@ func Run(o Options) (*Result, error) {
 	res.FirstSendNS = start.UnixNano()
 	res.LastSendNS = end.UnixNano()
 	res.ElapsedS = end.Sub(start).Seconds()
-	res.Bytes = res.Sent * int64(t.Len)
 	if res.ElapsedS > 0 {
 		res.RateMsgs = float64(res.Sent) / res.ElapsedS
 	}
@@ -244,9 +314,10 @@ func Run(o Options) (*Result, error) {
 	return res, nil
 }
 
-// pace sends count messages of msgLen bytes from buf: all at once when rate
-// is 0, else in one batch per tick, as many as the schedule is behind by.
-func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time.Duration, start time.Time) (int64, error) {
+// pace sends count messages from buf (of msgLen bytes, or bounded by offs):
+// all at once when rate is 0, else in one batch per tick, as many as the
+// schedule is behind by.
+func pace(s sender, buf []byte, offs []int, count int64, msgLen int, rate float64, tick time.Duration, start time.Time) (int64, error) {
 	if rate <= 0 {
 		// Large writes: few syscalls, little generator CPU.
 		const chunkMsgs = 4096
@@ -256,7 +327,8 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 			if k > chunkMsgs {
 				k = chunkMsgs
 			}
-			if w, err := s.send(buf[sent*int64(msgLen):(sent+k)*int64(msgLen)], int(k)); err != nil {
+			b, ends := chunk(buf, offs, msgLen, sent, sent+k)
+			if w, err := s.send(b, int(k), ends); err != nil {
 				return sent + int64(w), err
 			}
 			sent += k
@@ -275,7 +347,8 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 			due = count
 		}
 		if due > sent {
-			if w, err := s.send(buf[sent*int64(msgLen):due*int64(msgLen)], int(due-sent)); err != nil {
+			b, ends := chunk(buf, offs, msgLen, sent, due)
+			if w, err := s.send(b, int(due-sent), ends); err != nil {
 				return sent + int64(w), err
 			}
 			sent = due
@@ -289,10 +362,17 @@ func pace(s sender, buf []byte, count int64, msgLen int, rate float64, tick time
 
 type tcpSender struct{ c *net.TCPConn }
 
-func (s *tcpSender) send(buf []byte, msgs int) (int, error) {
+func (s *tcpSender) send(buf []byte, msgs int, ends []int) (int, error) {
 	n, err := s.c.Write(buf)
 	if err != nil && msgs > 0 {
-		return n / (len(buf) / msgs), err
+		if ends == nil {
+			return n / (len(buf) / msgs), err
+		}
+		w := 0
+		for w < len(ends) && ends[w] <= n {
+			w++
+		}
+		return w, err
 	}
 	return msgs, err
 }
@@ -332,4 +412,17 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// msgAt is message i of a chunk: l bytes each when ends is nil, else up to
+// ends[i].
+func msgAt(buf []byte, ends []int, l, i int) []byte {
+	if ends == nil {
+		return buf[i*l : (i+1)*l]
+	}
+	a := 0
+	if i > 0 {
+		a = ends[i-1]
+	}
+	return buf[a:ends[i]]
 }

@@ -35,7 +35,7 @@ func newUDPSender(c *net.UDPConn) (sender, error) {
 	return &udpSender{c: c, rc: rc, iov: make([]syscall.Iovec, udpBatch), hdrs: make([]mmsghdr, udpBatch)}, nil
 }
 
-func (s *udpSender) send(buf []byte, msgs int) (int, error) {
+func (s *udpSender) send(buf []byte, msgs int, ends []int) (int, error) {
 	if msgs == 0 {
 		return 0, nil
 	}
@@ -46,9 +46,9 @@ func (s *udpSender) send(buf []byte, msgs int) (int, error) {
 			k = udpBatch
 		}
 		for i := 0; i < k; i++ {
-			p := buf[(off+i)*l : (off+i+1)*l]
+			p := msgAt(buf, ends, l, off+i)
 			s.iov[i].Base = &p[0]
-			s.iov[i].SetLen(l)
+			s.iov[i].SetLen(len(p))
 			s.hdrs[i] = mmsghdr{}
 			s.hdrs[i].hdr.Iov = &s.iov[i]
 			s.hdrs[i].hdr.Iovlen = 1

@@ -9,13 +9,13 @@ type udpSender struct{ c *net.UDPConn }
 
 func newUDPSender(c *net.UDPConn) (sender, error) { return &udpSender{c: c}, nil }
 
-func (s *udpSender) send(buf []byte, msgs int) (int, error) {
+func (s *udpSender) send(buf []byte, msgs int, ends []int) (int, error) {
 	if msgs == 0 {
 		return 0, nil
 	}
 	l := len(buf) / msgs
 	for i := 0; i < msgs; i++ {
-		if _, err := s.c.Write(buf[i*l : (i+1)*l]); err != nil {
+		if _, err := s.c.Write(msgAt(buf, ends, l, i)); err != nil {
 			return i, err
 		}
 	}

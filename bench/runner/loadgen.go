@@ -23,6 +23,7 @@ type loadResult struct {
 	TotalCPUS   float64 `json:"total_cpu_s"`
 	Errors      int64   `json:"errors"`
 	FirstErr    string  `json:"first_error"`
+	MeanLen     float64 `json:"mean_len"` // -vary: mean message length without framing
 }
 
 // tcpRFC3164 is one TCP connection of RFC3164 messages, the load of every
@@ -34,6 +35,9 @@ var tcpRFC3164 = Scenario{Proto: "tcp", Conns: 1, Format: "rfc3164"}
 func loadgenArgs(sc Scenario, port int, run string, count int64, rate float64, duration time.Duration) []string {
 	args := []string{"-addr", fmt.Sprintf("127.0.0.1:%d", port), "-proto", sc.Proto, "-conns", strconv.Itoa(sc.Conns),
 		"-format", sc.Format, "-run-id", run, "-json"}
+	if sc.Vary {
+		args = append(args, "-vary")
+	}
 	if rate > 0 {
 		return append(args, "-rate", fmt.Sprint(rate), "-duration", duration.String())
 	}

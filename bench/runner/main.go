@@ -36,25 +36,41 @@ type Scenario struct {
 	Format   string
 	Rate     float64       // UDP: messages per second
 	Duration time.Duration // UDP: for this long
+	// Vary: varied content (loadgen -vary: a pool of distinct messages)
+	// instead of copies of one message that differ in their sequence number.
+	Vary bool
 }
 
 func (s Scenario) title(messages int64) string {
+	f := s.Format
+	if s.Vary {
+		f += " varied (pool of distinct messages)"
+	}
 	if s.Proto == "udp" {
-		return fmt.Sprintf("UDP, %s, %.0f msgs/s for %s (%d messages)", s.Format, s.Rate, s.Duration, int64(s.Rate*s.Duration.Seconds()))
+		return fmt.Sprintf("UDP, %s, %.0f msgs/s for %s (%d messages)", f, s.Rate, s.Duration, int64(s.Rate*s.Duration.Seconds()))
 	}
 	c := "1 connection"
 	if s.Conns > 1 {
 		c = fmt.Sprintf("%d connections", s.Conns)
 	}
-	return fmt.Sprintf("TCP, %s, %s, %d messages", c, s.Format, messages)
+	return fmt.Sprintf("TCP, %s, %s, %d messages", c, f, messages)
 }
 
+// knownScenarios are tcp1-, tcp8- and udp- with each format, and the same
+// with "-varied" appended (tcp1-rfc3164-varied, ...): varied content.
 func knownScenarios(udpRate float64, udpDur time.Duration) map[string]Scenario {
 	m := map[string]Scenario{}
 	for _, f := range []string{"rfc3164", "rfc5424", "raw", "octet"} {
-		m["tcp1-"+f] = Scenario{Name: "tcp1-" + f, Proto: "tcp", Conns: 1, Format: f}
-		m["tcp8-"+f] = Scenario{Name: "tcp8-" + f, Proto: "tcp", Conns: 8, Format: f}
-		m["udp-"+f] = Scenario{Name: "udp-" + f, Proto: "udp", Conns: 1, Format: f, Rate: udpRate, Duration: udpDur}
+		for _, s := range []Scenario{
+			{Name: "tcp1-" + f, Proto: "tcp", Conns: 1, Format: f},
+			{Name: "tcp8-" + f, Proto: "tcp", Conns: 8, Format: f},
+			{Name: "udp-" + f, Proto: "udp", Conns: 1, Format: f, Rate: udpRate, Duration: udpDur},
+		} {
+			m[s.Name] = s
+			s.Name += "-varied"
+			s.Vary = true
+			m[s.Name] = s
+		}
 	}
 	return m
 }
@@ -74,6 +90,8 @@ type Result struct {
 	PeakRSSMiB float64 `json:"peak_rss_mib"`
 	Threads    int64   `json:"threads"`
 	LoadgenCPU float64 `json:"loadgen_cpu_s"`
+	// Varied scenarios: loadgen's mean message length without framing.
+	MeanMsgLen float64 `json:"mean_msg_len,omitempty"`
 	SinkCPU    float64 `json:"sink_cpu_s"`
 	// Machine-wide UDP receive-buffer drops during the run (/proc/net/snmp).
 	UDPKernelDrops int64 `json:"udp_kernel_drops"`
@@ -100,7 +118,7 @@ func main() {
 	messages := flag.Int64("messages", 1_000_000, "messages per TCP run")
 	warmup := flag.Int64("warmup", 2000, "messages sent (and awaited) before each measured run")
 	shippers := flag.String("shippers", "logshipper,rsyslog,syslog-ng", "comma-separated shippers")
-	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|udp- + rfc3164|rfc5424|raw|octet")
+	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|udp- + rfc3164|rfc5424|raw|octet, optionally + -varied (varied content: loadgen -vary)")
 	udpRate := flag.Float64("udp-rate", 100_000, "UDP scenarios: messages per second")
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
@@ -244,6 +262,7 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	res.Sent = lr.Sent
 	res.SendS = lr.ElapsedS
 	res.LoadgenCPU = lr.SendCPUS
+	res.MeanMsgLen = lr.MeanLen
 	stall := r.Stall
 	if sc.Proto == "udp" {
 		stall = r.StallUDP
@@ -288,6 +307,9 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 	fmt.Fprintf(&b, "- msgs/s = messages delivered / (last document in the sink - first message sent); CPU = utime+stime of the shipper process (all threads) from the first message sent to the last document in the sink, per 1,000,000 messages; RSS = VmHWM (peak, includes start-up and warm-up)\n\n")
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "### %s\n\n", sc.title(r.Messages))
+		if sc.Vary {
+			fmt.Fprintf(&b, "Varied content (loadgen -vary): %s.\n\n", r.variedNote(sc.Name))
+		}
 		udp := sc.Proto == "udp"
 		if udp {
 			fmt.Fprintf(&b, "| shipper | msgs/s | CPU-s per 1M | peak RSS MiB | lost | lost %% | dup | kernel rcvbuf drops | own drop counter | rounds ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -375,6 +397,30 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 	return b.String()
 }
 
+// variedNote describes the varied messages of scenario name as loadgen
+// reported them.
+func (r *Runner) variedNote(name string) string {
+	var lens []float64
+	for _, res := range r.results {
+		if res.Scenario == name && res.MeanMsgLen > 0 {
+			lens = append(lens, res.MeanMsgLen)
+		}
+	}
+	note := "every message from a pool of distinct messages (hosts, programs, pids, timestamps, priorities, lengths, text, structured data), cycled through"
+	if len(lens) > 0 {
+		lo, hi := lens[0], lens[0]
+		for _, l := range lens {
+			lo, hi = min(lo, l), max(hi, l)
+		}
+		if hi-lo < 0.05 {
+			note += fmt.Sprintf("; mean message length %.1f B without framing", lo)
+		} else {
+			note += fmt.Sprintf("; mean message length %.1f-%.1f B without framing", lo, hi)
+		}
+	}
+	return note
+}
+
 // dropped is logshipper's own drop counter (all reasons), if it has one.
 func (res Result) dropped() (float64, bool) {
 	var s float64
@@ -397,9 +443,12 @@ func (r *Runner) writeCSV(path string) error {
 	w := csv.NewWriter(f)
 	_ = w.Write([]string{"scenario", "shipper", "round", "run_id", "messages", "sent", "delivered", "docs", "lost", "duplicates",
 		"msgs_per_s", "send_s", "total_s", "cpu_s", "cpu_s_per_1m", "peak_rss_mib", "threads", "loadgen_cpu_s", "sink_cpu_s",
-		"udp_kernel_drops", "logshipper_dropped", "loadavg", "error"})
+		"udp_kernel_drops", "logshipper_dropped", "loadavg", "error", "mean_msg_len"})
 	for _, r := range r.results {
-		dropped := ""
+		dropped, meanLen := "", ""
+		if r.MeanMsgLen > 0 {
+			meanLen = fmt.Sprintf("%.1f", r.MeanMsgLen)
+		}
 		if r.Metrics != nil {
 			s, _ := r.dropped()
 			dropped = fmt.Sprintf("%.0f", s)
@@ -408,7 +457,7 @@ func (r *Runner) writeCSV(path string) error {
 			fmt.Sprint(r.Delivered), fmt.Sprint(r.Docs), fmt.Sprint(r.Lost), fmt.Sprint(r.Duplicates),
 			fmt.Sprintf("%.0f", r.RateMsgs), fmt.Sprintf("%.3f", r.SendS), fmt.Sprintf("%.3f", r.TotalS), fmt.Sprintf("%.2f", r.CPUS),
 			fmt.Sprintf("%.3f", r.CPUPer1M), fmt.Sprintf("%.1f", r.PeakRSSMiB), fmt.Sprint(r.Threads), fmt.Sprintf("%.3f", r.LoadgenCPU),
-			fmt.Sprintf("%.2f", r.SinkCPU), fmt.Sprint(r.UDPKernelDrops), dropped, r.LoadAvg, r.Error})
+			fmt.Sprintf("%.2f", r.SinkCPU), fmt.Sprint(r.UDPKernelDrops), dropped, r.LoadAvg, r.Error, meanLen})
 	}
 	w.Flush()
 	return w.Error()

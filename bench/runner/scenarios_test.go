@@ -1,0 +1,45 @@
+package main
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestVariedScenarios: every scenario has a varied twin that passes -vary
+// to loadgen and says so in its title; the plain ones do not.
+func TestVariedScenarios(t *testing.T) {
+	known := knownScenarios(100000, 10*time.Second)
+	for _, name := range []string{"tcp1-rfc3164", "tcp1-rfc5424", "tcp1-raw", "tcp8-rfc3164", "udp-rfc3164", "tcp1-octet"} {
+		plain, ok := known[name]
+		if !ok || plain.Vary {
+			t.Fatalf("%s: %+v %v", name, plain, ok)
+		}
+		varied, ok := known[name+"-varied"]
+		if !ok || !varied.Vary || varied.Name != name+"-varied" {
+			t.Fatalf("%s-varied: %+v %v", name, varied, ok)
+		}
+		if varied.Proto != plain.Proto || varied.Conns != plain.Conns || varied.Format != plain.Format || varied.Rate != plain.Rate {
+			t.Errorf("%s-varied differs from %s: %+v", name, name, varied)
+		}
+		if tt := varied.title(1000); !strings.Contains(tt, "varied") {
+			t.Errorf("%s-varied: title %q", name, tt)
+		}
+		if tt := plain.title(1000); strings.Contains(tt, "varied") {
+			t.Errorf("%s: title %q", name, tt)
+		}
+		if args := loadgenArgs(varied, 1234, "b1", 1000, 0, 0); !slices.Contains(args, "-vary") {
+			t.Errorf("%s-varied: loadgen %v", name, args)
+		}
+		if args := loadgenArgs(plain, 1234, "b1", 1000, 0, 0); slices.Contains(args, "-vary") {
+			t.Errorf("%s: loadgen %v", name, args)
+		}
+	}
+	if got := known["tcp1-rfc3164"].title(1000000); got != "TCP, 1 connection, rfc3164, 1000000 messages" {
+		t.Errorf("plain title changed: %q", got)
+	}
+	if got := known["tcp8-rfc3164-varied"].title(1000000); got != "TCP, 8 connections, rfc3164 varied (pool of distinct messages), 1000000 messages" {
+		t.Errorf("varied title: %q", got)
+	}
+}
