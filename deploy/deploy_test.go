@@ -630,7 +630,9 @@ type fieldInfo map[string]string
 
 // logstashFields walks elasticsearch.MappingsFor(SchemaLogstash, mode): every
 // property (dotted for objects) and every multi-field (name.keyword), with
-// its type, or "" for a field nothing can aggregate on (doc_values false).
+// its type, followed by " without doc values" (nothing can aggregate on it)
+// and " not indexed" (the dashboards cannot filter on it: field_caps calls
+// it not searchable) where the mapping says so.
 func logstashFields(t *testing.T, mode string) fieldInfo {
 	t.Helper()
 	fi := fieldInfo{}
@@ -640,9 +642,7 @@ func logstashFields(t *testing.T, mode string) fieldInfo {
 			def, _ := d.(map[string]any)
 			full := prefix + name
 			typ, _ := def["type"].(string)
-			if def["doc_values"] == false {
-				typ += " without doc values"
-			}
+			typ += mappingTraits(def)
 			if sub, ok := def["properties"].(map[string]any); ok {
 				if typ == "" {
 					typ = "object"
@@ -653,10 +653,7 @@ func logstashFields(t *testing.T, mode string) fieldInfo {
 			if mf, ok := def["fields"].(map[string]any); ok {
 				for sub, sd := range mf {
 					st, _ := sd.(map[string]any)["type"].(string)
-					if sd.(map[string]any)["doc_values"] == false {
-						st += " without doc values"
-					}
-					fi[full+"."+sub] = st
+					fi[full+"."+sub] = st + mappingTraits(sd.(map[string]any))
 				}
 			}
 		}
@@ -674,8 +671,25 @@ func logstashFields(t *testing.T, mode string) fieldInfo {
 	return fi
 }
 
+func mappingTraits(def map[string]any) string {
+	var s string
+	if def["doc_values"] == false {
+		s += " without doc values"
+	}
+	if def["index"] == false {
+		s += " not indexed"
+	}
+	return s
+}
+
+// searchable: a query or a filter on the field finds documents, and the
+// dashboards offer to filter on it.
+func searchable(typ string) bool {
+	return typ != "" && typ != "object" && !strings.HasSuffix(typ, " not indexed")
+}
+
 func aggregatable(typ string) bool {
-	switch typ {
+	switch strings.TrimSuffix(typ, " not indexed") {
 	case "keyword", "integer", "long", "short", "byte", "date", "ip", "boolean", "float", "double":
 		return true
 	}
@@ -971,6 +985,12 @@ func TestSavedObjects(t *testing.T) {
 					}
 					if u.aggregation && !aggregatable(typ) {
 						t.Errorf("%s: %s: field %q is %s in template mode %s, not aggregatable", u.object, u.where, u.field, typ, mode)
+					}
+					// A column is read from _source; every other use
+					// queries the field (a click on a bucket filters on
+					// the aggregated field).
+					if u.where != "column" && !searchable(typ) {
+						t.Errorf("%s: %s: field %q is %s in template mode %s, not searchable", u.object, u.where, u.field, typ, mode)
 					}
 				}
 			}

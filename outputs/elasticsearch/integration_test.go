@@ -666,6 +666,49 @@ func TestIntegrationLeanTemplate(t *testing.T) {
 		}
 	}
 
+	// The lean settings reached the index.
+	ix := n.must(http.MethodGet, "/"+index+"/_settings", nil)[index].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
+	if ix["refresh_interval"] != "10s" || fmt.Sprint(ix["merge"]) != "map[policy:map[segments_per_tier:20]]" {
+		t.Errorf("index settings %v, want refresh_interval 10s and merge.policy.segments_per_tier 20", ix)
+	}
+
+	// @timestamp's format: the fast one where the cluster has it.
+	dist, version := n.distribution()
+	var wantFormat any // none
+	if fastDateFormat(&clusterInfo{OpenSearch: dist == "opensearch", Version: version}) {
+		wantFormat = leanTimestampFormat
+	}
+	if ts := field(mapping, "@timestamp"); ts["type"] != "date" || ts["format"] != wantFormat {
+		t.Errorf("@timestamp mapped %v on %s %s, want format %v", ts, dist, version, wantFormat)
+	}
+
+	// What the dashboards see (field_caps: a field not searchable gets no
+	// filter on a click): searchable where an operator searches, and
+	// aggregatable where the dashboards facet; @version and the header's
+	// time string in _source only.
+	caps := n.must(http.MethodGet, "/"+index+"/_field_caps?fields=*", nil)["fields"].(map[string]any)
+	capOf := func(f string) (searchable, aggregatable bool, ok bool) {
+		byType, _ := caps[f].(map[string]any)
+		for _, c := range byType {
+			c := c.(map[string]any)
+			return c["searchable"] == true, c["aggregatable"] == true, true
+		}
+		return false, false, false
+	}
+	for f, want := range map[string][2]bool{ // searchable, aggregatable
+		"logsource.keyword": {true, true}, "program.keyword": {true, true}, "severity_label.keyword": {true, true},
+		"logsource": {true, false}, "program": {true, false}, "severity_label": {true, false},
+		"host": {true, true}, "facility_label": {true, true}, "tags": {true, true}, "msgid": {true, true},
+		"@timestamp": {true, true}, "facility": {true, true}, "severity": {true, true},
+		"pid": {true, false}, "priority": {true, false}, "message": {true, false},
+		"@version": {false, false}, "timestamp": {false, false},
+	} {
+		s, a, ok := capOf(f)
+		if !ok || s != want[0] || a != want[1] {
+			t.Errorf("field_caps %s: searchable %v aggregatable %v (present %v), want %v %v", f, s, a, ok, want[0], want[1])
+		}
+	}
+
 	search := func(body map[string]any) map[string]any {
 		t.Helper()
 		return n.must(http.MethodPost, "/"+name+"-*/_search", body)
@@ -736,6 +779,13 @@ func TestIntegrationLeanTemplate(t *testing.T) {
 	if total(res) != 4 {
 		t.Errorf("saved search: %d hits", total(res))
 	}
+	// The fields kept in _source only are still in every document.
+	res = search(map[string]any{"query": map[string]any{"term": map[string]any{"program.keyword": "sshd"}}})
+	if hits := res["hits"].(map[string]any)["hits"].([]any); len(hits) != 1 {
+		t.Errorf("term program.keyword: %d hits", len(hits))
+	} else if src := hits[0].(map[string]any)["_source"].(map[string]any); src["@version"] != "1" || src["timestamp"] != "Nov 26 12:00:00" {
+		t.Errorf("_source %v, want @version and timestamp in it", src)
+	}
 	// A click on a slice filters on its .keyword field; a query on the
 	// field itself, and a search in the message text.
 	for what, q := range map[string]map[string]any{
@@ -744,6 +794,14 @@ func TestIntegrationLeanTemplate(t *testing.T) {
 		"term pid":             {"term": map[string]any{"pid": "1234"}},
 		"match message":        {"match": map[string]any{"message": "password root"}},
 		"match_phrase message": {"match_phrase": map[string]any{"message": "accepted password"}},
+		// Times in a range without a format: parsed by the mapping's
+		// formats, as by the default ones.
+		"range @timestamp date": {"bool": map[string]any{"filter": []any{
+			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": "2026-11-26", "lt": "2026-11-27"}}},
+			map[string]any{"term": map[string]any{"program.keyword": "sshd"}}}}},
+		"range @timestamp epoch_millis": {"bool": map[string]any{"filter": []any{
+			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": 1795651200000}}},
+			map[string]any{"term": map[string]any{"program.keyword": "sshd"}}}}},
 	} {
 		if h := total(search(map[string]any{"query": q})); h != 1 {
 			t.Errorf("%s: %d hits, want 1", what, h)

@@ -111,17 +111,23 @@ func Mappings(s Schema) map[string]any {
 // The lean mode's field types. Nothing in log search is ranked by
 // relevance (hits are sorted by @timestamp), so message keeps no norms;
 // fields nobody aggregates or sorts on keep no doc values (they stay
-// searchable); and only the fields the shipped dashboards facet on
-// (deploy/kibana: logsource, program, severity_label) keep the .keyword
-// sub-field those dashboards name. The settings are the compatible
-// mode's: index.codec best_compression saved a fifth of the disk but cost
-// OpenSearch 3-23% more CPU per document (bench/os.sh, README.md), and
-// lean is about the cluster's CPU.
+// searchable); the fields the shipped dashboards facet on (deploy/kibana:
+// logsource, program, severity_label) are searched under their own name
+// and aggregated under the .keyword sub-field those dashboards name, so
+// each keeps one doc-values column, the sub-field's; and what nobody
+// searches (@version, "1" everywhere; the header's time string beside
+// @timestamp) is kept in _source only. The settings: leanSettings.
 var (
 	leanText = map[string]any{"type": "text", "norms": false}
 	// searchOnly: found by a query, never aggregated or sorted on.
 	searchOnly        = map[string]any{"type": "keyword", "doc_values": false}
 	searchOnlyInteger = map[string]any{"type": "integer", "doc_values": false}
+	// sourceOnly: in _source (Discover shows it, a reindex keeps it),
+	// neither searchable nor aggregatable.
+	sourceOnly = map[string]any{"type": "keyword", "index": false, "doc_values": false}
+	// facetKeyword: searched as <field> (program:sshd), aggregated and
+	// filtered by a click on a slice as <field>.keyword.
+	facetKeyword = map[string]any{"type": "keyword", "doc_values": false, "fields": map[string]any{"keyword": keyword}}
 )
 
 // MappingsFor returns the index mappings for a schema and a template mode
@@ -133,18 +139,26 @@ func MappingsFor(s Schema, mode string) map[string]any {
 	}
 	p := m["properties"].(map[string]any)
 	p["message"] = leanText
-	// "1" in every document: searchable, but never worth a doc-values column.
-	p["@version"] = searchOnly
+	// "1" in every document: nothing to search for.
+	p["@version"] = sourceOnly
 	if s == SchemaECS {
-		// ECS has keyword fields only already, no .keyword copies.
+		// ECS has keyword fields only already, no .keyword copies, and
+		// event.original is in _source only in both modes.
 		return m
+	}
+	for _, f := range []string{"logsource", "program", "severity_label"} {
+		p[f] = facetKeyword
 	}
 	for _, f := range []string{"host", "facility_label", "msgid", "tags"} {
 		p[f] = keyword
 	}
-	// The header's time as sent (@timestamp is the one to sort and bucket
-	// on), the pid, and the balancer's address are looked up, not counted.
-	for _, f := range []string{"timestamp", "timestamp8601", "pid", "proxy_host"} {
+	// The header's time as sent: @timestamp holds the same instant, and
+	// is the field to search, sort and bucket on.
+	for _, f := range []string{"timestamp", "timestamp8601"} {
+		p[f] = sourceOnly
+	}
+	// The pid and the balancer's address are looked up, not counted.
+	for _, f := range []string{"pid", "proxy_host"} {
 		p[f] = searchOnly
 	}
 	// priority is facility*8+severity: aggregate on those two.
@@ -152,14 +166,71 @@ func MappingsFor(s Schema, mode string) map[string]any {
 	return m
 }
 
-// templateSettings: shards and replicas, and on Elasticsearch the ILM
-// policy (index.lifecycle.name) when one is configured. OpenSearch's ISM
-// attaches its policy through the policy's own ism_template instead, so
-// nothing goes into the settings there.
+// leanTimestampFormat is @timestamp's format in the lean mode on
+// OpenSearch 2.12 and later: rfc3339_lenient is OpenSearch's own parser
+// for the ISO 8601 times logshipper writes, where the default
+// (strict_date_optional_time||epoch_millis) goes through java.time, which
+// copies its parse state at every optional part: 7-8% of OpenSearch 2.19's
+// indexing CPU in a profile of the bench. The default's two formats follow,
+// so every value the default takes is still taken (and queries without a
+// format parse as before). Elasticsearch has no such format name (8.14 and
+// later parse the default fast already) and would refuse the template.
+const leanTimestampFormat = "rfc3339_lenient||strict_date_optional_time||epoch_millis"
+
+// fastDateFormat: the cluster knows rfc3339_lenient (OpenSearch ≥ 2.12).
+func fastDateFormat(c *clusterInfo) bool {
+	if c == nil || !c.OpenSearch {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(c.Version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 2 || major == 2 && minor >= 12
+}
+
+// mappings are the template's: MappingsFor, and in the lean mode on a
+// cluster that has it, leanTimestampFormat.
+func (o *Output) mappings() map[string]any {
+	m := MappingsFor(o.schema, o.cfg.Template.Mode)
+	if o.cfg.Template.Mode == TemplateModeLean && fastDateFormat(o.cluster) {
+		m["properties"].(map[string]any)["@timestamp"] = map[string]any{"type": "date", "format": leanTimestampFormat}
+	}
+	return m
+}
+
+// The lean mode's index settings (bench/os.sh, README.md):
+//
+//   - refresh_interval 10s instead of the default 1s: a tenth of the
+//     segment flushes, and fewer small segments to merge; new logs show up
+//     in searches and dashboards up to 10 s after they are indexed, and a
+//     shard nobody searches no longer skips its refreshes (the default's
+//     search-idle saving). Logstash's own template sets 5s.
+//   - merge.policy.segments_per_tier 20 instead of 10: each merge tier holds
+//     twice the segments before they are merged, so each document is
+//     rewritten by fewer merges; a search visits up to twice the segments.
+//
+// Left out: index.codec best_compression (a fifth less disk, 3-23% more
+// CPU per document and more at every merge), translog.durability async
+// (loses acknowledged documents in a crash), and replica changes.
+var leanSettings = map[string]any{
+	"refresh_interval": "10s",
+	"merge":            map[string]any{"policy": map[string]any{"segments_per_tier": 20}},
+}
+
+// templateSettings: shards and replicas, in the lean mode leanSettings,
+// and on Elasticsearch the ILM policy (index.lifecycle.name) when one is
+// configured. OpenSearch's ISM attaches its policy through the policy's
+// own ism_template instead, so nothing goes into the settings there.
 func (o *Output) templateSettings() map[string]any {
 	index := map[string]any{
 		"number_of_shards":   o.cfg.Template.Shards,
 		"number_of_replicas": o.cfg.Template.Replicas,
+	}
+	if o.cfg.Template.Mode == TemplateModeLean {
+		for k, v := range leanSettings {
+			index[k] = v
+		}
 	}
 	if c := o.cluster; o.cfg.Lifecycle.Policy != "" && c != nil && !c.OpenSearch {
 		index["lifecycle"] = map[string]any{"name": o.cfg.Lifecycle.Policy}
@@ -178,7 +249,7 @@ func (o *Output) ComposableTemplate() map[string]any {
 		"_meta":          o.templateMeta(),
 		"template": map[string]any{
 			"settings": o.templateSettings(),
-			"mappings": MappingsFor(o.schema, o.cfg.Template.Mode),
+			"mappings": o.mappings(),
 		},
 	}
 	if o.cfg.DataStream {
@@ -205,7 +276,7 @@ func (o *Output) LegacyTemplate() map[string]any {
 		"order":          o.cfg.Template.Priority,
 		"version":        templateVersion,
 		"settings":       o.templateSettings(),
-		"mappings":       MappingsFor(o.schema, o.cfg.Template.Mode),
+		"mappings":       o.mappings(),
 	}
 }
 
@@ -242,6 +313,16 @@ func (o *Output) InstallTemplate(ctx context.Context) error {
 		var err error
 		if policy, err = o.installPolicy(ctx, *o.cluster); err != nil {
 			return err
+		}
+	}
+	if o.cfg.Template.Mode == TemplateModeLean && o.cluster == nil {
+		// Which @timestamp format the cluster takes (mappings). Without
+		// an answer the template goes in without the faster format, which
+		// every cluster takes.
+		if c, err := o.detectCluster(ctx); err == nil {
+			o.cluster = &c
+		} else {
+			o.log.Warn().Err(err).Msg("elasticsearch: could not tell the cluster's distribution; the lean template keeps @timestamp's default format")
 		}
 	}
 	api, err := o.installTemplate(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -56,10 +57,15 @@ func TestLeanMappings(t *testing.T) {
 	if msg := field(lean, "message"); msg["type"] != "text" || msg["norms"] != false || msg["fields"] != nil {
 		t.Errorf("lean message %v, want text without norms and without sub-fields", msg)
 	}
-	// The shipped dashboards facet on these .keyword sub-fields.
+	// The shipped dashboards facet on these .keyword sub-fields (indexed,
+	// with doc values: a click on a slice filters on them); the field
+	// itself is searched, not aggregated.
 	for _, f := range []string{"logsource", "program", "severity_label"} {
-		if k := field(lean, f, "keyword"); k["type"] != "keyword" {
-			t.Errorf("lean %s.keyword: %v", f, k)
+		if k := field(lean, f, "keyword"); k["type"] != "keyword" || k["doc_values"] != nil || k["index"] != nil {
+			t.Errorf("lean %s.keyword: %v, want a plain keyword", f, k)
+		}
+		if k := field(lean, f); k["type"] != "keyword" || k["doc_values"] != false || k["index"] != nil {
+			t.Errorf("lean %s: %v, want indexed without doc values", f, k)
 		}
 	}
 	// Keyword only, still aggregatable.
@@ -69,9 +75,16 @@ func TestLeanMappings(t *testing.T) {
 		}
 	}
 	// Searchable, not aggregatable.
-	for _, f := range []string{"@version", "timestamp", "timestamp8601", "pid", "proxy_host", "priority"} {
+	for _, f := range []string{"pid", "proxy_host", "priority"} {
 		if k := field(lean, f); k["doc_values"] != false || k["index"] != nil || k["fields"] != nil {
 			t.Errorf("lean %s: %v, want indexed without doc values", f, k)
+		}
+	}
+	// In _source only: "1" everywhere, and the header's time as sent
+	// (@timestamp is the same instant, searchable).
+	for _, f := range []string{"@version", "timestamp", "timestamp8601"} {
+		if k := field(lean, f); k["type"] != "keyword" || k["doc_values"] != false || k["index"] != false || k["fields"] != nil {
+			t.Errorf("lean %s: %v, want neither indexed nor doc values", f, k)
 		}
 	}
 	for _, f := range []string{"@timestamp", "facility", "severity", "version", "structured_data"} {
@@ -88,7 +101,7 @@ func TestLeanMappings(t *testing.T) {
 	if msg := field(ecs, "message"); msg["norms"] != false {
 		t.Errorf("lean ecs message %v", msg)
 	}
-	if v := field(ecs, "@version"); v["doc_values"] != false {
+	if v := field(ecs, "@version"); v["doc_values"] != false || v["index"] != false {
 		t.Errorf("lean ecs @version %v", v)
 	}
 	if h := field(ecs, "host", "hostname"); h["type"] != "keyword" || h["doc_values"] != nil {
@@ -99,10 +112,14 @@ func TestLeanMappings(t *testing.T) {
 	cfg.Template.Mode = TemplateModeLean
 	o := newTestOutput(t, cfg)
 	ct := o.ComposableTemplate()
-	// The settings are the compatible mode's (no codec, no refresh_interval).
+	// Shards and replicas as configured, a 10 s refresh and 20 segments
+	// per merge tier; no codec, no translog setting.
 	ix := ct["template"].(map[string]any)["settings"].(map[string]any)["index"].(map[string]any)
-	if len(ix) != 2 || ix["number_of_shards"] != 1 || ix["number_of_replicas"] != 1 {
-		t.Errorf("lean settings %v, want only shards and replicas", ix)
+	if got := mustJSON(t, ix); got != `{"merge":{"policy":{"segments_per_tier":20}},"number_of_replicas":1,"number_of_shards":1,"refresh_interval":"10s"}` {
+		t.Errorf("lean settings %s", got)
+	}
+	if lt := o.LegacyTemplate(); mustJSON(t, lt["settings"]) != mustJSON(t, ct["template"].(map[string]any)["settings"]) {
+		t.Errorf("legacy lean settings %v", lt["settings"])
 	}
 	if meta := ct["_meta"].(map[string]any); meta["template_mode"] != "lean" {
 		t.Errorf("lean _meta %v", meta)
@@ -113,6 +130,56 @@ func TestLeanMappings(t *testing.T) {
 	lt := o.LegacyTemplate()
 	if mustJSON(t, lt["mappings"]) != mustJSON(t, lean) {
 		t.Errorf("legacy lean template %v", lt)
+	}
+}
+
+// On OpenSearch 2.12 and later the lean template names @timestamp's
+// faster format; elsewhere (Elasticsearch refuses the name, older
+// OpenSearch lacks it, the cluster unknown) and in the compatible mode
+// @timestamp keeps the default.
+func TestLeanTimestampFormat(t *testing.T) {
+	for _, c := range []struct {
+		cluster *clusterInfo
+		mode    string
+		want    bool
+	}{
+		{&clusterInfo{OpenSearch: true, Version: "2.19.6"}, TemplateModeLean, true},
+		{&clusterInfo{OpenSearch: true, Version: "2.12.0"}, TemplateModeLean, true},
+		{&clusterInfo{OpenSearch: true, Version: "3.9.0"}, TemplateModeLean, true},
+		{&clusterInfo{OpenSearch: true, Version: "2.11.1"}, TemplateModeLean, false},
+		{&clusterInfo{OpenSearch: true, Version: "1.3.20"}, TemplateModeLean, false},
+		{&clusterInfo{OpenSearch: true, Version: "x"}, TemplateModeLean, false},
+		{&clusterInfo{Version: "8.17.0"}, TemplateModeLean, false},
+		{nil, TemplateModeLean, false},
+		{&clusterInfo{OpenSearch: true, Version: "2.19.6"}, TemplateModeCompatible, false},
+	} {
+		for _, schema := range []string{SchemaNameLogstash, SchemaNameECS} {
+			cfg := DefaultConfig()
+			cfg.Schema = schema
+			cfg.Template.Mode = c.mode
+			o := newTestOutput(t, cfg)
+			o.cluster = c.cluster
+			ts := field(o.ComposableTemplate()["template"].(map[string]any)["mappings"].(map[string]any), "@timestamp")
+			lts := field(o.LegacyTemplate()["mappings"].(map[string]any), "@timestamp")
+			want := map[string]any{"type": "date"}
+			if c.want {
+				want["format"] = leanTimestampFormat
+			}
+			if fmt.Sprint(ts) != fmt.Sprint(want) || fmt.Sprint(lts) != fmt.Sprint(want) {
+				t.Errorf("%v %s %s: @timestamp %v (legacy %v), want %v", c.cluster, c.mode, schema, ts, lts, want)
+			}
+			// Everything else as MappingsFor has it.
+			m := o.mappings()
+			m["properties"].(map[string]any)["@timestamp"] = date
+			if mustJSON(t, m) != mustJSON(t, MappingsFor(o.schema, c.mode)) {
+				t.Errorf("%v %s %s: mappings beyond @timestamp differ", c.cluster, c.mode, schema)
+			}
+		}
+	}
+	// The default's formats follow the fast one, so nothing the default
+	// takes is refused.
+	if !strings.HasSuffix(leanTimestampFormat, "||strict_date_optional_time||epoch_millis") {
+		t.Errorf("leanTimestampFormat %q", leanTimestampFormat)
 	}
 }
 
