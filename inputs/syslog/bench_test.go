@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 // countSink discards events, closing done at the target count.
@@ -70,10 +71,10 @@ func benchConn(b *testing.B, conns int, octet, useTLS bool) {
 	msgSize := len(block) / 1000
 	sk := &countSink{target: int64(b.N), done: make(chan struct{})}
 	cfg := Config{Listen: "127.0.0.1:0", Logger: zerolog.Nop()}
-	var ca *testCA
+	var ca *testes.CA
 	if useTLS {
-		ca = newTestCA(b, "bench")
-		srv := ca.server("server")
+		ca = testes.NewCA(b, "bench")
+		srv := ca.Server("server")
 		cfg.TLS = TLSConfig{Listen: "127.0.0.1:0", CertFile: srv.CertFile, KeyFile: srv.KeyFile}
 	}
 	s, err := New(cfg, sk)

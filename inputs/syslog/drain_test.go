@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 // stopAsync runs Stop in the background; the channel yields its error.
@@ -161,7 +163,7 @@ func TestNoConnectionsNoDrain(t *testing.T) {
 // A TLS sender sees the end of the stream too (a FIN without close_notify)
 // and what it writes until it closes is delivered.
 func TestDrainTLS(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(nil, ca)
 	cfg.DrainTimeout = time.Hour
 	sk := newSink()

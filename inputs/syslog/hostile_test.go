@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/logshipper/logshipper/inputs/framing"
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 // Hostile input, over plain TCP and TLS alike: no crash, the connection
@@ -32,7 +33,7 @@ type stream struct {
 // at info into logs, and returns how to connect to either.
 func hostileServer(t *testing.T, logs *syncBuffer, change func(*Config)) (*Server, *sink, []stream) {
 	t.Helper()
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(logs, ca)
 	cfg.Logger = infoConfig(logs).Logger
 	if change != nil {
@@ -295,7 +296,7 @@ func TestHalfFrameThenSenderVanishes(t *testing.T) {
 		{"octet frame, silence, tls", "tls", "100 <13>half an octet frame", "<13>half an octet frame", bySilence, kindIdleTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ca := newTestCA(t, "ca")
+			ca := testes.NewCA(t, "ca")
 			cfg := tlsTestConfig(nil, ca)
 			cfg.IdleTimeout = 200 * time.Millisecond
 			sk := newSink()

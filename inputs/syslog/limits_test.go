@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/logshipper/logshipper/inputs/framing"
+	"github.com/logshipper/logshipper/internal/testes"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -50,7 +51,7 @@ func TestLimitsConfig(t *testing.T) {
 // The limit covers TCP and TLS together; a refused connection is reset at
 // once, counted and logged sampled; a freed slot is usable again.
 func TestMaxConnectionsTCPAndTLS(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	logs := &syncBuffer{}
 	cfg := tlsTestConfig(logs, ca)
 	cfg.MaxConnections = 2
@@ -104,7 +105,7 @@ func TestMaxConnectionsTCPAndTLS(t *testing.T) {
 // TLS, after delivering a partial last frame; one that never sent anything
 // too.
 func TestIdleTimeout(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	logs := &syncBuffer{}
 	cfg := tlsTestConfig(logs, ca)
 	cfg.Logger = infoConfig(logs).Logger
@@ -395,7 +396,7 @@ func TestManyIdleConnectionsTimeOut(t *testing.T) {
 func TestManyIdleTLSConnectionsMemory(t *testing.T) {
 	const n = 500
 	needOpenFiles(t, 2*n+256)
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(nil, ca)
 	cfg.Logger = infoConfig(&syncBuffer{}).Logger
 	cfg.IdleTimeout = NoIdleTimeout

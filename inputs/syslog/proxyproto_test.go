@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/logshipper/logshipper/event"
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 // proxyConfig is testConfig with the PROXY protocol in mode, believing
@@ -147,7 +148,7 @@ func TestProxyProtocolTCP(t *testing.T) {
 // The header comes before the TLS handshake, as balancers send it (they do
 // not look inside); the handshake then reads the bytes after it.
 func TestProxyProtocolTLS(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	for _, mode := range []string{ProxyOptional, ProxyRequired} {
 		t.Run(mode, func(t *testing.T) {
 			cfg := tlsTestConfig(nil, ca)

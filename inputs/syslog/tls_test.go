@@ -20,10 +20,12 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 func TestTLSReceives(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	sk := newSink()
 	s, tcp, _ := start(t, tlsTestConfig(nil, ca), sk)
 	recTLS, recTCP := value(s.c.receivedTLS), value(s.c.receivedTCP)
@@ -73,7 +75,7 @@ func TestTLSOffByDefault(t *testing.T) {
 // 1 MiB lines and octet counts above the maximum, over TLS: truncated,
 // tagged, counted, the connection kept and the next message intact.
 func TestTLSHugeMessagesTruncated(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	sk := newSink()
 	s, _, _ := start(t, tlsTestConfig(nil, ca), sk)
 	truncated, oversize := value(s.c.truncated), value(s.c.errOversize)
@@ -108,10 +110,10 @@ func TestTLSHugeMessagesTruncated(t *testing.T) {
 
 // With ClientCAFile, only clients with a certificate from that CA get in.
 func TestTLSClientCertificates(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	other := newTestCA(t, "other")
-	good := ca.client("good")
-	intruder := other.client("intruder")
+	ca := testes.NewCA(t, "ca")
+	other := testes.NewCA(t, "other")
+	good := ca.Client("good")
+	intruder := other.Client("intruder")
 	logs := &syncBuffer{}
 	cfg := tlsTestConfig(logs, ca)
 	cfg.TLS.ClientCAFile = ca.CAFile
@@ -131,7 +133,7 @@ func TestTLSClientCertificates(t *testing.T) {
 		{"no certificate, TLS 1.2", nil, tls.VersionTLS12},
 		{"certificate of another CA, TLS 1.2", []tls.Certificate{intruder.Cert}, tls.VersionTLS12},
 		// A server certificate of the right CA is no client certificate.
-		{"server certificate as client certificate", []tls.Certificate{ca.server("not-a-client").Cert}, 0},
+		{"server certificate as client certificate", []tls.Certificate{ca.Server("not-a-client").Cert}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			handshakes := value(s.c.errTLSHandshake)
@@ -163,7 +165,7 @@ func TestTLSClientCertificates(t *testing.T) {
 // Handshakes that never finish (a silent client) or never start (plain
 // text on the TLS port) are ended, counted and logged sampled.
 func TestTLSHandshakeFailures(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	logs := &syncBuffer{}
 	cfg := tlsTestConfig(logs, ca)
 	cfg.Logger = cfg.Logger.Level(zerolog.InfoLevel)
@@ -198,7 +200,7 @@ func TestTLSHandshakeFailures(t *testing.T) {
 }
 
 func TestTLSMinVersion(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(nil, ca)
 	cfg.TLS.MinVersion = "TLS1.3"
 	sk := newSink()
@@ -219,7 +221,7 @@ func TestTLSMinVersion(t *testing.T) {
 
 // Stop must not wait for a handshake or an idle TLS connection to time out.
 func TestTLSStopDoesNotWaitForTimeouts(t *testing.T) {
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(nil, ca)
 	cfg.TLS.HandshakeTimeout = time.Hour
 	cfg.IdleTimeout = time.Hour
@@ -259,7 +261,7 @@ func TestTLSStartFailsWhenPortTaken(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	ca := newTestCA(t, "ca")
+	ca := testes.NewCA(t, "ca")
 	cfg := tlsTestConfig(nil, ca)
 	cfg.TLS.Listen = taken.Addr().String()
 	s, err := New(cfg, newSink())
@@ -278,12 +280,12 @@ func TestTLSStartFailsWhenPortTaken(t *testing.T) {
 }
 
 func TestTLSConfigErrors(t *testing.T) {
-	ca := newTestCA(t, "ca")
-	srv := ca.server("server")
-	other := ca.server("other")
+	ca := testes.NewCA(t, "ca")
+	srv := ca.Server("server")
+	other := ca.Server("other")
 	now := time.Now()
-	expired := ca.issue("expired", x509.ExtKeyUsageServerAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
-	future := ca.issue("future", x509.ExtKeyUsageServerAuth, now.Add(24*time.Hour), now.Add(48*time.Hour))
+	expired := ca.Issue("expired", x509.ExtKeyUsageServerAuth, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	future := ca.Issue("future", x509.ExtKeyUsageServerAuth, now.Add(24*time.Hour), now.Add(48*time.Hour))
 	dir := t.TempDir()
 	file := func(name, content string) string {
 		p := filepath.Join(dir, name)

@@ -1,13 +1,6 @@
 package kafkaconn
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +8,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 // Each bad value is reported as one line naming its key and quoting it.
@@ -135,7 +130,7 @@ func TestRedactedHidesPassword(t *testing.T) {
 // Options with TLS (a CA file) and each SASL mechanism make a client; a
 // CA file without a certificate is refused. No broker is contacted.
 func TestOptionsBuildClients(t *testing.T) {
-	ca := writeCA(t)
+	ca := testes.NewCA(t, "logshipper test CA").CAFile
 	for _, m := range []string{"", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"} {
 		c := DefaultConfig()
 		c.TLS.Enabled, c.TLS.CAFile = true, ca
@@ -168,27 +163,4 @@ func TestOptionsBuildClients(t *testing.T) {
 	if _, err := c.Options(); err == nil || !strings.Contains(err.Error(), `kafka.tls.ca_file: "`+notPEM+`" holds no PEM certificate`) {
 		t.Errorf("CA file without a certificate: %v", err)
 	}
-}
-
-// writeCA writes a self-signed CA certificate in PEM.
-func writeCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "logshipper test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }

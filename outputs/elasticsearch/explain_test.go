@@ -2,16 +2,10 @@ package elasticsearch
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"io"
 	"log"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,8 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/logshipper/logshipper/internal/testes"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
@@ -34,25 +28,6 @@ func writePEMCert(t *testing.T, der []byte) string {
 	return p
 }
 
-// otherCA is a CA that signed nothing the test servers present.
-func otherCA(t *testing.T) string {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEMCert(t, der)
-}
-
 // A node whose certificate logshipper does not trust: the bulk request,
 // the template and the ping each fail with one line naming the URL, what
 // is wrong and elasticsearch.ca_file; with the right CA file all goes.
@@ -63,7 +38,7 @@ func TestExplainUntrustedCertificate(t *testing.T) {
 	node.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are the point
 	node.StartTLS()
 	t.Cleanup(node.Close)
-	wrong := otherCA(t)
+	wrong := testes.NewCA(t, "another CA").CAFile
 	for _, tc := range []struct {
 		name, caFile, want string
 	}{

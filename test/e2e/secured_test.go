@@ -13,23 +13,17 @@ package e2e
 // wrong: one log line that says what and where, and no event lost.
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha1"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/logshipper/logshipper/internal/testes"
 )
 
 const (
@@ -50,40 +44,6 @@ type securedNode struct {
 	dir         string
 }
 
-// writePEM writes one PEM block to dir/name and returns the path.
-func writePEM(t *testing.T, dir, name, typ string, der []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// newCA makes a self-signed CA; its certificate goes to dir/name.
-func newCA(t *testing.T, dir, name, cn string) (*x509.Certificate, *ecdsa.PrivateKey, string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return cert, key, writePEM(t, dir, name, "CERTIFICATE", der)
-}
-
 // startSecuredNode makes the CAs and nginx's certificate (for 127.0.0.1),
 // the htpasswd file, and starts nginx; it is stopped at the end of the test.
 func startSecuredNode(t *testing.T) *securedNode {
@@ -95,30 +55,9 @@ func startSecuredNode(t *testing.T) *securedNode {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ca, caKey, caFile := newCA(t, dir, "ca.pem", "logshipper test CA")
-	_, _, wrongCAFile := newCA(t, dir, "wrong-ca.pem", "some other CA")
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano() + 1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile := writePEM(t, dir, "node.pem", "CERTIFICATE", der)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := writePEM(t, dir, "node-key.pem", "EC PRIVATE KEY", keyDER)
+	ca, wrongCA := testes.NewCA(t, "logshipper test CA"), testes.NewCA(t, "some other CA")
+	node := ca.Server("node")
+	certFile, keyFile, caFile, wrongCAFile := node.CertFile, node.KeyFile, ca.CAFile, wrongCA.CAFile
 
 	// {SSHA}: salted SHA-1, one of the schemes nginx's auth_basic reads.
 	salt := []byte("lsalt123")
