@@ -3,7 +3,8 @@
 // (testenv/redis.sh) and Kafka (testenv/kafka.sh). Without one, tests skip
 // on a developer's machine and fail in CI (LOGSHIPPER_REQUIRE_ES=1,
 // LOGSHIPPER_REQUIRE_REDIS=1, LOGSHIPPER_REQUIRE_KAFKA=1), because a
-// skipped integration test proves nothing.
+// skipped integration test proves nothing. It also makes the test
+// certificate authorities (pki.go) and checks log lines (logcheck.go).
 package testes
 
 import (
