@@ -20,10 +20,6 @@
 // "run=RUNID seq=NNNNNNNNN" once, at a varying offset; the mean length is
 // reported.
 //
-// Flags in the environment variable LOADGEN_FLAGS (e.g. "-size 1024
-// -timeout 60s") are read before the command line's, which win: the bench
-// runner sets it to vary the message size without a flag of its own.
-//
 // Only loopback addresses are accepted.
 package main
 
@@ -35,7 +31,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -90,11 +85,10 @@ func main() {
 	seed := flag.Uint64("seed", 1, "with -vary: seed of the pool")
 	asJSON := flag.Bool("json", false, "print the result as JSON")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered 150-byte (-size) syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\nLOADGEN_FLAGS in the environment: flags read before the command line's.\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "loadgen: numbered 150-byte (-size) syslog messages to a shipper on 127.0.0.1.\n\nUsage: loadgen [flags]  (-count N | -rate R -duration D)\n")
 		flag.PrintDefaults()
 	}
-	// Parse exits with status 2 on a bad flag, as flag.Parse does.
-	_ = flag.CommandLine.Parse(append(strings.Fields(os.Getenv("LOADGEN_FLAGS")), os.Args[1:]...))
+	flag.Parse()
 
 	if err := checkLoopback(*addr); err != nil {
 		fatal(err)

@@ -203,11 +203,8 @@ func (r *Runner) runCurves(pts []curvePoint, timeout time.Duration, outRoot stri
 		start := time.Now()
 		var all []CurveResult
 		for _, pt := range pts {
-			// runOne's loadgen (warm-up and run) takes the size and the
-			// timeout from here (loadgen reads LOADGEN_FLAGS first).
-			os.Setenv("LOADGEN_FLAGS", fmt.Sprintf("-size %d -timeout %s", pt.Size, timeout))
 			r.Messages = pt.Messages
-			sc := Scenario{Name: pt.name(), Proto: "tcp", Conns: pt.Conns, Format: "rfc3164"}
+			sc := Scenario{Name: pt.name(), Proto: "tcp", Conns: pt.Conns, Format: "rfc3164", Size: pt.Size, Timeout: timeout}
 			for round := 1; round <= r.Rounds; round++ {
 				for _, name := range rotated(r.Shippers, round) {
 					sh, _ := r.shipperByName(name)
@@ -227,7 +224,6 @@ func (r *Runner) runCurves(pts []curvePoint, timeout time.Duration, outRoot stri
 				}
 			}
 		}
-		os.Unsetenv("LOADGEN_FLAGS")
 		aggs := aggregateCurves(pts, r.Shippers, all)
 		md := curvesMarkdown(env, r.Rounds, timeout, r.Stall, aggs, time.Since(start), all)
 		title := curvesTitle(env, r.Rounds)

@@ -38,6 +38,12 @@ func loadgenArgs(sc Scenario, port int, run string, count int64, rate float64, d
 	if sc.Vary {
 		args = append(args, "-vary")
 	}
+	if sc.Size > 0 {
+		args = append(args, "-size", strconv.Itoa(sc.Size))
+	}
+	if sc.Timeout > 0 {
+		args = append(args, "-timeout", sc.Timeout.String())
+	}
 	if rate > 0 {
 		return append(args, "-rate", fmt.Sprint(rate), "-duration", duration.String())
 	}

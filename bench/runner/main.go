@@ -39,6 +39,10 @@ type Scenario struct {
 	// Vary: varied content (loadgen -vary: a pool of distinct messages)
 	// instead of copies of one message that differ in their sequence number.
 	Vary bool
+	// Size: loadgen -size (0: its 150 bytes). Timeout: loadgen -timeout,
+	// giving up on a shipper that stops reading (0: never).
+	Size    int
+	Timeout time.Duration
 }
 
 func (s Scenario) title(messages int64) string {

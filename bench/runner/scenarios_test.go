@@ -43,3 +43,17 @@ func TestVariedScenarios(t *testing.T) {
 		t.Errorf("varied title: %q", got)
 	}
 }
+
+// A curve point's message size and give-up time reach loadgen as flags;
+// a scenario without them passes neither.
+func TestScenarioSizeAndTimeout(t *testing.T) {
+	sc := Scenario{Proto: "tcp", Conns: 64, Format: "rfc3164", Size: 8192, Timeout: 90 * time.Second}
+	args := strings.Join(loadgenArgs(sc, 1234, "c1", 1000, 0, 0), " ")
+	if !strings.Contains(args, "-size 8192") || !strings.Contains(args, "-timeout 1m30s") {
+		t.Errorf("loadgen %s", args)
+	}
+	args = strings.Join(loadgenArgs(tcpRFC3164, 1234, "c1", 1000, 0, 0), " ")
+	if strings.Contains(args, "-size") || strings.Contains(args, "-timeout") {
+		t.Errorf("loadgen %s", args)
+	}
+}
