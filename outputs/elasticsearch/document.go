@@ -403,6 +403,16 @@ func appendString(dst []byte, s string) []byte {
 			invalid = false
 			continue
 		}
+		// Three-byte sequences (CJK, most punctuation and symbols) too,
+		// where the lead byte alone rules out overlong forms (E0) and
+		// surrogates (ED), and the sequence is not U+2028 or U+2029 (E2
+		// 80 A8/A9, escaped below).
+		if c >= 0xE1 && c <= 0xEF && c != 0xED && i+2 < len(s) && s[i+1]&0xC0 == 0x80 && s[i+2]&0xC0 == 0x80 &&
+			!(c == 0xE2 && s[i+1] == 0x80 && s[i+2]&0xFE == 0xA8) {
+			i += 3
+			invalid = false
+			continue
+		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)

@@ -234,6 +234,9 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		"Accepted publickey for root from 10.1.2.3 port 22 ssh2: RSA SHA256:0123456789abcdef",
 		"12345678\"2345678\\345678\x01456789\x7f56789ü6789\u20287890123456789",
 		"a\"bcdefghijklmnopq\"rstuvwxyz\n", "abcdefghijklmnop\tqrstuvwxyz01234567\u2029",
+		// two- and three-byte sequences taken without decoding, beside the
+		// three-byte ones that must be escaped or are decoded
+		"Grüße — „Zürich“ … ✓ 日本語のログ ࠀ\u2027\u2028\u2029\u202a \uffff\ue000",
 	} {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -259,6 +262,9 @@ func TestAppendStringInvalidUTF8(t *testing.T) {
 		"\xff\n\xff":        `"` + "\uFFFD\\n\uFFFD" + `"`,
 		"x\xf0\x9f\x98":     `"x` + "\uFFFD" + `"`, // cut emoji
 		"\xc0\x80 overlong": `"` + "\uFFFD" + ` overlong"`,
+		"\xe0\x80\x80":      `"` + "\uFFFD" + `"`, // overlong three bytes
+		"\xe2\x80":          `"` + "\uFFFD" + `"`, // cut three bytes
+		"\xe6\x97\x65":      `"` + "\uFFFDe" + `"`,
 	} {
 		if got := string(appendString(nil, in)); got != want {
 			t.Errorf("appendString(%q) = %q, want %q", in, got, want)
@@ -489,4 +495,24 @@ func BenchmarkAppendString(b *testing.B) {
 			}
 		})
 	}
+}
+
+// FuzzAppendString: the hand-written encoder writes what encoding/json
+// writes (without HTML escaping) for the string with every run of invalid
+// UTF-8 replaced by one U+FFFD.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text of some length", `q"b\s`, "Grüße — „Zürich“ … ✓ 日本語", "\u2028\u2029", "\xe2\x80\xa8x", "\xff\xfe", "\xed\xa0\x80", "\xe0\x80\x80", "12345678\"\x01\x7f\u00e9"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(strings.ToValidUTF8(s, "\uFFFD")); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := string(appendString(nil, s)), strings.TrimSuffix(buf.String(), "\n"); got != want {
+			t.Fatalf("appendString(%q) = %s, encoding/json: %s", s, got, want)
+		}
+	})
 }
