@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -74,8 +75,17 @@ func NewCA(t testing.TB, name string) *CA {
 	return ca
 }
 
+// write puts one PEM block into the CA's directory. The file name keeps
+// only letters, digits, '.', '_' and '-' (others become '-'): the paths go
+// into configuration files, nginx's among them, that split on spaces.
 func (ca *CA) write(name, typ string, der []byte) string {
 	ca.t.Helper()
+	name = strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			return r
+		}
+		return '-'
+	}, name)
 	path := filepath.Join(ca.dir, name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
 		ca.t.Fatal(err)

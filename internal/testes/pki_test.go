@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"net"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -11,8 +13,15 @@ import (
 // A server certificate from NewCA verifies against the CA's pool for the
 // loopback names, and not against another CA's; expired ones do not.
 func TestCA(t *testing.T) {
-	ca, other := NewCA(t, "ca"), NewCA(t, "other")
+	ca, other := NewCA(t, "a test CA"), NewCA(t, "other")
 	srv := ca.Server("server")
+	// File names without spaces, whatever the CA's name: configuration
+	// files (nginx's) split on them.
+	for _, p := range []string{ca.CAFile, srv.CertFile, srv.KeyFile} {
+		if strings.ContainsAny(filepath.Base(p), " \t") {
+			t.Errorf("file name with a space: %q", p)
+		}
+	}
 	leaf, err := x509.ParseCertificate(srv.Cert.Certificate[0])
 	if err != nil {
 		t.Fatal(err)
