@@ -158,7 +158,12 @@ step "chaos soak, ${SOAK_DURATION:-3m} (test/soak)"
 # printed first; SOAK_SEED=n repeats a schedule. The report is printed.
 soak_report=$(mktemp -t logshipper-soak-XXXXXX.md)
 if ! go run ./test/soak -duration "${SOAK_DURATION:-3m}" -seed "${SOAK_SEED:-0}" -report "$soak_report"; then
-  [ -s "$soak_report" ] && cat "$soak_report" >&2
+  if [ -s "$soak_report" ]; then
+    cat "$soak_report" >&2
+    # The failed invariants once more, last: a log cut to its tail keeps them.
+    echo "The chaos soak's failed invariants (seed and commit first):" >&2
+    sed -n '3p; /^\*\*Result/,/^## /p' "$soak_report" | grep -v '^## ' >&2
+  fi
   echo "FAIL: chaos soak (report above; the seed is on its first line)" >&2
   exit 1
 fi

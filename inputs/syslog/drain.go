@@ -88,7 +88,7 @@ func (s *Server) beginDrain(ctx context.Context) (chan struct{}, time.Time) {
 		end = d
 	}
 	s.cutoff.Store(end.UnixNano())
-	s.udpConn.SetReadDeadline(end)
+	// UDP reads go on until cutReads, at the drain's end.
 	for c := range s.conns {
 		// For TLS the FIN comes without a close_notify alert: the
 		// sender sees the stream end all the same, and sending an alert

@@ -19,11 +19,14 @@
 // /proc/net/udp6. Raise the buffer with Config.UDPReadBuffer (and
 // net.core.rmem_max, unless logshipper runs with CAP_NET_ADMIN).
 //
-// A UDP reader reads with recvmmsg, up to udpBatch datagrams a call, and
-// hands over everything it read until a call returns fewer than a full
+// A UDP reader reads with recvmmsg, up to udpBatchSize datagrams a call,
+// and hands over everything it read until a call returns fewer than a full
 // batch in one append. Then it waits up to 1 ms (udpWaitFor: only as long
 // as the receive buffer can hold what arrives meanwhile) so that the next
-// call finds several datagrams instead of waking for each one.
+// call finds several datagrams instead of waking for each one. On Linux
+// the socket is read with blocking calls outside Go's network poller
+// (udpsocket_linux.go), which would otherwise wake for every datagram
+// that arrives during the wait.
 //
 // # TLS
 //
@@ -194,7 +197,8 @@ type Server struct {
 	started  bool
 	tcpLn    *net.TCPListener
 	tlsLn    *net.TCPListener // nil when TLS is off
-	udpConn  *net.UDPConn
+	udpConn  *net.UDPConn     // while its options are set; then read as udpSock
+	udpSock  *udpSocket
 	conns    map[*net.TCPConn]struct{} // TCP and TLS; TLS ones by their TCP connection
 	stopping atomic.Bool
 	// cutoff is the latest read deadline any connection may have, in
@@ -379,6 +383,16 @@ func (s *Server) Start() error {
 	if err := enableDropCount(s.udpConn); err != nil {
 		s.log.Debug().Err(err).Msg("kernel UDP drop counting (SO_RXQ_OVFL) unavailable")
 	}
+	if s.udpSock, err = newUDPSocket(s.udpConn); err != nil {
+		s.tcpLn.Close()
+		s.udpConn.Close()
+		if s.tlsLn != nil {
+			s.tlsLn.Close()
+		}
+		s.started = false
+		return fmt.Errorf("inputs/syslog: %w", err)
+	}
+	s.udpConn = nil
 	s.checkFileLimit()
 	s.metrics.ConnectionsLimit.Set(float64(s.cfg.MaxConnections))
 
@@ -400,7 +414,7 @@ func (s *Server) Start() error {
 	s.ready.Store(true)
 	ev := s.log.Info().
 		Str("tcp", s.tcpLn.Addr().String()).
-		Str("udp", s.udpConn.LocalAddr().String())
+		Str("udp", s.udpSock.LocalAddr().String())
 	if s.tlsLn != nil {
 		leaf := s.tlsConfig.Certificates[0].Leaf
 		ev = ev.Str("tls", s.tlsLn.Addr().String()).
@@ -513,8 +527,8 @@ func (s *Server) Addr() (tcp net.Addr, udp net.Addr) {
 	if s.tcpLn != nil {
 		tcp = s.tcpLn.Addr()
 	}
-	if s.udpConn != nil {
-		udp = s.udpConn.LocalAddr()
+	if s.udpSock != nil {
+		udp = s.udpSock.LocalAddr()
 	}
 	return tcp, udp
 }
@@ -608,7 +622,7 @@ func (s *Server) Stop(ctx context.Context) error {
 		// Put calls are being cancelled; the goroutines return promptly.
 		<-s.done
 	}
-	s.udpConn.Close()
+	s.udpSock.Close()
 	s.cancelPut()
 	if n := s.shutdownDrops.Load(); n > 0 {
 		return fmt.Errorf("inputs/syslog: stop: %w: %d events read but not handed to the pipeline", context.Cause(ctx), n)
@@ -623,7 +637,7 @@ func (s *Server) Stop(ctx context.Context) error {
 // inside Read. Called with s.mu held.
 func (s *Server) cutReads() {
 	s.cutoff.Store(stopDeadline.UnixNano())
-	s.udpConn.SetReadDeadline(stopDeadline)
+	s.udpSock.stopReading()
 	for c := range s.conns {
 		c.SetDeadline(stopDeadline)
 	}

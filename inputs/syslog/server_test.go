@@ -600,9 +600,9 @@ func TestUDPFullBatchesThenSilenceAreHandedOver(t *testing.T) {
 	// While the reader is held, exactly two full batches wait in the
 	// socket (loopback queues a datagram before its send returns): the
 	// reader then reads two full batches and nothing after them.
-	for i := range 2 * udpBatch {
+	for i := range 2 * udpBatchSize {
 		write(t, c, fmt.Sprintf("<13>burst %d", i))
 	}
 	close(gate)
-	sk.waitN(t, 1+2*udpBatch)
+	sk.waitN(t, 1+2*udpBatchSize)
 }

@@ -12,10 +12,6 @@ import (
 // oobSize holds one SO_RXQ_OVFL control message (a uint32).
 var oobSize = syscall.CmsgSpace(4)
 
-// dontWait makes a read return EAGAIN at once instead of waiting for data:
-// a UDP reader holding events uses it to ask whether more are there.
-const dontWait = syscall.MSG_DONTWAIT
-
 // setReadBuffer sets SO_RCVBUF to n bytes and returns the size the kernel
 // granted. It first tries SO_RCVBUFFORCE, which with CAP_NET_ADMIN ignores
 // net.core.rmem_max (as rsyslog does); otherwise the kernel silently caps

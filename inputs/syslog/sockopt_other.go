@@ -9,10 +9,6 @@ import (
 
 const oobSize = 0
 
-// dontWait 0: no non-blocking read here, so a UDP reader hands over after
-// every read instead of reading on while batches come full.
-const dontWait = 0
-
 // setReadBuffer sets SO_RCVBUF; the granted size is not read back here.
 func setReadBuffer(c *net.UDPConn, n int) (granted int, err error) {
 	return 0, c.SetReadBuffer(n)

@@ -7,17 +7,14 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
-
 	"github.com/logshipper/logshipper/inputs/framing"
 	"github.com/logshipper/logshipper/pipeline"
 )
 
-// udpBatch is how many datagrams one read may return (recvmmsg): at
+// udpBatchSize is how many datagrams one read may return (recvmmsg): at
 // 100k msgs/s one system call per datagram costs more CPU than the rest of
 // the path together. 64 measured no better than 32.
-const udpBatch = 32
+const udpBatchSize = 32
 
 // readUDP reads datagrams, one message each, until Stop. Several run on
 // the same socket: the kernel hands each datagram to one of them.
@@ -33,14 +30,7 @@ func (s *Server) readUDP() {
 		extra = maxUDPProxyHeader
 	}
 	size := min(s.cfg.MaxMessageSize+extra, maxUDPPayload) + 1
-	msgs := make([]ipv4.Message, udpBatch)
-	for i := range msgs {
-		msgs[i].Buffers = [][]byte{make([]byte, size)}
-		if oobSize > 0 {
-			msgs[i].OOB = make([]byte, oobSize)
-		}
-	}
-	batch := newBatchReader(s.udpConn)
+	batch := s.udpSock.newBatch(udpBatchSize, size, oobSize)
 	// Senders are few and send many datagrams: keep the last address's
 	// string instead of formatting (and allocating) it per datagram.
 	var lastAddr netip.Addr
@@ -52,18 +42,15 @@ func (s *Server) readUDP() {
 	for {
 		// Holding events, only read what is already there: a reader that
 		// waited for more would hold them until the next datagram.
-		flags := 0
-		if len(h.pending) > 0 {
-			flags = dontWait
-		}
-		n, err := batch.ReadBatch(msgs, flags)
+		holding := len(h.pending) > 0
+		n, err := batch.read(!holding)
 		if err != nil {
 			s.handOverDatagrams(&h)
-			if flags != 0 && errors.Is(err, syscall.EAGAIN) {
-				continue
-			}
 			if s.stopping.Load() || errors.Is(err, net.ErrClosed) {
 				return
+			}
+			if errors.Is(err, syscall.EAGAIN) { // nothing there, or a blocking read's udpIdleWake
+				continue
 			}
 			s.c.errUDPRead.Inc()
 			errStreak++
@@ -74,28 +61,26 @@ func (s *Server) readUDP() {
 			continue
 		}
 		errStreak = 0
-		if len(h.pending) == 0 {
+		if !holding {
 			h.now = s.cfg.Now()
 		}
-		for i := range msgs[:n] {
-			m := &msgs[i]
-			if m.NN > 0 {
-				s.noteKernelDrops(m.OOB[:m.NN])
+		for i := range n {
+			msg, from, oob := batch.datagram(i)
+			if len(oob) > 0 {
+				s.noteKernelDrops(oob)
 			}
-			if ua, ok := m.Addr.(*net.UDPAddr); ok {
-				if a := ua.AddrPort().Addr(); a != lastAddr || lastIP == "" {
-					lastAddr, lastIP = a, ipString(a)
-				}
+			if from != lastAddr || lastIP == "" {
+				lastAddr, lastIP = from, ipString(from)
 			}
-			s.handleDatagram(&h, m.Buffers[0][:m.N], m.N == size, lastIP, lastAddr)
+			s.handleDatagram(&h, msg, len(msg) == size, lastIP, lastAddr)
 		}
 		// A full batch means more may be waiting: read them before handing
 		// over, so that one wake-up of the pipeline carries all of them.
-		if n == len(msgs) && !h.full() && dontWait != 0 {
+		if n == udpBatchSize && !h.full() && readsWithoutWaiting {
 			continue
 		}
 		s.handOverDatagrams(&h)
-		if n < len(msgs) && s.udpWait > 0 {
+		if n < udpBatchSize && s.udpWait > 0 {
 			wait.Reset(s.udpWait)
 			select {
 			case <-wait.C:
@@ -122,20 +107,6 @@ func (s *Server) handOverDatagrams(h *handOff) {
 	}
 	s.c.dropped.WithLabelValues(pipeline.DropReason(err)).Add(float64(len(evs) - n))
 	s.logDrop.Warn().Err(err).Str("source_ip", evs[0].SourceIP).Int("events", len(evs)-n).Msg("UDP messages dropped")
-}
-
-// batchReader is what x/net's ipv4 and ipv6 PacketConns have in common.
-type batchReader interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-// newBatchReader picks the x/net wrapper matching the socket's family (a
-// dual-stack ":10514" socket is IPv6 with IPv4-mapped senders).
-func newBatchReader(c *net.UDPConn) batchReader {
-	if a, ok := c.LocalAddr().(*net.UDPAddr); ok && a.IP.To4() == nil {
-		return ipv6.NewPacketConn(c)
-	}
-	return ipv4.NewPacketConn(c)
 }
 
 // maxUDPProxyHeader is the room a datagram's buffer has for a PROXY v2

@@ -130,6 +130,31 @@ func (r *bodyReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// writeTo writes up to n bytes of what is left to w in one Write. The
+// lock is not held while writing, so Close does not wait for a slow peer:
+// a reference of its own keeps the buffer from being reused meanwhile.
+func (r *bodyReader) writeTo(w io.Writer, n int64) (int64, error) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return 0, errBodyClosed
+	}
+	data := r.data[:min(int64(len(r.data)), max(n, 0))]
+	r.b.refs.Add(1)
+	r.mu.Unlock()
+	defer r.b.release()
+	if len(data) == 0 {
+		return 0, nil
+	}
+	written, err := w.Write(data)
+	r.mu.Lock()
+	if !r.closed {
+		r.data = r.data[written:]
+	}
+	r.mu.Unlock()
+	return int64(written), err
+}
+
 func (r *bodyReader) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -135,6 +135,7 @@ func newTransport(cfg *Config) (*http.Transport, error) {
 	// Bulk bodies are big and responses small: let Go's transport not ask
 	// for gzip responses it would then have to inflate.
 	t.DisableCompression = true
+	t.DialContext = bulkDialer(t.DialContext)
 	if cfg.CAFile != "" || cfg.InsecureSkipVerify {
 		tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // opt-in setting
 		if cfg.CAFile != "" {
