@@ -6,6 +6,7 @@
 #   bench/os.sh                  # 1,000,000 RFC3164 messages, 3 rounds
 #   ROUNDS=1 MESSAGES=200000 bench/os.sh
 #   TEMPLATES=compatible,logstash7,lean bench/os.sh
+#   VARY=1 TEMPLATES=compatible,logstash7,lean bench/os.sh   # varied content
 #
 # With TEMPLATES, the index templates are compared instead: logshipper ships
 # the same messages under each (compatible and lean: its
@@ -16,6 +17,9 @@
 # and bench/results/latest-opensearch-templates.md (a full run: 3 rounds,
 # 1,000,000 messages, the three templates). A file NAME.json in the list is a
 # variant: that template body, installed by the runner for the bench index.
+# VARY=1 sends varied content (loadgen -vary) instead of copies of one
+# message: results opensearch-templates-varied.{md,jsonl}, and a full run
+# replaces bench/results/latest-opensearch-templates-varied.md.
 #
 # Starts OpenSearch with testenv/opensearch.sh on port OS_PORT (19250) with
 # a throw-away data directory, and stops it at the end. Results:
@@ -42,4 +46,5 @@ opensearch_up "$OS_PORT" "$data"
 pid="$(cat "$data/node.pid")"
 
 "$bin/runner" "${runner_flags[@]}" -rounds "$ROUNDS" -messages "$MESSAGES" \
-	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -opensearch-templates "$TEMPLATES"
+	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -opensearch-templates "$TEMPLATES" \
+	-opensearch-vary="$([[ "${VARY:-}" == 1 ]] && echo true || echo false)"

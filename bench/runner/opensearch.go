@@ -268,7 +268,9 @@ func (r *Runner) osLogshipperRun(node osNode, osPID, round int, n int64, env ...
 	waitReady(metricsURL, 100, 100*time.Millisecond)
 	cpu0, _ := procCPU(p.pid)
 	cpuOS0, _ := procCPU(osPID)
-	lr, err := r.loadgen(tcpRFC3164, port, fmt.Sprintf("os%d", round), n)
+	sc := tcpRFC3164
+	sc.Vary = *osVary
+	lr, err := r.loadgen(sc, port, fmt.Sprintf("os%d", round), n)
 	if err != nil {
 		res.Error = err.Error()
 		return res
@@ -380,6 +382,8 @@ var (
 	osTemplates = flag.String("opensearch-templates", "", "with -opensearch: compare index templates instead, comma-separated: "+
 		"compatible and lean (logshipper's elasticsearch.template.mode), logstash7 (Logstash 7's default template, -logstash7-template), "+
 		"or a file NAME.json holding a template body (composable if it has \"template\", else legacy) for variants")
+	osVary = flag.Bool("opensearch-vary", false, "with -opensearch: varied content (loadgen -vary: a pool of 8192 distinct "+
+		"hosts, programs, times and messages) instead of copies of one message that differ in their sequence number")
 	osLogstash7 = flag.String("logstash7-template", "outputs/elasticsearch/testdata/logstash-template/elasticsearch-7x.json",
 		"with -opensearch-templates: Logstash 7's template file (logstash-output-elasticsearch's ecs-disabled/elasticsearch-7x.json)")
 )
@@ -474,7 +478,11 @@ func (r *Runner) runOSTemplates(node osNode, osPID int, templates []string, outR
 		}
 		return osTemplateEnv["logstash7"] // installed by the runner
 	}
-	return r.frame("opensearch-templates", false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
+	name := "opensearch-templates"
+	if *osVary {
+		name += "-varied"
+	}
+	return r.frame(name, false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
 		// Warm-up (not counted) under every template, so the JVM has
 		// compiled each one's paths (text analysis, doc values, the
 		// codec) before any run is measured. The very first measured run
@@ -550,7 +558,11 @@ func (r *Runner) osTemplatesMarkdown(results []OSTemplateResult, templates []str
 	fmt.Fprintf(&b, "- %d RFC3164 messages per run through logshipper (defaults: batch 1000, 2 workers, own `_id`, op_type create), %d rounds (medians), templates in rotating order, index `%s` and every template deleted before each run\n", r.Messages, r.Rounds, osIndex)
 	fmt.Fprintf(&b, "- templates: `compatible` and `lean` are logshipper's `elasticsearch.template.mode` (installed by logshipper); `logstash7` is Logstash 7's default template (outputs/elasticsearch/testdata/logstash-template/, logstash-output-elasticsearch ecs-disabled/elasticsearch-7x.json) installed by the runner as `_template` for `%s*`, logshipper's template off\n", osIndex)
 	fmt.Fprintf(&b, "- OpenSearch CPU = utime+stime of the JVM from the first message sent until logshipper counted the last one indexed; + flush = the refresh and flush after it; store = the primary's segment files (`_cat/segments?bytes=b`; `_stats/store` lags by up to 10 s) after refresh + flush, and after `_forcemerge?max_num_segments=1` + refresh + flush\n")
-	fmt.Fprintf(&b, "- the bench's messages differ only in their sequence number (same host, program, time): real logs compress less, so read the disk columns as relative\n\n")
+	if *osVary {
+		fmt.Fprintf(&b, "- varied content (`loadgen -vary`): a seeded pool of 8192 distinct messages (hosts, programs, pids, times, priorities, 60 B-1 KiB texts with quotes and UTF-8) sent in turn, each with its sequence number\n\n")
+	} else {
+		fmt.Fprintf(&b, "- the bench's messages differ only in their sequence number (same host, program, time): real logs compress less, so read the disk columns as relative\n\n")
+	}
 	fmt.Fprintf(&b, "| template | msgs/s | OpenSearch CPU-s per 1M | vs logstash7 | + refresh/flush CPU-s | forcemerge CPU-s | store B per 1M (segments) | after forcemerge B per 1M (segments) | logshipper CPU-s per 1M | indexed | rounds ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	per1M := func(v float64, n int64) float64 { return v / float64(max(n, 1)) * 1e6 }
 	meds := map[string]float64{}

@@ -52,8 +52,8 @@ func (s *Server) acceptLoop(ln *net.TCPListener, transport string) {
 // serveConn frames one connection (after the TLS handshake, for "tls") and
 // hands each message to the sink. It returns when the sender closes, on a
 // read error, after IdleTimeout without data, or when Stop's deadline
-// (the drain's end, or at once) makes the read fail, after delivering what was buffered (a partial last
-// frame included).
+// (the drain's end, or at once) makes the read fail, after delivering
+// what was buffered (a partial last frame included).
 func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	defer s.wg.Done()
 	s.c.connections.Inc()

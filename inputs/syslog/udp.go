@@ -93,8 +93,8 @@ func (s *Server) readUDP() {
 
 // handOverDatagrams queues the events read since the last hand-over (the
 // recvmmsg calls up to one that returned less than a full batch, at most
-// a handOff's worth) in one append. Never blocking on UDP: the socket buffer would fill and the
-// kernel would drop instead, uncounted by us.
+// a handOff's worth) in one append. Never blocking on UDP: the socket
+// buffer would fill and the kernel would drop instead, uncounted by us.
 func (s *Server) handOverDatagrams(h *handOff) {
 	if len(h.pending) == 0 {
 		return

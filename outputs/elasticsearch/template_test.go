@@ -134,9 +134,9 @@ func TestLeanMappings(t *testing.T) {
 }
 
 // On OpenSearch 2.12 and later the lean template names @timestamp's
-// faster format; elsewhere (Elasticsearch refuses the name, older
-// OpenSearch lacks it, the cluster unknown) and in the compatible mode
-// @timestamp keeps the default.
+// faster format and maps message as match_only_text; elsewhere
+// (Elasticsearch refuses the format's name, older OpenSearch lacks both,
+// the cluster unknown) and in the compatible mode both keep MappingsFor's.
 func TestLeanTimestampFormat(t *testing.T) {
 	for _, c := range []struct {
 		cluster *clusterInfo
@@ -168,9 +168,18 @@ func TestLeanTimestampFormat(t *testing.T) {
 			if fmt.Sprint(ts) != fmt.Sprint(want) || fmt.Sprint(lts) != fmt.Sprint(want) {
 				t.Errorf("%v %s %s: @timestamp %v (legacy %v), want %v", c.cluster, c.mode, schema, ts, lts, want)
 			}
+			msg := field(o.ComposableTemplate()["template"].(map[string]any)["mappings"].(map[string]any), "message")
+			wantMsg := field(MappingsFor(o.schema, c.mode), "message")
+			if c.want {
+				wantMsg = leanMessage
+			}
+			if fmt.Sprint(msg) != fmt.Sprint(wantMsg) {
+				t.Errorf("%v %s %s: message %v, want %v", c.cluster, c.mode, schema, msg, wantMsg)
+			}
 			// Everything else as MappingsFor has it.
 			m := o.mappings()
 			m["properties"].(map[string]any)["@timestamp"] = date
+			m["properties"].(map[string]any)["message"] = field(MappingsFor(o.schema, c.mode), "message")
 			if mustJSON(t, m) != mustJSON(t, MappingsFor(o.schema, c.mode)) {
 				t.Errorf("%v %s %s: mappings beyond @timestamp differ", c.cluster, c.mode, schema)
 			}
