@@ -55,7 +55,7 @@ func (s *Server) readUDP() {
 			s.c.errUDPRead.Inc()
 			errStreak++
 			s.logConn.Warn().Err(err).Msg("reading the UDP socket failed")
-			if !s.pause(time.Duration(min(errStreak, 100)) * time.Millisecond) {
+			if !s.pause(wait, time.Duration(min(errStreak, 100))*time.Millisecond) {
 				return
 			}
 			continue
@@ -80,13 +80,8 @@ func (s *Server) readUDP() {
 			continue
 		}
 		s.handOverDatagrams(&h)
-		if n < udpBatchSize && s.udpWait > 0 {
-			wait.Reset(s.udpWait)
-			select {
-			case <-wait.C:
-			case <-s.quit:
-				return
-			}
+		if n < udpBatchSize && s.udpWait > 0 && !s.pause(wait, s.udpWait) {
+			return
 		}
 	}
 }
@@ -163,14 +158,16 @@ func (s *Server) noteKernelDrops(oob []byte) {
 	}
 }
 
-// pause waits d, or less if Stop begins; it reports false on Stop.
-func (s *Server) pause(d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// pause waits d on t (a stopped timer, reused: a UDP reader pauses up to
+// a thousand times a second), or less if Stop begins; it reports false on
+// Stop.
+func (s *Server) pause(t *time.Timer, d time.Duration) bool {
+	t.Reset(d)
 	select {
 	case <-t.C:
 		return true
 	case <-s.quit:
+		t.Stop()
 		return false
 	}
 }

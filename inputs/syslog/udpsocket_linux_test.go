@@ -56,16 +56,7 @@ func TestUDPSenderAddresses(t *testing.T) {
 func TestUDPStopReadingWakesABlockedRead(t *testing.T) {
 	defer func(d time.Duration) { udpIdleWake = d }(udpIdleWake)
 	udpIdleWake = time.Hour
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := newUDPSocket(pc.(*net.UDPConn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	b := u.newBatch(4, 64, oobSize)
+	u, b := testUDPSocket(t)
 	done := make(chan error, 1)
 	go func() {
 		for {
@@ -98,16 +89,7 @@ func TestUDPStopReadingWakesABlockedRead(t *testing.T) {
 // read without waiting says EAGAIN when nothing is there, and returns what
 // is there otherwise: a full batch, then the rest.
 func TestUDPReadWithoutWaiting(t *testing.T) {
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := newUDPSocket(pc.(*net.UDPConn))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
-	b := u.newBatch(4, 64, oobSize)
+	u, b := testUDPSocket(t)
 	if n, err := b.read(false); !errors.Is(err, syscall.EAGAIN) {
 		t.Fatalf("read(false) on an empty socket = %d, %v; want EAGAIN", n, err)
 	}
@@ -136,4 +118,20 @@ func TestUDPReadWithoutWaiting(t *testing.T) {
 	if want := "a bb ccc dddd eeeee ffffff"; strings.Join(got, " ") != want {
 		t.Errorf("datagrams %q, want %q", strings.Join(got, " "), want)
 	}
+}
+
+// testUDPSocket is a socket on 127.0.0.1 taken over as the input does, and
+// a reader's batch of 4 datagrams; closed when the test ends.
+func testUDPSocket(t *testing.T) (*udpSocket, *udpBatch) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := newUDPSocket(pc.(*net.UDPConn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	return u, u.newBatch(4, 64, oobSize)
 }
