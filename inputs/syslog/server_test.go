@@ -51,7 +51,7 @@ func TestNewValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.cfg.Listen != ":10514" || s.cfg.MaxMessageSize != 65536 || s.cfg.UDPReadBuffer != 32<<20 || s.cfg.UDPReaders != 2 || s.cfg.Now == nil {
+	if s.cfg.Listen != ":10514" || s.cfg.MaxMessageSize != 65536 || s.cfg.UDPReadBuffer != 32<<20 || s.cfg.UDPReaders != 1 || s.cfg.Now == nil {
 		t.Errorf("defaults not applied: %+v", s.cfg)
 	}
 }

@@ -106,7 +106,7 @@ var Settings = []Setting{
 	{"max_connections", 4096, "TCP and TLS connections open at once; more are reset (each idle one costs ~10 KiB)"},
 	{"idle_timeout", 5 * time.Minute, "close a TCP or TLS connection silent this long (0 = never)"},
 	{"udp.read_buffer", 32 << 20, "UDP socket receive buffer asked of the kernel (bytes; capped by net.core.rmem_max unless running with CAP_NET_ADMIN)"},
-	{"udp.readers", 2, "goroutines reading the UDP socket"},
+	{"udp.readers", 1, "goroutines reading the UDP socket"},
 	{"tls.listen", "", "RFC5425 syslog over TLS listen address, e.g. :6514 (empty = off)"},
 	{"tls.cert_file", "", "PEM server certificate (chain) for tls.listen"},
 	{"tls.key_file", "", "PEM private key of tls.cert_file"},
@@ -426,7 +426,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("udp.read_buffer: %d is negative; use bytes, e.g. 33554432", c.UDP.ReadBuffer)
 	}
 	if c.UDP.Readers < 1 || c.UDP.Readers > 64 {
-		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 2)", c.UDP.Readers)
+		return fmt.Errorf("udp.readers: %d is out of range; use 1 to 64 (default 1)", c.UDP.Readers)
 	}
 	if err := readSecretFile("elasticsearch.password", &c.Elasticsearch.Password, c.Elasticsearch.PasswordFile); err != nil {
 		return err
