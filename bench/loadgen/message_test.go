@@ -92,38 +92,19 @@ func TestLoopbackOnly(t *testing.T) {
 // TestRunTCPAndUDP sends to local listeners and checks every message
 // arrives whole, in order per connection.
 func TestRunTCPAndUDP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan []int64, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				var seqs []int64
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					s, _ := ParseSeq(sc.Bytes())
-					seqs = append(seqs, s)
-				}
-				got <- seqs
-			}(c)
-		}
-	}()
+	addr, got := tcpCollector(t)
 	tm, _ := NewTemplate(FormatRFC3164, "t", time.Now(), false)
-	res, err := Run(Options{Addr: ln.Addr().String(), Proto: "tcp", Conns: 2, Template: tm, Total: 1001})
+	res, err := Run(Options{Addr: addr, Proto: "tcp", Conns: 2, Template: tm, Total: 1001})
 	if err != nil || res.Sent != 1001 {
 		t.Fatalf("tcp: %v %+v", err, res)
 	}
 	seen := map[int64]bool{}
 	for i := 0; i < 2; i++ {
-		seqs := <-got
+		var seqs []int64
+		for _, l := range <-got {
+			s, _ := ParseSeq(l)
+			seqs = append(seqs, s)
+		}
 		for j := 1; j < len(seqs); j++ {
 			if seqs[j] != seqs[j-1]+1 {
 				t.Fatalf("not consecutive on one connection: %d then %d", seqs[j-1], seqs[j])
@@ -269,4 +250,35 @@ func TestTimeout(t *testing.T) {
 	if res.Errors != 2 || res.Sent <= 0 || res.Sent >= 20000 || res.Size != 8192 {
 		t.Errorf("sent %d of 20000 (%d B), %d errors: %s", res.Sent, res.Size, res.Errors, res.FirstErr)
 	}
+}
+
+// tcpCollector listens on 127.0.0.1 and sends, for each connection that
+// ends, the lines it carried (without their newlines). The listener
+// closes when the test ends.
+func tcpCollector(t *testing.T) (addr string, got <-chan [][]byte) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan [][]byte, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				var lines [][]byte
+				sc := bufio.NewScanner(c)
+				for sc.Scan() {
+					lines = append(lines, append([]byte(nil), sc.Bytes()...))
+				}
+				ch <- lines
+			}(c)
+		}
+	}()
+	return ln.Addr().String(), ch
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
@@ -322,35 +321,13 @@ func TestPoolFill(t *testing.T) {
 // TestRunVaried sends pooled messages over TCP (2 connections) and UDP and
 // checks each arrives whole and unique.
 func TestRunVaried(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan [][]byte, 4)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func(c net.Conn) {
-				defer c.Close()
-				var lines [][]byte
-				sc := bufio.NewScanner(c)
-				for sc.Scan() {
-					lines = append(lines, append([]byte(nil), sc.Bytes()...))
-				}
-				got <- lines
-			}(c)
-		}
-	}()
+	addr, got := tcpCollector(t)
 	pool, err := NewPool(FormatRFC3164, "v", time.Now(), false, 300, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	const n = 5001
-	res, err := Run(Options{Addr: ln.Addr().String(), Proto: "tcp", Conns: 2, Pool: pool, Total: n})
+	res, err := Run(Options{Addr: addr, Proto: "tcp", Conns: 2, Pool: pool, Total: n})
 	if err != nil || res.Sent != n || !res.Vary || res.Pool != 300 || res.MeanLen < 100 {
 		t.Fatalf("tcp: %v %+v", err, res)
 	}
