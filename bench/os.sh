@@ -7,6 +7,7 @@
 #   ROUNDS=1 MESSAGES=200000 bench/os.sh
 #   TEMPLATES=compatible,logstash7,lean bench/os.sh
 #   VARY=1 TEMPLATES=compatible,logstash7,lean bench/os.sh   # varied content
+#   DOCUMENT_ID=auto VARY=1 TEMPLATES=logstash7,lean bench/os.sh   # cluster-assigned _id
 #
 # With TEMPLATES, the index templates are compared instead: logshipper ships
 # the same messages under each (compatible and lean: its
@@ -20,6 +21,9 @@
 # VARY=1 sends varied content (loadgen -vary) instead of copies of one
 # message: results opensearch-templates-varied.{md,jsonl}, and a full run
 # replaces bench/results/latest-opensearch-templates-varied.md.
+# DOCUMENT_ID=auto runs logshipper with elasticsearch.document_id auto (the
+# cluster assigns each _id, as Logstash does) instead of its own _id:
+# results and latest file names end in -auto-id.
 #
 # Starts OpenSearch with testenv/opensearch.sh on port OS_PORT (19250) with
 # a throw-away data directory, and stops it at the end. Results:
@@ -47,4 +51,5 @@ pid="$(cat "$data/node.pid")"
 
 "$bin/runner" "${runner_flags[@]}" -rounds "$ROUNDS" -messages "$MESSAGES" \
 	-opensearch "http://127.0.0.1:$OS_PORT" -opensearch-pid "$pid" -opensearch-templates "$TEMPLATES" \
-	-opensearch-vary="$([[ "${VARY:-}" == 1 ]] && echo true || echo false)"
+	-opensearch-vary="$([[ "${VARY:-}" == 1 ]] && echo true || echo false)" \
+	-opensearch-document-id "${DOCUMENT_ID:-event}"

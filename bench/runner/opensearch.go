@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -384,6 +385,8 @@ var (
 		"or a file NAME.json holding a template body (composable if it has \"template\", else legacy) for variants")
 	osVary = flag.Bool("opensearch-vary", false, "with -opensearch: varied content (loadgen -vary: a pool of 8192 distinct "+
 		"hosts, programs, times and messages) instead of copies of one message that differ in their sequence number")
+	osDocumentID = flag.String("opensearch-document-id", "event", "with -opensearch-templates: logshipper's elasticsearch.document_id, "+
+		"event (its own _id per event, op_type create: the default) or auto (the cluster assigns the _id, as Logstash does by default)")
 	osLogstash7 = flag.String("logstash7-template", "outputs/elasticsearch/testdata/logstash-template/elasticsearch-7x.json",
 		"with -opensearch-templates: Logstash 7's template file (logstash-output-elasticsearch's ecs-disabled/elasticsearch-7x.json)")
 )
@@ -472,15 +475,22 @@ func (r *Runner) runOSTemplates(node osNode, osPID int, templates []string, outR
 		}
 		return nil
 	}
+	if *osDocumentID != "event" && *osDocumentID != "auto" {
+		return fmt.Errorf("-opensearch-document-id: %q is not a document_id; use event or auto", *osDocumentID)
+	}
 	env := func(t string) []string {
-		if e, ok := osTemplateEnv[t]; ok {
-			return e
+		e, ok := osTemplateEnv[t]
+		if !ok {
+			e = osTemplateEnv["logstash7"] // installed by the runner
 		}
-		return osTemplateEnv["logstash7"] // installed by the runner
+		return append(slices.Clip(e), "LOGSHIPPER_ELASTICSEARCH_DOCUMENT_ID="+*osDocumentID)
 	}
 	name := "opensearch-templates"
 	if *osVary {
 		name += "-varied"
+	}
+	if *osDocumentID == "auto" {
+		name += "-auto-id"
 	}
 	return r.frame(name, false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
 		// Warm-up (not counted) under every template, so the JVM has
@@ -555,7 +565,11 @@ func (r *Runner) osTemplatesMarkdown(results []OSTemplateResult, templates []str
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Index templates: OpenSearch's CPU and disk per 1,000,000 documents (OpenSearch 2.19 node, testenv/opensearch.sh, 1 GiB heap, same machine)\n\n")
 	writeList(&b, machineInfo(r.PeersDir, r.LogshipperBin))
-	fmt.Fprintf(&b, "- %d RFC3164 messages per run through logshipper (defaults: batch 1000, 2 workers, own `_id`, op_type create), %d rounds (medians), templates in rotating order, index `%s` and every template deleted before each run\n", r.Messages, r.Rounds, osIndex)
+	ids := "own `_id`, op_type create"
+	if *osDocumentID == "auto" {
+		ids = "`document_id: auto`: the cluster assigns each `_id`, as Logstash does by default"
+	}
+	fmt.Fprintf(&b, "- %d RFC3164 messages per run through logshipper (batch 1000, 2 workers, %s), %d rounds (medians), templates in rotating order, index `%s` and every template deleted before each run\n", r.Messages, ids, r.Rounds, osIndex)
 	fmt.Fprintf(&b, "- templates: `compatible` and `lean` are logshipper's `elasticsearch.template.mode` (installed by logshipper); `logstash7` is Logstash 7's default template (outputs/elasticsearch/testdata/logstash-template/, logstash-output-elasticsearch ecs-disabled/elasticsearch-7x.json) installed by the runner as `_template` for `%s*`, logshipper's template off\n", osIndex)
 	fmt.Fprintf(&b, "- OpenSearch CPU = utime+stime of the JVM from the first message sent until logshipper counted the last one indexed; + flush = the refresh and flush after it; store = the primary's segment files (`_cat/segments?bytes=b`; `_stats/store` lags by up to 10 s) after refresh + flush, and after `_forcemerge?max_num_segments=1` + refresh + flush\n")
 	if *osVary {

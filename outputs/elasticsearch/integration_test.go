@@ -797,12 +797,18 @@ func TestIntegrationLeanTemplate(t *testing.T) {
 		"match message":        {"match": map[string]any{"message": "password root"}},
 		"match_phrase message": {"match_phrase": map[string]any{"message": "accepted password"}},
 		// Times in a range without a format: parsed by the mapping's
-		// formats, as by the default ones.
+		// format, a date without a time too, and with date math.
 		"range @timestamp date": {"bool": map[string]any{"filter": []any{
 			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": "2026-11-26", "lt": "2026-11-27"}}},
 			map[string]any{"term": map[string]any{"program.keyword": "sshd"}}}}},
+		"range @timestamp time and date math": {"bool": map[string]any{"filter": []any{
+			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": "2026-11-26T11:00:00+00:00", "lt": "2026-11-26||+1d"}}},
+			map[string]any{"term": map[string]any{"program.keyword": "sshd"}}}}},
+		"query_string @timestamp": {"query_string": map[string]any{"query": "@timestamp:[2026-11-26 TO 2026-11-27} AND program.keyword:sshd"}},
+		// Epoch milliseconds with their format, as Grafana sends them
+		// (rfc3339_lenient alone does not take them without it).
 		"range @timestamp epoch_millis": {"bool": map[string]any{"filter": []any{
-			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": 1795651200000}}},
+			map[string]any{"range": map[string]any{"@timestamp": map[string]any{"gte": 1795651200000, "format": "epoch_millis"}}},
 			map[string]any{"term": map[string]any{"program.keyword": "sshd"}}}}},
 	} {
 		if h := total(search(map[string]any{"query": q})); h != 1 {

@@ -167,15 +167,20 @@ func MappingsFor(s Schema, mode string) map[string]any {
 }
 
 // leanTimestampFormat is @timestamp's format in the lean mode on
-// OpenSearch 2.12 and later: rfc3339_lenient is OpenSearch's own parser
-// for the ISO 8601 times logshipper writes, where the default
+// OpenSearch 2.12 and later: rfc3339_lenient, OpenSearch's own parser for
+// the ISO 8601 times logshipper writes, where the default
 // (strict_date_optional_time||epoch_millis) goes through java.time, which
-// copies its parse state at every optional part: 7-8% of OpenSearch 2.19's
-// indexing CPU in a profile of the bench. The default's two formats follow,
-// so every value the default takes is still taken (and queries without a
-// format parse as before). Elasticsearch has no such format name (8.14 and
-// later parse the default fast already) and would refuse the template.
-const leanTimestampFormat = "rfc3339_lenient||strict_date_optional_time||epoch_millis"
+// copies its parse state at every optional part: 5-8% of OpenSearch 2.19's
+// indexing CPU in profiles of the bench (bench/profiles/opensearch.md). It
+// stands alone because OpenSearch 2.19 cannot combine it: in a list
+// ("rfc3339_lenient||…") its parser does not report how far it read, so
+// every value counts as refused and is parsed again by the next format,
+// which made the list dearer than the default. Alone it still takes dates
+// without a time (2026-11-26) and offsets, in documents and in queries;
+// what it refuses is epoch milliseconds, which logshipper never writes.
+// Elasticsearch has no such format name (8.14 and later parse the
+// default fast already) and would refuse the template.
+const leanTimestampFormat = "rfc3339_lenient"
 
 // leanMessage is message's mapping in the lean mode on OpenSearch 2.12
 // and later: match_only_text indexes which documents hold a word, without
