@@ -97,6 +97,13 @@ type Result struct {
 	// Varied scenarios: loadgen's mean message length without framing.
 	MeanMsgLen float64 `json:"mean_msg_len,omitempty"`
 	SinkCPU    float64 `json:"sink_cpu_s"`
+	// The shipper's threads during the run (procSched): seconds runnable
+	// but waiting for a CPU, context switches given up and taken; and
+	// logshipper's garbage collections (go_gc_duration_seconds_count).
+	RunQueueWaitS float64 `json:"run_queue_wait_s"`
+	VoluntaryCS   int64   `json:"voluntary_cs"`
+	InvoluntaryCS int64   `json:"involuntary_cs"`
+	GCCycles      float64 `json:"gc_cycles,omitempty"`
 	// Machine-wide UDP receive-buffer drops during the run (/proc/net/snmp).
 	UDPKernelDrops int64 `json:"udp_kernel_drops"`
 	// logshipper only: its own counters from /metrics after the run.
@@ -257,6 +264,8 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 		return
 	}
 	sinkCPU0, _ := procCPU(r.sinkProc.pid)
+	sched0 := procSched(p.pid)
+	gc0 := sumPrefix(scrapeMetrics(metricsURL, "go_gc_duration_seconds_count"), "go_gc_duration_seconds_count")
 	udp0 := udpRcvbufErrors()
 	lr, lerr := r.loadgen(sc, port, runID, count)
 	if lerr != nil && lr.Sent == 0 {
@@ -274,6 +283,8 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	st, werr := r.waitDelivered(runID, lr.Sent, stall, r.runCap(), p.alive)
 	cpu1, cerr := procCPU(p.pid)
 	sinkCPU1, _ := procCPU(r.sinkProc.pid)
+	sched := procSched(p.pid).sub(sched0)
+	res.RunQueueWaitS, res.VoluntaryCS, res.InvoluntaryCS = sched.WaitS, sched.Voluntary, sched.Involuntary
 	res.UDPKernelDrops = udpRcvbufErrors() - udp0
 	if werr == nil {
 		st = r.lateDuplicates(runID, lr.Sent, st)
@@ -292,6 +303,7 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	res.TotalS, res.RateMsgs = e2e(st, lr.FirstSendNS)
 	if metricsURL != "" {
 		res.Metrics = scrapeMetrics(metricsURL, "logshipper_events_")
+		res.GCCycles = sumPrefix(scrapeMetrics(metricsURL, "go_gc_duration_seconds_count"), "go_gc_duration_seconds_count") - gc0
 	}
 	if werr != nil && sc.Proto != "udp" {
 		res.Error = werr.Error()
@@ -389,6 +401,7 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 					ours, ls.rate/bestRate, bestRateName, ls.cpu/bestCPU, bestCPUName)
 			}
 		}
+		r.writeRounds(&b, sc.Name)
 		fmt.Fprintln(&b)
 	}
 	var errs []string
@@ -399,6 +412,28 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 	}
 	writeErrors(&b, "", errs)
 	return b.String()
+}
+
+// writeRounds lists each shipper's rounds of a scenario: its CPU-s per
+// 1M beside the sink's in the same round. The sink does the same work per
+// document in every round of a shipper, so its figure shows how fast the
+// machine was then: a round of about a second (logshipper at a million
+// msgs/s) falls wholly into a stretch where the shared machine runs slow,
+// and the sink's figure rises with the shipper's.
+func (r *Runner) writeRounds(b *strings.Builder, scenario string) {
+	fmt.Fprintf(b, "\nRounds in run order (shipper CPU-s per 1M / the sink's CPU-s per 1M in the same round):\n\n")
+	for _, name := range r.Shippers {
+		var parts []string
+		for _, res := range r.results {
+			if res.Scenario != scenario || res.Shipper != name || res.Delivered == 0 {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf("%.2f / %.2f", res.CPUPer1M, res.SinkCPU/float64(res.Delivered)*1e6))
+		}
+		if len(parts) > 0 {
+			fmt.Fprintf(b, "- %s: %s\n", name, strings.Join(parts, ", "))
+		}
+	}
 }
 
 // variedNote describes the varied messages of scenario name as loadgen

@@ -45,6 +45,55 @@ func procCPU(pid int) (float64, error) {
 	return (u + s) / clkTck, nil
 }
 
+// schedStat is what the scheduler says about a process's threads, summed
+// over /proc/PID/task/*: time spent runnable but waiting for a CPU, and
+// context switches given up (blocking) and taken (preempted). A run whose
+// CPU per message is off can be told apart by it: waiting and preemption
+// mean the machine was short of CPUs; more switches given up mean the
+// process parked and woke more.
+type schedStat struct {
+	WaitS       float64
+	Voluntary   int64
+	Involuntary int64
+}
+
+// procSched reads schedStat for pid; threads that are gone by the second
+// reading are missing from it (their share is lost, not negative).
+func procSched(pid int) schedStat {
+	var st schedStat
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, t := range tasks {
+		dir := fmt.Sprintf("/proc/%d/task/%s/", pid, t.Name())
+		if b, err := os.ReadFile(dir + "schedstat"); err == nil {
+			// on-CPU ns, runnable-waiting ns, timeslices
+			if f := strings.Fields(string(b)); len(f) >= 2 {
+				w, _ := strconv.ParseFloat(f[1], 64)
+				st.WaitS += w / 1e9
+			}
+		}
+		if b, err := os.ReadFile(dir + "status"); err == nil {
+			for _, line := range strings.Split(string(b), "\n") {
+				k, v, ok := strings.Cut(line, ":")
+				if !ok {
+					continue
+				}
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				switch k {
+				case "voluntary_ctxt_switches":
+					st.Voluntary += n
+				case "nonvoluntary_ctxt_switches":
+					st.Involuntary += n
+				}
+			}
+		}
+	}
+	return st
+}
+
+func (a schedStat) sub(b schedStat) schedStat {
+	return schedStat{WaitS: a.WaitS - b.WaitS, Voluntary: a.Voluntary - b.Voluntary, Involuntary: a.Involuntary - b.Involuntary}
+}
+
 // procStatus returns the values (in kB, or counts) of the named keys of
 // /proc/PID/status, e.g. VmHWM, VmRSS, Threads.
 func procStatus(pid int, keys ...string) map[string]int64 {
