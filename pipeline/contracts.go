@@ -107,6 +107,8 @@ type Result struct {
 // event, and the pipeline decides what to send again and when.
 type Output interface {
 	// WriteBatch sends events and returns one Result per event, in order.
+	// The results are the caller's to read, not to change: an output may
+	// return the same slice from several calls.
 	// A non-nil error means the request as a whole failed (unreachable,
 	// timeout, 5xx on the request): every event is to be retried.
 	WriteBatch(ctx context.Context, events []*event.Event) ([]Result, error)

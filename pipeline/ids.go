@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 	"sync/atomic"
 )
 
@@ -37,22 +38,25 @@ func (s *idSource) appendNext(dst []byte) []byte {
 }
 
 // assign gives every event of qs without an ID the next one: all the
-// IDs of one call share one string (two allocations per call, not one
-// per event).
+// IDs of one call share one string (one allocation per call, not one per
+// event).
 func (s *idSource) assign(qs []queued) {
-	var buf []byte
+	n := 0
 	for _, q := range qs {
 		if q.ev.ID == "" {
-			if buf == nil {
-				buf = make([]byte, 0, idLen*len(qs))
-			}
-			buf = s.appendNext(buf)
+			n++
 		}
 	}
-	if buf == nil {
+	if n == 0 {
 		return
 	}
-	all := string(buf)
+	var sb strings.Builder
+	sb.Grow(idLen * n)
+	var id [idLen]byte
+	for range n {
+		sb.Write(s.appendNext(id[:0]))
+	}
+	all := sb.String() // the builder's bytes, not a copy
 	for _, q := range qs {
 		if q.ev.ID == "" {
 			q.ev.ID, all = all[:idLen], all[idLen:]

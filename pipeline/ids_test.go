@@ -28,3 +28,21 @@ func TestIDSourceAssign(t *testing.T) {
 	}
 	s.assign(nil) // nothing to do, no panic
 }
+
+// A batch's IDs cost one allocation, whatever its size.
+func TestIDSourceAssignAllocatesOnce(t *testing.T) {
+	s := newIDSource()
+	qs := make([]queued, 1000)
+	for i := range qs {
+		qs[i].ev = &event.Event{}
+	}
+	allocs := testing.AllocsPerRun(10, func() {
+		for _, q := range qs {
+			q.ev.ID = ""
+		}
+		s.assign(qs)
+	})
+	if allocs != 1 {
+		t.Fatalf("assign of 1000 events: %v allocations, want 1", allocs)
+	}
+}

@@ -45,6 +45,7 @@ type Output struct {
 	batches     sync.Pool // *batch: one request's buffers
 	gzipWriters sync.Pool // *gzip.Writer at gzipLevel
 	lastAction  atomic.Pointer[actionLine]
+	delivered   atomic.Pointer[[]pipeline.Result] // allDelivered's
 }
 
 var _ pipeline.Output = (*Output)(nil)
@@ -298,6 +299,10 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultError).Inc()
 		return nil, &BulkError{Documents: n, Err: o.explain(err)}
 	}
+	if len(ans.failures) == 0 {
+		o.cfg.Metrics.BulkRequests.WithLabelValues(BulkResultOK).Inc()
+		return o.allDelivered(n), nil
+	}
 	results := make([]pipeline.Result, n)
 	if pipeline.Delivered != 0 {
 		for i := range results {
@@ -334,6 +339,24 @@ func (o *Output) judge(b *batch, ans bulkAnswer, err error) ([]pipeline.Result, 
 			Msg("elasticsearch bulk request partly failed")
 	}
 	return results, nil
+}
+
+// allDelivered returns n results of Delivered: one slice shared by every
+// request that had no failed item (pipeline.Output's results are read
+// only), where a fresh one per request was 64 bytes per event. Its
+// capacity is n, so an append cannot reach the shared array.
+func (o *Output) allDelivered(n int) []pipeline.Result {
+	if p := o.delivered.Load(); p != nil && len(*p) >= n {
+		return (*p)[:n:n]
+	}
+	s := make([]pipeline.Result, n)
+	if pipeline.Delivered != 0 {
+		for i := range s {
+			s[i].Status = pipeline.Delivered
+		}
+	}
+	o.delivered.Store(&s)
+	return s[:n:n]
 }
 
 // BulkError is a bulk request that failed as a whole.

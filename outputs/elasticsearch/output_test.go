@@ -789,3 +789,26 @@ func TestFinishedDocumentsGoAsTheyAre(t *testing.T) {
 		t.Errorf("rejected: %+v", r)
 	}
 }
+
+// Requests without a failed item share one slice of Delivered results,
+// cut to each request's length and capacity.
+func TestAllDeliveredShared(t *testing.T) {
+	o := &Output{}
+	a, b, c := o.allDelivered(3), o.allDelivered(2), o.allDelivered(5)
+	for _, r := range [][]pipeline.Result{a, b, c} {
+		for i := range r {
+			if r[i].Status != pipeline.Delivered || r[i].Index != "" || r[i].Document != nil || r[i].Reason != "" {
+				t.Fatalf("result %d: %+v", i, r[i])
+			}
+		}
+		if len(r) != cap(r) {
+			t.Fatalf("len %d cap %d: an append could write into the shared array", len(r), cap(r))
+		}
+	}
+	if len(a) != 3 || len(b) != 2 || len(c) != 5 || &a[0] != &b[0] {
+		t.Fatalf("lengths %d %d %d, shared %v", len(a), len(b), len(c), &a[0] == &b[0])
+	}
+	if d := o.allDelivered(4); &d[0] != &c[0] {
+		t.Fatal("a shorter request after a longer one got a new slice")
+	}
+}
