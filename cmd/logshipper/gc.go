@@ -12,12 +12,13 @@ import (
 const gcPercent = 300
 
 // memoryLimit is the soft limit the collector keeps the heap under unless
-// GOMEMLIMIT is set: 64 MiB for the process plus twice what the memory
-// queue may hold (queue_bytes of messages and their events), 96 MiB with
-// the defaults. It bounds what gcPercent would let grow; the live heap
-// stays well below it (about 30 MB edge, 50 MB indexer, measured), so the
-// collector does not run harder than with the Go default.
-func memoryLimit(queueBytes int) int64 { return 64<<20 + 2*int64(queueBytes) }
+// GOMEMLIMIT is set: 48 MiB for the process plus twice what the memory
+// queue may hold (queue_bytes of messages and their events), 80 MiB with
+// the defaults. It bounds what gcPercent would let grow, so that the
+// process's peak RSS stays under 100 MB: with 64 MiB (96 MiB in all) a
+// Kafka edge peaked at 101-103 MiB (bench/profiles/gc.md). The live heap
+// stays well below it (about 30 MB edge, 50 MB indexer, measured).
+func memoryLimit(queueBytes int) int64 { return 48<<20 + 2*int64(queueBytes) }
 
 // tuneGC applies gcPercent and memoryLimit where the environment does not
 // choose (GOGC, GOMEMLIMIT: the Go runtime's own knobs, which operators

@@ -17,11 +17,11 @@ func TestTuneGC(t *testing.T) {
 	})
 	none := func(string) (string, bool) { return "", false }
 	percent, limit := tuneGC(16<<20, none)
-	if percent != 300 || limit != 96<<20 {
-		t.Fatalf("defaults: GOGC %d, limit %d; want 300 and 96 MiB", percent, limit)
+	if percent != 300 || limit != 80<<20 {
+		t.Fatalf("defaults: GOGC %d, limit %d; want 300 and 80 MiB", percent, limit)
 	}
-	if memoryLimit(256<<20) != 576<<20 {
-		t.Errorf("limit for a 256 MiB queue: %d, want 576 MiB", memoryLimit(256<<20))
+	if memoryLimit(256<<20) != 560<<20 {
+		t.Errorf("limit for a 256 MiB queue: %d, want 560 MiB", memoryLimit(256<<20))
 	}
 
 	// The operator's values (the runtime read them at start; here they
