@@ -88,6 +88,9 @@ install_peers_for() {
 LOGSHIPPER_DESC=""
 build_logshipper() {
 	local out="$1" commit dirty
+	# What an earlier LOGSHIPPER_BIN run copied here may be a wrapper
+	# script, which go build refuses to overwrite ("not an object file").
+	rm -f "$out"
 	if [[ -n "${LOGSHIPPER_BIN:-}" ]]; then
 		cp "$LOGSHIPPER_BIN" "$out"
 		LOGSHIPPER_DESC="binary $LOGSHIPPER_BIN"

@@ -91,7 +91,7 @@ func (r *TextReader) scan(body []byte, failures []itemFailure) (a bulkAnswer, ok
 				return a, false
 			}
 		case 1:
-			if !r.items(&a, errorsFalse) {
+			if !r.items(&a) {
 				return a, false
 			}
 		default:
@@ -112,7 +112,7 @@ func (r *TextReader) scan(body []byte, failures []itemFailure) (a bulkAnswer, ok
 	return a, true
 }
 
-func (r *TextReader) items(a *bulkAnswer, skipItems bool) bool {
+func (r *TextReader) items(a *bulkAnswer) bool {
 	dec := &r.dec
 	t, err := dec.ReadToken()
 	if err != nil {
@@ -126,11 +126,9 @@ func (r *TextReader) items(a *bulkAnswer, skipItems bool) bool {
 		return false
 	}
 	for dec.PeekKind() != ']' {
-		if skipItems {
-			if dec.SkipValue() != nil {
-				return false
-			}
-		} else if !r.item(a) {
+		// Read as items even after "errors":false (their failures are
+		// dropped at the end), as the hand-written scanner does.
+		if !r.item(a) {
 			return false
 		}
 		a.items++
