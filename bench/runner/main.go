@@ -258,15 +258,17 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 			return
 		}
 	}
+	// Read before cpu0: serving /metrics costs the shipper CPU that is not
+	// the run's.
+	gc0 := sumPrefix(scrapeMetrics(metricsURL, "go_gc_duration_seconds_count"), "go_gc_duration_seconds_count")
+	sched0 := procSched(p.pid)
+	udp0 := udpRcvbufErrors()
 	cpu0, err := procCPU(p.pid)
 	if err != nil {
 		res.Error = err.Error()
 		return
 	}
 	sinkCPU0, _ := procCPU(r.sinkProc.pid)
-	sched0 := procSched(p.pid)
-	gc0 := sumPrefix(scrapeMetrics(metricsURL, "go_gc_duration_seconds_count"), "go_gc_duration_seconds_count")
-	udp0 := udpRcvbufErrors()
 	lr, lerr := r.loadgen(sc, port, runID, count)
 	if lerr != nil && lr.Sent == 0 {
 		res.Error = lerr.Error()

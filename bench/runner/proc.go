@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -71,21 +72,9 @@ func procSched(pid int) schedStat {
 				st.WaitS += w / 1e9
 			}
 		}
-		if b, err := os.ReadFile(dir + "status"); err == nil {
-			for _, line := range strings.Split(string(b), "\n") {
-				k, v, ok := strings.Cut(line, ":")
-				if !ok {
-					continue
-				}
-				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-				switch k {
-				case "voluntary_ctxt_switches":
-					st.Voluntary += n
-				case "nonvoluntary_ctxt_switches":
-					st.Involuntary += n
-				}
-			}
-		}
+		n := fileStatus(dir+"status", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")
+		st.Voluntary += n["voluntary_ctxt_switches"]
+		st.Involuntary += n["nonvoluntary_ctxt_switches"]
 	}
 	return st
 }
@@ -97,23 +86,27 @@ func (a schedStat) sub(b schedStat) schedStat {
 // procStatus returns the values (in kB, or counts) of the named keys of
 // /proc/PID/status, e.g. VmHWM, VmRSS, Threads.
 func procStatus(pid int, keys ...string) map[string]int64 {
+	return fileStatus(fmt.Sprintf("/proc/%d/status", pid), keys...)
+}
+
+// fileStatus reads the named keys of a "Key:  value [kB]" file such as
+// /proc/PID/status or /proc/PID/task/TID/status.
+func fileStatus(path string, keys ...string) map[string]int64 {
 	out := map[string]int64{}
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	f, err := os.Open(path)
 	if err != nil {
 		return out
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		line := sc.Text()
-		for _, k := range keys {
-			if strings.HasPrefix(line, k+":") {
-				v := strings.Fields(strings.TrimPrefix(line, k+":"))
-				if len(v) > 0 {
-					n, _ := strconv.ParseInt(v[0], 10, 64)
-					out[k] = n
-				}
-			}
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if !ok || !slices.Contains(keys, k) {
+			continue
+		}
+		if v := strings.Fields(v); len(v) > 0 {
+			n, _ := strconv.ParseInt(v[0], 10, 64)
+			out[k] = n
 		}
 	}
 	return out
