@@ -495,10 +495,13 @@ func (r *Runner) runOSTemplates(node osNode, osPID int, templates []string, outR
 	return r.frame(name, false, outRoot, latest, func(_ []string, record func(any)) (string, error) {
 		// Warm-up (not counted) under every template, so the JVM has
 		// compiled each one's paths (text analysis, doc values, the
-		// codec) before any run is measured. The very first measured run
-		// still came out 25-50% dearer than later runs of its template;
-		// the median over the rounds absorbs it.
-		warm := max(r.Messages/10, 10000)
+		// codec) before any run is measured. A tenth of a run was not
+		// enough: Logstash's template kept getting cheaper until its
+		// third round (38.7, 29.2, 26.0, 24.5, 25.3 CPU-s per million,
+		// lean 24.5, 19.8, 18.4, 20.1, 20.4; bench/profiles/opensearch.md),
+		// which favoured whichever template needs less compiled code. So
+		// each template gets a whole uncounted run first.
+		warm := max(r.Messages, 10000)
 		for _, t := range templates {
 			log.Printf("opensearch templates: warm-up, %d messages through logshipper under %s", warm, t)
 			if err := prepare(t); err != nil {
