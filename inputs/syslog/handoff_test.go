@@ -1,6 +1,7 @@
 package syslog
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -75,5 +76,51 @@ func TestHandOffFull(t *testing.T) {
 	h.event(make([]byte, maxHandOffBytes))
 	if !h.full() {
 		t.Fatal("not full at maxHandOffBytes")
+	}
+}
+
+// While the pipeline is full, only handOffPlaces connections hold a read's
+// events (in Put); the others wait at the gate with their bytes unframed,
+// and a connection waiting in a read holds no place.
+func TestHandOffGateBoundsConnectionsHoldingEvents(t *testing.T) {
+	sk := newSink()
+	sk.gate = make(chan struct{}) // the pipeline is full until closed
+	s, addr, _ := start(t, testConfig(nil), sk)
+	places := cap(s.handOffs.places)
+
+	idle := dialTCP(t, addr) // connected, sends nothing: in a read
+	defer idle.Close()
+	const extra = 3
+	n := places + extra
+	for i := range n {
+		c := dialTCP(t, addr)
+		defer c.Close()
+		write(t, c, fmt.Sprintf("<13>Nov 20 19:18:27 host app: message %d\n", i))
+	}
+	waitUntil(t, "connections waiting at the gate", func() bool { return s.handOffs.waiting.Load() == extra })
+	sk.mu.Lock()
+	calls := sk.putCalls
+	sk.mu.Unlock()
+	if calls != places {
+		t.Fatalf("%d connections in Put while the pipeline is full, want %d (the gate's places)", calls, places)
+	}
+	close(sk.gate)
+	sk.waitN(t, n)
+	waitUntil(t, "every place given back", func() bool { return len(s.handOffs.places) == 0 })
+}
+
+func TestHandOffGateEnterGivesUpWithContext(t *testing.T) {
+	g := newHandOffGate(1)
+	if !g.enter(context.Background()) {
+		t.Fatal("enter on a free gate = false")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if g.enter(ctx) {
+		t.Fatal("enter on a full gate with a cancelled context = true")
+	}
+	g.leave()
+	if !g.enter(ctx) {
+		t.Fatal("enter on a free gate = false, even with a cancelled context a free place is taken")
 	}
 }

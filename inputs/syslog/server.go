@@ -54,7 +54,9 @@
 // that is 4 KiB while the connection is quiet and grows to the large size
 // (max message size + 8 KiB, at least 64 KiB; 256 KiB in front of the disk
 // buffer, see durableReadSize) only while a read fills it or a frame needs
-// it (inputs/framing). Config.MaxConnections bounds the
+// it (inputs/framing). The events framed from a read wait outside the
+// pipeline's bounds only in the few connections inside the hand-off gate
+// (handoff.go); the others wait with their bytes unframed. Config.MaxConnections bounds the
 // connections open at once (TCP and TLS together; one more is accepted and
 // reset at once, and counted as kind="max_connections"), so the memory the
 // inputs hold is bounded whatever senders do. Config.IdleTimeout closes a
@@ -217,6 +219,7 @@ type Server struct {
 	kernelDrops   atomic.Uint64 // highest SO_RXQ_OVFL count seen
 	udpWait       time.Duration // a UDP reader's pause after a short batch (see udpWaitFor)
 	readLarge     int           // a busy TCP connection's framing buffer (see largeReads)
+	handOffs      *handOffGate  // connections holding a read's events (handoff.go)
 
 	// readHook, if set (tests only), wraps each connection's reader.
 	readHook func(io.Reader) io.Reader
@@ -294,6 +297,7 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 		cfg:       cfg,
 		sink:      sink,
 		readLarge: largeReads(sink, cfg.MaxMessageSize),
+		handOffs:  newHandOffGate(handOffPlaces()),
 		log:       log,
 		metrics:   cfg.Metrics,
 		c:         newCounters(cfg.Events, cfg.Metrics),

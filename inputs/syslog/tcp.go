@@ -1,6 +1,7 @@
 package syslog
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -130,8 +131,9 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.dropAtShutdown(ip, len(evs), err)
 		}
 	}
-	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h}
-	defer cr.flush()
+	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h,
+		gate: s.handOffs, ctx: s.putCtx}
+	defer cr.close()
 	fr := framing.NewReaderLarge(cr, s.cfg.MaxMessageSize, s.readLarge)
 	var badCounts uint64
 	var frames uint64
@@ -175,7 +177,8 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 // reads (and so acknowledges at the TCP level) any more. Reads that find
 // the framing buffer empty are the natural batch boundary, so one hand-off
 // and one fsync cover everything one read brought. It also stamps the
-// read's receive time on h.
+// read's receive time on h, and holds a place in the server's handOffGate
+// from a read that brought bytes until their events are handed over.
 type commitReader struct {
 	r        io.Reader
 	handOver func()
@@ -183,15 +186,37 @@ type commitReader struct {
 	now      func() time.Time
 	h        *handOff
 	dirty    bool // events were put since the last commit
+
+	gate   *handOffGate
+	ctx    context.Context // what entering the gate gives up on
+	inGate bool
 }
 
 func (c *commitReader) Read(p []byte) (int, error) {
-	if err := c.flush(); err != nil {
+	err := c.flush()
+	c.leave()
+	if err != nil {
 		return 0, err
 	}
 	n, err := c.r.Read(p)
 	c.h.now = c.now()
+	if n > 0 {
+		c.inGate = c.gate.enter(c.ctx)
+	}
 	return n, err
+}
+
+func (c *commitReader) leave() {
+	if c.inGate {
+		c.inGate = false
+		c.gate.leave()
+	}
+}
+
+// close hands over and commits what is left, and gives up its place.
+func (c *commitReader) close() {
+	_ = c.flush()
+	c.leave()
 }
 
 // handOverEvents hands the pending events to the sink; the next read
