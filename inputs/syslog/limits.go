@@ -66,7 +66,12 @@ func checkLimits(cfg *Config) error {
 // in framing buffers: logged at start so the operator sees what the limit
 // means.
 func (s *Server) worstCaseConnBytes() int64 {
-	return int64(s.cfg.MaxConnections) * int64(s.readLarge)
+	n := int64(s.cfg.MaxConnections)
+	if s.readLarge <= s.readNormal {
+		return n * int64(s.readNormal)
+	}
+	durable := min(n, maxDurableReaders)
+	return durable*int64(s.readLarge) + (n-durable)*int64(s.readNormal)
 }
 
 // admit registers an accepted connection, or closes it if Stop has begun

@@ -469,8 +469,48 @@ func TestLargeReadsBeforeADiskBuffer(t *testing.T) {
 		if s.readLarge != tt.want {
 			t.Errorf("%s: large reads of %d bytes, want %d", tt.name, s.readLarge, tt.want)
 		}
-		if got, want := s.worstCaseConnBytes(), int64(s.cfg.MaxConnections)*int64(tt.want); got != want {
+		normal := int64(framing.LargeBufferSize(tt.max))
+		want := int64(s.cfg.MaxConnections) * normal
+		if int64(tt.want) > normal {
+			want = maxDurableReaders*int64(tt.want) + int64(s.cfg.MaxConnections-maxDurableReaders)*normal
+		}
+		if got := s.worstCaseConnBytes(); got != want {
 			t.Errorf("%s: worst case %d bytes, want %d", tt.name, got, want)
+		}
+	}
+}
+
+// Only maxDurableReaders connections at a time read the durable size; the
+// others read as in memory mode, and a place given back is taken again.
+func TestDurableReadsBounded(t *testing.T) {
+	s, err := New(Config{Listen: "127.0.0.1:0"}, durableSink{newSink(), true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var releases []func()
+	for i := range maxDurableReaders {
+		size, release := s.readSize()
+		if size != durableReadSize {
+			t.Fatalf("connection %d reads %d bytes, want %d", i+1, size, durableReadSize)
+		}
+		releases = append(releases, release)
+	}
+	size, release := s.readSize()
+	if want := framing.LargeBufferSize(0); size != want {
+		t.Fatalf("connection %d reads %d bytes, want %d (memory mode's)", maxDurableReaders+1, size, want)
+	}
+	release()
+	releases[0]()
+	if size, _ := s.readSize(); size != durableReadSize {
+		t.Fatalf("after a durable reader ended: %d bytes, want %d", size, durableReadSize)
+	}
+	mem, err := New(Config{Listen: "127.0.0.1:0"}, newSink())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range maxDurableReaders + 1 {
+		if size, _ := mem.readSize(); size != framing.LargeBufferSize(0) {
+			t.Fatalf("memory mode reads %d bytes, want %d", size, framing.LargeBufferSize(0))
 		}
 	}
 }

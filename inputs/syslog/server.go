@@ -53,7 +53,7 @@
 // Every connection, TCP or TLS, costs one goroutine and a framing buffer
 // that is 4 KiB while the connection is quiet and grows to the large size
 // (max message size + 8 KiB, at least 64 KiB; 256 KiB in front of the disk
-// buffer, see durableReadSize) only while a read fills it or a frame needs
+// buffer for up to maxDurableReaders connections, see durableReadSize) only while a read fills it or a frame needs
 // it (inputs/framing). The events framed from a read wait outside the
 // pipeline's bounds only in the few connections inside the hand-off gate
 // (handoff.go); the others wait with their bytes unframed. Config.MaxConnections bounds the
@@ -219,6 +219,8 @@ type Server struct {
 	kernelDrops   atomic.Uint64 // highest SO_RXQ_OVFL count seen
 	udpWait       time.Duration // a UDP reader's pause after a short batch (see udpWaitFor)
 	readLarge     int           // a busy TCP connection's framing buffer (see largeReads)
+	readNormal    int           // the same in memory mode; what connections beyond maxDurableReaders get
+	durableReads  atomic.Int32  // connections reading readLarge when it is above readNormal
 	handOffs      *handOffGate  // connections holding a read's events (handoff.go)
 
 	// readHook, if set (tests only), wraps each connection's reader.
@@ -294,27 +296,28 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	log := cfg.Logger
 	putCtx, cancelPut := context.WithCancel(context.Background())
 	return &Server{
-		cfg:       cfg,
-		sink:      sink,
-		readLarge: largeReads(sink, cfg.MaxMessageSize),
-		handOffs:  newHandOffGate(handOffPlaces()),
-		log:       log,
-		metrics:   cfg.Metrics,
-		c:         newCounters(cfg.Events, cfg.Metrics),
-		logFrame:  sampled(log),
-		logDrop:   sampled(log),
-		logConn:   sampled(log),
-		logLimit:  sampled(log),
-		logIdle:   sampled(log),
-		logTLS:    sampled(log),
-		logProxy:  sampled(log),
-		tlsConfig: tlsConfig,
-		proxy:     proxy,
-		putCtx:    putCtx,
-		cancelPut: cancelPut,
-		conns:     make(map[*net.TCPConn]struct{}),
-		quit:      make(chan struct{}),
-		done:      make(chan struct{}),
+		cfg:        cfg,
+		sink:       sink,
+		readLarge:  largeReads(sink, cfg.MaxMessageSize),
+		readNormal: framing.LargeBufferSize(cfg.MaxMessageSize),
+		handOffs:   newHandOffGate(handOffPlaces()),
+		log:        log,
+		metrics:    cfg.Metrics,
+		c:          newCounters(cfg.Events, cfg.Metrics),
+		logFrame:   sampled(log),
+		logDrop:    sampled(log),
+		logConn:    sampled(log),
+		logLimit:   sampled(log),
+		logIdle:    sampled(log),
+		logTLS:     sampled(log),
+		logProxy:   sampled(log),
+		tlsConfig:  tlsConfig,
+		proxy:      proxy,
+		putCtx:     putCtx,
+		cancelPut:  cancelPut,
+		conns:      make(map[*net.TCPConn]struct{}),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
 	}, nil
 }
 
@@ -514,8 +517,30 @@ const udpMaxWait = time.Millisecond
 // measurable, so there the buffer stays small.
 const durableReadSize = 256 << 10
 
+// maxDurableReaders bounds the connections that read durableReadSize at a
+// time: the larger reads save fsyncs for a connection that has the disk
+// buffer to itself, while many busy connections share each fsync anyway
+// (the buffer's commits are grouped), and 512 of them reading 256 KiB held
+// 128 MiB and kept the collector at its limit. The others read as in
+// memory mode.
+const maxDurableReaders = 32
+
+// readSize is the large size of a new connection's framing buffer, and
+// what to call when the connection ends.
+func (s *Server) readSize() (int, func()) {
+	if s.readLarge <= s.readNormal {
+		return s.readNormal, func() {}
+	}
+	if s.durableReads.Add(1) > maxDurableReaders {
+		s.durableReads.Add(-1)
+		return s.readNormal, func() {}
+	}
+	return s.readLarge, func() { s.durableReads.Add(-1) }
+}
+
 // largeReads is the size a busy connection's framing buffer grows to: for
-// a sink whose Commit writes to disk (one that says Durable), larger.
+// a sink whose Commit writes to disk (one that says Durable), larger (for
+// at most maxDurableReaders connections at once, readSize).
 func largeReads(sink pipeline.Sink, maxMessageSize int) int {
 	large := framing.LargeBufferSize(maxMessageSize)
 	if d, ok := sink.(interface{ Durable() bool }); ok && d.Durable() {

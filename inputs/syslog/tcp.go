@@ -134,7 +134,9 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h,
 		gate: s.handOffs, ctx: s.putCtx}
 	defer cr.close()
-	fr := framing.NewReaderLarge(cr, s.cfg.MaxMessageSize, s.readLarge)
+	large, release := s.readSize()
+	defer release()
+	fr := framing.NewReaderLarge(cr, s.cfg.MaxMessageSize, large)
 	var badCounts uint64
 	var frames uint64
 	for {
