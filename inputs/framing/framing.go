@@ -40,15 +40,17 @@
 //
 // # Memory
 //
-// A Reader's buffer has two sizes. It starts at 4 KiB, allocated at the
-// first read, and grows once to max(64 KiB, maxMessageSize+8 KiB) when a
-// frame does not fit or a read fills the whole buffer (the sender is ahead
-// of us: large reads mean fewer system calls; NewReaderLarge sets a larger
-// size). It goes back to 4 KiB when everything read has been consumed and
-// the last read did not fill the buffer, i.e. the sender has caught up or gone quiet. So an idle
-// connection holds 4 KiB, a busy one or one in the middle of a long message
-// at most the large size, whatever the input: a 100 MiB line without a
-// newline is read through that buffer, not into it. Measurements are in
+// A Reader's buffer has three sizes. It starts at 4 KiB, allocated at the
+// first read, and grows to 32 KiB (BusyBufferSize) when a read fills the
+// whole buffer (the sender is ahead of us: larger reads mean fewer system
+// calls) or a frame does not fit, and to max(64 KiB, maxMessageSize+8 KiB)
+// only for a frame that does not fit in 32 KiB (NewReaderLarge reads at the
+// large size whenever the sender is ahead). It goes back to 4 KiB when everything read has been
+// consumed and the last read did not fill the buffer, i.e. the sender has
+// caught up or gone quiet. So an idle connection holds 4 KiB, a busy one
+// 32 KiB, one in the middle of a long message at most the large size,
+// whatever the input: a 100 MiB line without a newline is read through that
+// buffer, not into it. Measurements are in
 // inputs/syslog/README.md.
 package framing
 
@@ -59,6 +61,14 @@ import (
 
 // DefaultMaxMessageSize is used when NewReader is given a size ≤ 0.
 const DefaultMaxMessageSize = 64 << 10
+
+// BusyBufferSize is what a Reader's buffer grows to while the sender is
+// ahead of us (a read filled the buffer) and every frame fits: a read
+// still brings a hundred or more messages, and hundreds of busy
+// connections do not hold hundreds of maximum-size buffers. Only a frame
+// that does not fit grows it to LargeBufferSize. Measured in
+// inputs/syslog/README.md.
+const BusyBufferSize = 32 << 10
 
 // SmallBufferSize is what a Reader's buffer starts with and goes back to
 // when its connection is quiet: what an idle connection's framing holds.
@@ -99,9 +109,13 @@ type Reader struct {
 	// small and large are the two sizes of buf (see Memory above); buf is
 	// nil until the first read.
 	small, large int
-	buf          []byte // buf[r:w] is read but not yet consumed
-	r, w         int
-	err          error // sticky read error; reported once buf[r:w] is used up
+	// busy is the size for a sender that is ahead of us (a read filled
+	// the buffer) while every frame fits: between small and large (see
+	// BusyBufferSize).
+	busy int
+	buf  []byte // buf[r:w] is read but not yet consumed
+	r, w int
+	err  error // sticky read error; reported once buf[r:w] is used up
 	// filled: the last read filled all the space it was given, so more
 	// data is probably waiting.
 	filled bool
@@ -127,15 +141,18 @@ func NewReader(r io.Reader, maxMessageSize int) *Reader {
 	return newReaderSize(r, maxMessageSize, SmallBufferSize, LargeBufferSize(maxMessageSize))
 }
 
-// NewReaderLarge is NewReader with a larger large buffer: its buffer grows
-// to max(large, LargeBufferSize(maxMessageSize)) while the sender is ahead.
+// NewReaderLarge is NewReader with larger busy reads: its buffer grows
+// to max(large, LargeBufferSize(maxMessageSize)) while the sender is ahead,
+// not to BusyBufferSize.
 // For a caller that pays per read (an fsync before each one), where fewer,
 // larger reads matter more than the memory a busy connection holds.
 func NewReaderLarge(r io.Reader, maxMessageSize, large int) *Reader {
 	if maxMessageSize <= 0 {
 		maxMessageSize = DefaultMaxMessageSize
 	}
-	return newReaderSize(r, maxMessageSize, SmallBufferSize, max(large, LargeBufferSize(maxMessageSize)))
+	rd := newReaderSize(r, maxMessageSize, SmallBufferSize, max(large, LargeBufferSize(maxMessageSize)))
+	rd.busy = rd.large // the caller pays per read: every busy read is large
+	return rd
 }
 
 // LargeBufferSize is the size a Reader's buffer grows to for messages of
@@ -155,7 +172,8 @@ func LargeBufferSize(maxMessageSize int) int {
 func newReaderSize(r io.Reader, maxMessageSize, small, large int) *Reader {
 	large = max(large, maxMessageSize+lookahead+1)
 	small = min(max(small, 1), large)
-	return &Reader{rd: r, max: maxMessageSize, small: small, large: large}
+	busy := min(max(BusyBufferSize, small), large)
+	return &Reader{rd: r, max: maxMessageSize, small: small, busy: busy, large: large}
 }
 
 // BadOctetCounts reports how many frames looked octet-counted (digits, a
@@ -321,6 +339,20 @@ func (r *Reader) lineFrame(b []byte) (frame []byte, truncated, ok bool) {
 	return b, false, true
 }
 
+// grow moves the pending bytes into a new buffer of the first of sizes
+// larger than the current one.
+func (r *Reader) grow(sizes ...int) {
+	for _, size := range sizes {
+		if size > len(r.buf) {
+			nb := make([]byte, size)
+			r.w = copy(nb, r.buf[r.r:r.w])
+			r.r = 0
+			r.buf = nb
+			return
+		}
+	}
+}
+
 // fill reads once more into the buffer, first making room: it moves to the
 // large buffer when the sender is ahead of us or the pending bytes fill the
 // small one, back to the small buffer when nothing is pending and the
@@ -338,11 +370,11 @@ func (r *Reader) fill() {
 	switch pending := r.w - r.r; {
 	case r.buf == nil:
 		r.buf = make([]byte, r.small)
-	case len(r.buf) < r.large && (r.filled || pending == len(r.buf)):
-		nb := make([]byte, r.large)
-		r.w = copy(nb, r.buf[r.r:r.w])
-		r.r = 0
-		r.buf = nb
+	case len(r.buf) < r.large && pending == len(r.buf):
+		// A frame does not fit: the next size up.
+		r.grow(r.busy, r.large)
+	case len(r.buf) < r.busy && r.filled:
+		r.grow(r.busy)
 	case r.r > 0 && len(r.buf)-r.w < min(minRead, len(r.buf)/2):
 		r.w = copy(r.buf, r.buf[r.r:r.w])
 		r.r = 0

@@ -212,9 +212,10 @@ func TestHugeLineKeepsMemoryBounded(t *testing.T) {
 	}
 }
 
-// The buffer starts small, grows to the large size when a frame needs it or
-// the sender is ahead, and goes back to small once the sender is quiet, so
-// an idle connection holds SmallBufferSize bytes.
+// The buffer starts small, grows to the busy size when the sender is ahead
+// or a frame needs it, to the large size only for a frame that does not fit
+// the busy one, and goes back to small once the sender is quiet, so an idle
+// connection holds SmallBufferSize bytes.
 func TestBufferGrowsAndShrinks(t *testing.T) {
 	pr, pw := io.Pipe()
 	r := NewReader(pr, 0)
@@ -227,16 +228,19 @@ func TestBufferGrowsAndShrinks(t *testing.T) {
 		size  int
 	}
 	long := "<13>" + strings.Repeat("L", 10000)
+	longer := "<13>" + strings.Repeat("M", 40000)
 	for i, st := range []step{
 		{"<13>small\n", frame{"<13>small", false}, SmallBufferSize},
 		// io.Pipe hands over at most the reader's buffer per Read: the
 		// 10 kB line fills the small buffer, which then grows.
-		{long + "\n", frame{long, false}, LargeBufferSize(0)},
+		{long + "\n", frame{long, false}, BusyBufferSize},
 		// Nothing pending and the last read did not fill the buffer:
 		// back to small before the next read.
 		{"<13>quiet again\n", frame{"<13>quiet again", false}, SmallBufferSize},
 		// An octet-counted frame larger than the small buffer.
-		{fmt.Sprintf("%d %s", len(long), long), frame{long, false}, LargeBufferSize(0)},
+		{fmt.Sprintf("%d %s", len(long), long), frame{long, false}, BusyBufferSize},
+		// A 40 kB line does not fit the busy buffer either.
+		{longer + "\n", frame{longer, false}, LargeBufferSize(0)},
 	} {
 		errc := make(chan error, 1)
 		go func() { _, err := pw.Write([]byte(st.write)); errc <- err }()
@@ -261,7 +265,7 @@ func TestBufferGrowsAndShrinks(t *testing.T) {
 }
 
 // A sender that keeps the reader busy (every read fills the buffer) keeps
-// the large buffer: no allocation per read.
+// the busy buffer: no allocation per read.
 func TestBusyReaderKeepsLargeBuffer(t *testing.T) {
 	r := NewReader(&cycleReader{data: []byte("<13>busy sender\n")}, 0)
 	var before, after runtime.MemStats
@@ -277,8 +281,8 @@ func TestBusyReaderKeepsLargeBuffer(t *testing.T) {
 		}
 	}
 	runtime.ReadMemStats(&after)
-	if len(r.buf) != LargeBufferSize(0) {
-		t.Errorf("buffer %d bytes, want %d", len(r.buf), LargeBufferSize(0))
+	if len(r.buf) != BusyBufferSize {
+		t.Errorf("buffer %d bytes, want %d", len(r.buf), BusyBufferSize)
 	}
 	if n := after.Mallocs - before.Mallocs; n > 10 {
 		t.Errorf("%d allocations for 100000 frames", n)

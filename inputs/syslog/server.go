@@ -218,6 +218,7 @@ type Server struct {
 	shutdownDrops atomic.Uint64 // events read but not handed over at Stop
 	kernelDrops   atomic.Uint64 // highest SO_RXQ_OVFL count seen
 	udpWait       time.Duration // a UDP reader's pause after a short batch (see udpWaitFor)
+	durable       bool          // the sink's Commit writes to disk: larger reads (largeReads)
 	readLarge     int           // a busy TCP connection's framing buffer (see largeReads)
 	readNormal    int           // the same in memory mode; what connections beyond maxDurableReaders get
 	durableReads  atomic.Int32  // connections reading readLarge when it is above readNormal
@@ -298,6 +299,7 @@ func New(cfg Config, sink pipeline.Sink) (*Server, error) {
 	return &Server{
 		cfg:        cfg,
 		sink:       sink,
+		durable:    isDurable(sink),
 		readLarge:  largeReads(sink, cfg.MaxMessageSize),
 		readNormal: framing.LargeBufferSize(cfg.MaxMessageSize),
 		handOffs:   newHandOffGate(handOffPlaces()),
@@ -543,10 +545,16 @@ func (s *Server) readSize() (int, func()) {
 // at most maxDurableReaders connections at once, readSize).
 func largeReads(sink pipeline.Sink, maxMessageSize int) int {
 	large := framing.LargeBufferSize(maxMessageSize)
-	if d, ok := sink.(interface{ Durable() bool }); ok && d.Durable() {
+	if isDurable(sink) {
 		large = max(large, durableReadSize)
 	}
 	return large
+}
+
+// isDurable: the sink's Commit writes to disk (it says Durable).
+func isDurable(sink pipeline.Sink) bool {
+	d, ok := sink.(interface{ Durable() bool })
+	return ok && d.Durable()
 }
 
 // Addr returns the bound TCP and UDP addresses (nil before Start).
