@@ -45,9 +45,9 @@
 // whole buffer (the sender is ahead of us: larger reads mean fewer system
 // calls) or a frame does not fit, and to max(64 KiB, maxMessageSize+8 KiB)
 // only for a frame that does not fit in 32 KiB (NewReaderLarge reads at the
-// large size whenever the sender is ahead). It goes back to 4 KiB when everything read has been
-// consumed and the last read did not fill the buffer, i.e. the sender has
-// caught up or gone quiet. So an idle connection holds 4 KiB, a busy one
+// large size whenever the sender is ahead). It goes back to 4 KiB when
+// everything read has been consumed and the last read did not fill the
+// buffer, i.e. the sender has caught up or gone quiet. So an idle connection holds 4 KiB, a busy one
 // 32 KiB, one in the middle of a long message at most the large size,
 // whatever the input: a 100 MiB line without a newline is read through that
 // buffer, not into it. Measurements are in
@@ -72,7 +72,7 @@ const BusyBufferSize = 32 << 10
 
 // SmallBufferSize is what a Reader's buffer starts with and goes back to
 // when its connection is quiet: what an idle connection's framing holds.
-// LargeBufferSize gives the size it grows to.
+// BusyBufferSize and LargeBufferSize give the sizes it grows to.
 const SmallBufferSize = 4 << 10
 
 const (
@@ -106,16 +106,13 @@ type Reader struct {
 	rd  io.Reader
 	max int
 
-	// small and large are the two sizes of buf (see Memory above); buf is
-	// nil until the first read.
-	small, large int
-	// busy is the size for a sender that is ahead of us (a read filled
-	// the buffer) while every frame fits: between small and large (see
-	// BusyBufferSize).
-	busy int
-	buf  []byte // buf[r:w] is read but not yet consumed
-	r, w int
-	err  error // sticky read error; reported once buf[r:w] is used up
+	// small, busy and large are the three sizes of buf (see Memory
+	// above): quiet, a sender ahead of us while every frame fits, a frame
+	// that needs it. buf is nil until the first read.
+	small, busy, large int
+	buf                []byte // buf[r:w] is read but not yet consumed
+	r, w               int
+	err                error // sticky read error; reported once buf[r:w] is used up
 	// filled: the last read filled all the space it was given, so more
 	// data is probably waiting.
 	filled bool
@@ -354,9 +351,9 @@ func (r *Reader) grow(sizes ...int) {
 }
 
 // fill reads once more into the buffer, first making room: it moves to the
-// large buffer when the sender is ahead of us or the pending bytes fill the
-// small one, back to the small buffer when nothing is pending and the
-// sender has caught up, and otherwise moves unconsumed bytes to the start
+// next size up (busy, then large) when the pending bytes fill the buffer,
+// to the busy size when the sender is ahead of us, back to the small
+// buffer when nothing is pending and the sender has caught up, and otherwise moves unconsumed bytes to the start
 // if the free space at the end has become small. Callers only call it when
 // r.err is nil and more data is needed; then fewer than max+lookahead bytes
 // are pending, so the large buffer always has room.

@@ -266,7 +266,7 @@ func TestBufferGrowsAndShrinks(t *testing.T) {
 
 // A sender that keeps the reader busy (every read fills the buffer) keeps
 // the busy buffer: no allocation per read.
-func TestBusyReaderKeepsLargeBuffer(t *testing.T) {
+func TestBusyReaderKeepsBusyBuffer(t *testing.T) {
 	r := NewReader(&cycleReader{data: []byte("<13>busy sender\n")}, 0)
 	var before, after runtime.MemStats
 	for range 10 {

@@ -134,12 +134,14 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h,
 		gate: s.handOffs, ctx: s.putCtx}
 	defer cr.close()
-	fr := framing.NewReader(cr, s.cfg.MaxMessageSize)
+	var fr *framing.Reader
 	if s.durable {
 		// Every read waits for a commit: busy reads at the large size.
 		large, release := s.readSize()
 		defer release()
 		fr = framing.NewReaderLarge(cr, s.cfg.MaxMessageSize, large)
+	} else {
+		fr = framing.NewReader(cr, s.cfg.MaxMessageSize)
 	}
 	var badCounts uint64
 	var frames uint64
