@@ -57,7 +57,7 @@ if $need_kafka; then
 	bash testenv/kafka.sh start --port "$KAFKA_PORT" --data "$data/kafka" --clean
 	spec+="kafka=127.0.0.1:$KAFKA_PORT,"
 	pids+="kafka=$(cat "$data/kafka/kafka.pid"),"
-	kv="$(ls testenv/.kafka/lib/kafka_2.13-*.jar 2>/dev/null | head -n 1)"
+	kv="$(ls testenv/.kafka/lib/kafka_2.13-*.jar 2>/dev/null | sed -n 1p)"
 	kv="${kv##*/kafka_2.13-}"
 	desc+="Kafka ${kv%.jar} (testenv/kafka.sh: one KRaft node, heap ${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}), "
 fi

@@ -39,9 +39,9 @@ engine_up() { "$DOCKER" info --format '{{.ServerVersion}}' >/dev/null 2>&1; }
 # host): the first URIs/deb line of the apt sources.
 debian_mirror() {
   local m
-  m=$(grep -h -m1 -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -1 || true)
+  m=$(grep -h -m1 -E '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | sed -n 1p || true)
   if [ -z "$m" ]; then
-    m=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | grep -v security | awk '{print $2}' | head -1 || true)
+    m=$(grep -h -E '^deb ' /etc/apt/sources.list 2>/dev/null | grep -v security | awk '{print $2}' | sed -n 1p || true)
   fi
   [ -n "$m" ] || die "no Debian mirror found in /etc/apt/sources.list(.d): debootstrap needs one"
   echo "$m"

@@ -41,6 +41,6 @@ deb_libs "$root/$bin_rel" "${libs[@]}"
 "$root/$bin_rel" -v >/dev/null 2>&1 || fail "$root/$bin_rel -v does not run"
 
 case "$what" in
-all) echo "$root/$bin_rel"; "$root/$bin_rel" -v | head -1 ;;
+all) echo "$root/$bin_rel"; "$root/$bin_rel" -v | sed -n 1p ;;
 path) echo "$root/$bin_rel" ;;
 esac

@@ -93,7 +93,7 @@ fetch() {
 
 kafka_version() {
 	local j
-	j="$(ls "$LIB"/kafka_2.13-*.jar 2>/dev/null | head -n 1)"
+	j="$(ls "$LIB"/kafka_2.13-*.jar 2>/dev/null | sed -n 1p)"
 	j="${j##*/kafka_2.13-}"
 	echo "${j%.jar}"
 }
@@ -115,7 +115,7 @@ api_versions_ok() {
 		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
 		printf "\x00\x00\x00\x0c\x00\x12\x00\x00\x00\x00\x00\x07\x00\x02ks" >&3
 		head -c 10 <&3 | od -An -tx1 | tr -d " \n"
-	' _ "$PORT" 2>/dev/null | grep -qE '^[0-9a-f]{8}000000070000$'
+	' _ "$PORT" 2>/dev/null | grep -E '^[0-9a-f]{8}000000070000$' >/dev/null
 }
 
 is_kafka_pid() {

@@ -124,7 +124,7 @@ live_pid() {
   local pid; pid="$(cat "$PIDFILE" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$NODE_MAIN_CLASS" || return 1
+  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep "$NODE_MAIN_CLASS" >/dev/null || return 1
   echo "$pid"
 }
 
@@ -198,7 +198,7 @@ cmd_start() {
       fail_start "node process exited during startup (exit code $rc)"
     fi
     if grep -q "$NODE_STARTED_MARK" "$LOGFILE" 2>/dev/null \
-       && http_get "/_cluster/health?wait_for_status=yellow&timeout=2s" 5 2>/dev/null | grep -q '"status":"\(green\|yellow\)"'; then
+       && http_get "/_cluster/health?wait_for_status=yellow&timeout=2s" 5 2>/dev/null | grep '"status":"\(green\|yellow\)"' >/dev/null; then
       break
     fi
     [ "$(date +%s)" -lt "$deadline" ] || fail_start "node did not become healthy on port $PORT within ${TIMEOUT}s"

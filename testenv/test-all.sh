@@ -32,10 +32,10 @@ trap on_exit EXIT
 
 step "toolchain"
 go version
-java -version 2>&1 | head -1
+java -version 2>&1 | sed -n 1p
 # OpenSearch 3 runs on Java 21+; testenv/opensearch.sh --version 3 takes this JDK.
 os3_jdk=${OPENSEARCH3_JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}
-"$os3_jdk/bin/java" -version 2>&1 | head -1 || { echo "FAIL: no JDK at $os3_jdk for OpenSearch 3 (Java 21+; set OPENSEARCH3_JAVA_HOME)" >&2; exit 1; }
+"$os3_jdk/bin/java" -version 2>&1 | sed -n 1p || { echo "FAIL: no JDK at $os3_jdk for OpenSearch 3 (Java 21+; set OPENSEARCH3_JAVA_HOME)" >&2; exit 1; }
 for tool in mvn curl bash; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed" >&2; exit 1; }
 done
@@ -98,7 +98,7 @@ step "HAProxy (Debian's package, unpacked into testenv/.haproxy)"
 # nginx above is the other one. Fails the run when it cannot be fetched.
 LOGSHIPPER_TEST_HAPROXY=$(bash testenv/haproxy.sh path) || { echo "FAIL: testenv/haproxy.sh could not provide haproxy" >&2; exit 1; }
 export LOGSHIPPER_TEST_HAPROXY
-"$LOGSHIPPER_TEST_HAPROXY" -v | head -1
+"$LOGSHIPPER_TEST_HAPROXY" -v | sed -n 1p
 
 step "end-to-end tests against OpenSearch"
 go test -count=1 -timeout 30m -v ./test/e2e/

@@ -34,7 +34,7 @@ libs_ok() {
 	for f in "$dest"/rsyslog/usr/sbin/rsyslogd "$dest"/rsyslog/usr/lib/x86_64-linux-gnu/rsyslog/*.so \
 		"$dest"/syslog-ng/usr/sbin/syslog-ng "$dest"/syslog-ng/usr/lib/syslog-ng/*/*.so; do
 		[[ -e "$f" ]] || continue
-		if LD_LIBRARY_PATH="$dest/syslog-ng/usr/lib/syslog-ng" ldd "$f" 2>/dev/null | grep -q 'not found'; then
+		if LD_LIBRARY_PATH="$dest/syslog-ng/usr/lib/syslog-ng" ldd "$f" 2>/dev/null | grep 'not found' >/dev/null; then
 			return 1
 		fi
 	done
