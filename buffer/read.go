@@ -27,7 +27,9 @@ const (
 // harmless even if a crash then loses them from the disk.
 //
 // Concurrent readers each get different records. The returned events share
-// no memory with the WAL or with each other's Raw. A damaged record (the
+// no memory with the WAL or with each other's Raw. Records appended since
+// Open that are still in memory (recent.go) come back as the events that
+// were appended; the others are decoded from the file: the same values. A damaged record (the
 // file was changed behind the WAL's back) is reported in Recovery and the
 // rest of its segment skipped; an I/O error is returned and the same records
 // are tried again by the next Read.
@@ -67,6 +69,7 @@ func (w *WAL) Read(ctx context.Context, max int) ([]Entry, error) {
 			// repair wakes us.
 		} else if w.finished {
 			w.closeFilesLocked()
+			w.recent.reset()
 			w.mu.Unlock()
 			return nil, io.EOF
 		}
@@ -105,6 +108,7 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	ord, bord := w.nextOrd, w.nextBord
 	skips := w.skips // pruned by reslicing only: the elements stay valid
 	f := s.f
+	hits := w.recent.window(s.seq, off, end, maxN)
 	w.reading = true
 	w.mu.Unlock()
 	k := skipIndex(skips, s.seq, off)
@@ -122,34 +126,48 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 		ioErr             error
 	)
 	for len(entries) < maxN && cur < end {
-		if end-cur < recHeaderSize {
-			bad = errors.New("record cut short")
-			break
+		for len(hits) > 0 && hits[0].off < cur {
+			hits = hits[1:]
 		}
-		b, err := w.bytesAt(s, f, cur, end, recHeaderSize)
-		if err != nil {
-			ioErr = err
-			break
-		}
-		size, err := recordLen(b)
-		if err != nil {
-			bad = err
-			break
-		}
-		if int64(size) > end-cur {
-			bad = errors.New("record runs past the end of the segment")
-			break
-		}
-		if len(b) < size {
-			if b, err = w.bytesAt(s, f, cur, end, size); err != nil {
+		// The record's size and event: from memory when it was appended
+		// in this run and is still there (the event as the input made
+		// it, the file not read), else read and decoded from the file.
+		var (
+			size int
+			ev   *event.Event
+			r    record
+		)
+		if len(hits) > 0 && hits[0].off == cur {
+			size, ev = hits[0].size, hits[0].ev
+			hits = hits[1:]
+		} else {
+			if end-cur < recHeaderSize {
+				bad = errors.New("record cut short")
+				break
+			}
+			b, err := w.bytesAt(s, f, cur, end, recHeaderSize)
+			if err != nil {
 				ioErr = err
 				break
 			}
-		}
-		r, err := decodeRecord(b[:size])
-		if err != nil {
-			bad = err
-			break
+			if size, err = recordLen(b); err != nil {
+				bad = err
+				break
+			}
+			if int64(size) > end-cur {
+				bad = errors.New("record runs past the end of the segment")
+				break
+			}
+			if len(b) < size {
+				if b, err = w.bytesAt(s, f, cur, end, size); err != nil {
+					ioErr = err
+					break
+				}
+			}
+			if r, err = decodeRecord(b[:size]); err != nil {
+				bad = err
+				break
+			}
 		}
 		for k < len(skips) && cmpPos(skips[k].toSeg, skips[k].toOff, s.seq, cur) <= 0 {
 			k++
@@ -160,34 +178,37 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 			continue
 		}
 
-		if len(evs) == 0 {
-			evs = make([]event.Event, min(est-len(entries), evSlab))
+		if ev == nil {
+			if len(evs) == 0 {
+				// Those still to come from memory need none.
+				evs = make([]event.Event, max(1, min(est-len(entries)-len(hits), evSlab)))
+			}
+			ev = &evs[0]
+			evs = evs[1:]
+			ev.Received = r.received()
+			if r.flags&flagTransport == transportOther {
+				ev.Transport = string(r.transport)
+			} else {
+				ev.Transport = r.transportName()
+			}
+			ev.Truncated = r.flags&flagTruncated != 0
+			if string(r.sourceIP) != lastIP {
+				lastIP = string(r.sourceIP)
+			}
+			ev.SourceIP = lastIP
+			// The balancer's address, like the sender's, repeats from
+			// record to record: one string for a run of them.
+			if string(r.proxyIP) != lastProxy {
+				lastProxy = string(r.proxyIP)
+			}
+			ev.ProxyIP = lastProxy
+			if cap(arena)-len(arena) < len(r.raw) {
+				arena = make([]byte, 0, max(arenaChunk, len(r.raw)))
+			}
+			a := len(arena)
+			arena = append(arena, r.raw...)
+			ev.Raw = arena[a:len(arena):len(arena)]
 		}
-		ev := &evs[0]
-		evs = evs[1:]
-		ev.Received = r.received()
-		if r.flags&flagTransport == transportOther {
-			ev.Transport = string(r.transport)
-		} else {
-			ev.Transport = r.transportName()
-		}
-		ev.Truncated = r.flags&flagTruncated != 0
-		if string(r.sourceIP) != lastIP {
-			lastIP = string(r.sourceIP)
-		}
-		ev.SourceIP = lastIP
-		// The balancer's address, like the sender's, repeats from record
-		// to record: one string for a run of them.
-		if string(r.proxyIP) != lastProxy {
-			lastProxy = string(r.proxyIP)
-		}
-		ev.ProxyIP = lastProxy
-		if cap(arena)-len(arena) < len(r.raw) {
-			arena = make([]byte, 0, max(arenaChunk, len(r.raw)))
-		}
-		a := len(arena)
-		arena = append(arena, r.raw...)
-		ev.Raw = arena[a:len(arena):len(arena)]
 
 		ids = appendID(ids, &s.nonce, uint32(cur))
 		entries = append(entries, Entry{
@@ -211,6 +232,10 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 
 	w.mu.Lock()
 	w.reading = false
+	w.recent.dropBefore(s.seq, cur)
+	if s == w.active && cur == s.end {
+		w.recent.caughtUp()
+	}
 	w.roff = cur
 	w.rrecs += int64(len(entries))
 	w.rbytes += cur - off - skipped

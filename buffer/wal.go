@@ -156,6 +156,8 @@ type WAL struct {
 	lost          int64 // records lost: damage found by Read, or not written by Close
 	spaceWait     chan struct{}
 	readWait      chan struct{}
+	// recent: the events of the latest appends, for the reader (recent.go).
+	recent recentEvents
 
 	// The read cursor.
 	rseg     *segment

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -88,37 +89,74 @@ func TestRoundTrip(t *testing.T) {
 		{"1 MB raw", event.Event{Received: testBase, Transport: "tcp", SourceIP: "192.0.2.1", Raw: big}},
 		{"parser fields dropped", event.Event{Received: testBase, Transport: "tcp", SourceIP: "192.0.2.9", Raw: []byte("<13>m"), Format: event.FormatRFC3164, Priority: 13, Hostname: "h", Message: "m", ParseFailed: true}},
 	}
+	check := func(t *testing.T, got []Entry) {
+		t.Helper()
+		ids := map[string]bool{}
+		for i, e := range got {
+			if d := sameInput(&cases[i].ev, e.Event); d != "" {
+				t.Errorf("%s: %s", cases[i].name, d)
+			}
+			if len(e.ID) != idLen || ids[e.ID] {
+				t.Errorf("%s: ID %q repeated or not %d characters", cases[i].name, e.ID, idLen)
+			}
+			ids[e.ID] = true
+			if i > 0 && (got[i-1].Pos.Compare(e.Pos) >= 0 || got[i-1].ID >= e.ID) {
+				t.Errorf("%s: position %v or ID %s not after %v %s", cases[i].name, e.Pos, e.ID, got[i-1].Pos, got[i-1].ID)
+			}
+		}
+	}
 	for _, policy := range []FsyncPolicy{FsyncBatch, FsyncAlways, FsyncNever} {
 		t.Run(policy.String(), func(t *testing.T) {
-			w := openT(t, Options{Dir: t.TempDir(), Fsync: policy})
+			dir := t.TempDir()
+			w := openT(t, Options{Dir: dir, Fsync: policy})
+			in := make([]*event.Event, len(cases))
 			for i := range cases {
-				appendT(t, w, &cases[i].ev)
+				ev := cases[i].ev // the WAL keeps what it is given
+				in[i] = &ev
+				appendT(t, w, in[i])
 			}
 			commitT(t, w)
+			// Read at once: from memory, the events as appended (except
+			// the one with parser fields, which only the file can give
+			// back as the other buffer's reader would see it).
 			got := readN(t, w, len(cases), 100)
-			ids := map[string]bool{}
+			check(t, got)
 			for i, e := range got {
-				if d := sameInput(&cases[i].ev, e.Event); d != "" {
-					t.Errorf("%s: %s", cases[i].name, d)
-				}
-				if len(e.ID) != idLen || ids[e.ID] {
-					t.Errorf("%s: ID %q repeated or not %d characters", cases[i].name, e.ID, idLen)
-				}
-				ids[e.ID] = true
-				if i > 0 && (got[i-1].Pos.Compare(e.Pos) >= 0 || got[i-1].ID >= e.ID) {
-					t.Errorf("%s: position %v or ID %s not after %v %s", cases[i].name, e.Pos, e.ID, got[i-1].Pos, got[i-1].ID)
+				if fromMemory := e.Event == in[i]; fromMemory == (cases[i].name == "parser fields dropped") {
+					t.Errorf("%s: read from memory %v", cases[i].name, fromMemory)
 				}
 			}
-			// The second event's Raw must not share memory with the first's.
-			got[0].Event.Raw = append(got[0].Event.Raw, "XXXX"...)
-			if d := sameInput(&cases[1].ev, got[1].Event); d != "" {
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			// Read after a restart: from the file, the same IDs.
+			again, _ := reopenAll(t, Options{Dir: dir, Fsync: policy})
+			if len(again) != len(cases) {
+				t.Fatalf("%d records after reopening, want %d", len(again), len(cases))
+			}
+			check(t, again)
+			for i := range again {
+				// From memory or from the file, the same event (an empty
+				// Raw may be nil or not).
+				fromFile, fromMemory := *again[i].Event, *got[i].Event
+				if len(fromFile.Raw) == 0 && len(fromMemory.Raw) == 0 {
+					fromFile.Raw, fromMemory.Raw = nil, nil
+				}
+				if !reflect.DeepEqual(fromFile, fromMemory) {
+					t.Errorf("%s: read from the file %+v, from memory %+v", cases[i].name, fromFile, fromMemory)
+				}
+				if again[i].ID != got[i].ID || again[i].Pos.Compare(got[i].Pos) != 0 {
+					t.Errorf("%s: after reopening ID %s at %v, was %s at %v", cases[i].name, again[i].ID, again[i].Pos, got[i].ID, got[i].Pos)
+				}
+			}
+			// The second event's Raw must not share memory with the
+			// first's, nor with the appended events.
+			again[0].Event.Raw = append(again[0].Event.Raw, "XXXX"...)
+			if d := sameInput(&cases[1].ev, again[1].Event); d != "" {
 				t.Errorf("appending to one Raw changed the next: %s", d)
 			}
-			// Nor with the caller's events: they may be reused after Append.
-			cases[0].ev.Raw[0] = '!'
-			defer func() { cases[0].ev.Raw[0] = '<' }()
-			if got[0].Event.Raw[0] != '<' {
-				t.Error("Raw aliases the appended event")
+			if &again[0].Event.Raw[0] == &cases[0].ev.Raw[0] {
+				t.Error("Raw read from the file aliases the appended event")
 			}
 		})
 	}

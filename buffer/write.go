@@ -9,8 +9,10 @@ import (
 
 // Append writes evs to the log, in order and contiguous, as one group: only
 // their input fields (Received, Transport, SourceIP, ProxyIP, Raw, Truncated) are
-// stored; the caller parses Raw again after Read. The events are copied, so
-// the caller may reuse them and their buffers once Append returns.
+// stored; the caller parses Raw again after Read. As Memory does, the WAL
+// keeps the events it was given (recent.go: a reader close behind takes
+// them instead of reading their records back): the caller must not change
+// them or their Raw once Append has taken them.
 //
 // Append blocks while the group does not fit under Options.MaxBytes, until
 // Ack frees space, and while the disk fails (see Fault), until the WAL has
@@ -96,8 +98,14 @@ func (w *WAL) append(ctx context.Context, block bool, evs []*event.Event) error 
 
 	s := w.active
 	before := len(s.pend)
+	remember := true
 	for _, ev := range evs {
+		n := len(s.pend)
 		s.pend = appendRecord(s.pend, ev)
+		if remember {
+			off := s.end + int64(n-before)
+			remember = w.recent.add(s.seq, off, len(s.pend)-n, ev)
+		}
 	}
 	w.pendBytes += int64(len(s.pend) - before)
 	s.end += size

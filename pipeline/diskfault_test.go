@@ -258,7 +258,22 @@ func TestDurableTryPutOnAFailingDisk(t *testing.T) {
 // and every event is delivered once the disk answers again.
 func TestDurableReaderRetriesReadErrors(t *testing.T) {
 	fsys := diskio.NewFaulty(diskio.OS)
-	w, err := buffer.Open(buffer.Options{Dir: t.TempDir(), FS: fsys, Fsync: buffer.FsyncNever})
+	opts := buffer.Options{Dir: t.TempDir(), FS: fsys, Fsync: buffer.FsyncNever}
+	// Appended before a restart, so that the reader has to read them from
+	// the file (it takes what was appended since Open from memory).
+	before, err := buffer.Open(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := before.Append(context.Background(), ev(fmt.Sprintf("m%d", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := before.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w, err := buffer.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,10 +281,6 @@ func TestDurableReaderRetriesReadErrors(t *testing.T) {
 	out := newFakeOutput()
 	out.called = make(chan int, 100)
 	p := mustDurable(t, testConfig(), w, out)
-	putN(t, p, 50)
-	if err := p.Commit(context.Background()); err != nil {
-		t.Fatal(err)
-	}
 	for reads := fsys.Calls(diskio.OpRead); fsys.Calls(diskio.OpRead) < reads+3; {
 		time.Sleep(time.Millisecond) // until the reader has retried a few times
 	}
