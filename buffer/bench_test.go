@@ -184,20 +184,31 @@ func BenchmarkRead(b *testing.B) {
 			got += len(es)
 		}
 	}
-	b.Run("file", func(b *testing.B) {
-		opts := Options{Dir: b.TempDir(), Fsync: FsyncNever}
+	appendN := func(b *testing.B, w *WAL, n int) {
+		for range n {
+			if err := w.Append(ctx, benchEvent()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	// rounds calls round for chunks of b.N events, the timer stopped: it
+	// starts the timer for what it measures.
+	rounds := func(b *testing.B, chunk int, round func(n int)) {
 		b.ReportAllocs()
 		b.SetBytes(int64(len(benchEvent().Raw)))
 		b.ResetTimer()
 		for done := 0; done < b.N; {
 			b.StopTimer()
-			n := min(100000, b.N-done)
+			n := min(chunk, b.N-done)
+			round(n)
+			done += n
+		}
+	}
+	b.Run("file", func(b *testing.B) {
+		opts := Options{Dir: b.TempDir(), Fsync: FsyncNever}
+		rounds(b, 100000, func(n int) {
 			w := openT(b, opts)
-			for range n {
-				if err := w.Append(ctx, benchEvent()); err != nil {
-					b.Fatal(err)
-				}
-			}
+			appendN(b, w, n)
 			if err := w.Close(); err != nil {
 				b.Fatal(err)
 			}
@@ -208,26 +219,14 @@ func BenchmarkRead(b *testing.B) {
 			if err := w.Close(); err != nil {
 				b.Fatal(err)
 			}
-			b.StartTimer()
-			done += n
-		}
+		})
 	})
 	b.Run("memory", func(b *testing.B) {
 		w := openT(b, Options{Dir: b.TempDir(), Fsync: FsyncNever})
-		b.ReportAllocs()
-		b.SetBytes(int64(len(benchEvent().Raw)))
-		b.ResetTimer()
-		for done := 0; done < b.N; {
-			b.StopTimer()
-			n := min(1000, b.N-done)
-			for range n {
-				if err := w.Append(ctx, benchEvent()); err != nil {
-					b.Fatal(err)
-				}
-			}
+		rounds(b, 1000, func(n int) {
+			appendN(b, w, n)
 			b.StartTimer()
 			readAll(b, w, n)
-			done += n
-		}
+		})
 	})
 }
