@@ -29,10 +29,10 @@ const (
 // Concurrent readers each get different records. The returned events share
 // no memory with the WAL or with each other's Raw. Records appended since
 // Open that are still in memory (recent.go) come back as the events that
-// were appended; the others are decoded from the file: the same values. A damaged record (the
-// file was changed behind the WAL's back) is reported in Recovery and the
-// rest of its segment skipped; an I/O error is returned and the same records
-// are tried again by the next Read.
+// were appended, the others decoded from the file: the same values. A
+// damaged record (the file was changed behind the WAL's back) is reported
+// in Recovery and the rest of its segment skipped; an I/O error is
+// returned and the same records are tried again by the next Read.
 func (w *WAL) Read(ctx context.Context, max int) ([]Entry, error) {
 	if max < 1 {
 		return nil, fmt.Errorf("buffer: Read max %d; use 1 or more", max)
