@@ -46,8 +46,12 @@
 // calls) or a frame does not fit, and to max(64 KiB, maxMessageSize+8 KiB)
 // only for a frame that does not fit in 32 KiB (NewReaderLarge reads at the
 // large size whenever the sender is ahead). It goes back to 4 KiB when
-// everything read has been consumed and the last read did not fill the
-// buffer, i.e. the sender has caught up or gone quiet. So an idle connection holds 4 KiB, a busy one
+// everything read has been consumed and the reads since the buffer was
+// last empty brought less than 4 KiB, i.e. the sender has gone quiet. (Not whenever the sender has
+// caught up: one sending at a steady rate, say a burst every 10 ms, has
+// caught up at every read, and growing its buffer again at each of them
+// allocated 2 GB per million messages in front of the disk buffer.) So an
+// idle connection holds 4 KiB, a busy one
 // 32 KiB, one in the middle of a long message at most the large size,
 // whatever the input: a 100 MiB line without a newline is read through that
 // buffer, not into it. Measurements are in
@@ -114,8 +118,10 @@ type Reader struct {
 	r, w               int
 	err                error // sticky read error; reported once buf[r:w] is used up
 	// filled: the last read filled all the space it was given, so more
-	// data is probably waiting.
+	// data is probably waiting. burst: bytes read since buf was last
+	// empty (everything read consumed).
 	filled bool
+	burst  int
 
 	// scanned: buf[r:r+scanned] is part of a line and holds no delimiter,
 	// so a long line arriving in small reads is scanned only once.
@@ -353,16 +359,17 @@ func (r *Reader) grow(sizes ...int) {
 // fill reads once more into the buffer, first making room: it moves to the
 // next size up (busy, then large) when the pending bytes fill the buffer,
 // to the busy size when the sender is ahead of us, back to the small
-// buffer when nothing is pending and the sender has caught up, and otherwise moves unconsumed bytes to the start
+// buffer when nothing is pending and the sender has gone quiet, and otherwise moves unconsumed bytes to the start
 // if the free space at the end has become small. Callers only call it when
 // r.err is nil and more data is needed; then fewer than max+lookahead bytes
 // are pending, so the large buffer always has room.
 func (r *Reader) fill() {
 	if r.r == r.w {
 		r.r, r.w = 0, 0
-		if len(r.buf) > r.small && !r.filled {
+		if len(r.buf) > r.small && !r.filled && r.burst < r.small {
 			r.buf = nil // quiet: give the large buffer back
 		}
+		r.burst = 0
 	}
 	switch pending := r.w - r.r; {
 	case r.buf == nil:
@@ -390,6 +397,7 @@ func (r *Reader) fill() {
 		}
 		r.w += n
 		r.filled = n == free
+		r.burst += n
 		if err != nil {
 			r.err = err
 			return

@@ -214,8 +214,8 @@ func TestHugeLineKeepsMemoryBounded(t *testing.T) {
 
 // The buffer starts small, grows to the busy size when the sender is ahead
 // or a frame needs it, to the large size only for a frame that does not fit
-// the busy one, and goes back to small once the sender is quiet, so an idle
-// connection holds SmallBufferSize bytes.
+// the busy one, and goes back to small once a read brings less than the
+// small buffer holds, so an idle connection holds SmallBufferSize bytes.
 func TestBufferGrowsAndShrinks(t *testing.T) {
 	pr, pw := io.Pipe()
 	r := NewReader(pr, 0)
@@ -234,8 +234,12 @@ func TestBufferGrowsAndShrinks(t *testing.T) {
 		// io.Pipe hands over at most the reader's buffer per Read: the
 		// 10 kB line fills the small buffer, which then grows.
 		{long + "\n", frame{long, false}, BusyBufferSize},
-		// Nothing pending and the last read did not fill the buffer:
-		// back to small before the next read.
+		// Nothing pending, but the reads since the buffer was last empty
+		// brought 10 kB, more than the small buffer holds (a sender at
+		// a steady rate): kept.
+		{"<13>steady\n", frame{"<13>steady", false}, BusyBufferSize},
+		// Since then 11 bytes: quiet, back to small before the next
+		// read.
 		{"<13>quiet again\n", frame{"<13>quiet again", false}, SmallBufferSize},
 		// An octet-counted frame larger than the small buffer.
 		{fmt.Sprintf("%d %s", len(long), long), frame{long, false}, BusyBufferSize},
@@ -411,6 +415,51 @@ func FuzzReader(f *testing.F) {
 }
 
 // cycleReader serves data over and over, as a busy connection would.
+// A sender at a steady rate (every read brings a burst that does not fill
+// the buffer, and the reader consumes it all before the next) keeps the
+// busy buffer too, instead of allocating it again at every read.
+func TestSteadySenderKeepsBusyBuffer(t *testing.T) {
+	msg := []byte("<13>steady sender\n")
+	// Whole frames per burst, so each is consumed before the next read.
+	r := NewReader(&burstReader{cycleReader: cycleReader{data: msg}, burst: 455 * len(msg)}, 0)
+	for range 1000 {
+		if _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range 100000 {
+		if _, _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	if len(r.buf) != BusyBufferSize {
+		t.Errorf("buffer %d bytes, want %d", len(r.buf), BusyBufferSize)
+	}
+	if n := after.Mallocs - before.Mallocs; n > 10 {
+		t.Errorf("%d allocations for 100000 frames", n)
+	}
+}
+
+// burstReader is a sender that writes burst bytes at a time: a Read
+// returns at most the rest of the current burst, so the reader has caught
+// up whenever it has taken a whole one.
+type burstReader struct {
+	cycleReader
+	burst, left int
+}
+
+func (b *burstReader) Read(p []byte) (int, error) {
+	if b.left == 0 {
+		b.left = b.burst
+	}
+	n, err := b.cycleReader.Read(p[:min(len(p), b.left)])
+	b.left -= n
+	return n, err
+}
+
 type cycleReader struct {
 	data []byte
 	off  int
