@@ -99,6 +99,20 @@ func (w *WAL) advanceReaderLocked() {
 	}
 }
 
+// estimateRecords is about how many records span bytes hold, at most
+// maxN, to size a Read's slices: by the mean size of the records read so
+// far (read of them, readBytes in all), with a quarter more for smaller
+// ones; before the first, by the smallest size a record can have. A
+// reader right behind the writers reads a few hundred bytes at a time, and
+// sizing for the smallest record there allocated ten entries per record.
+func estimateRecords(span int64, read, readBytes uint64, maxN int) int {
+	mean := int64(recHeaderSize + minPayload)
+	if read > 0 {
+		mean = max(mean, int64(readBytes/read))
+	}
+	return int(min(int64(maxN), span*5/4/mean+1))
+}
+
 // readLocked reads up to maxN records from s at the cursor, which has
 // flushed data. It is called with w.mu held and returns with it released
 // (it does the file I/O without it). Only one reader runs it at a time
@@ -114,7 +128,7 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	k := skipIndex(skips, s.seq, off)
 	var skipped int64
 
-	est := int(min(int64(maxN), (end-off)/(recHeaderSize+minPayload)+1))
+	est := estimateRecords(end-off, ord-1, bord, maxN)
 	entries := make([]Entry, 0, min(est, evSlab))
 	var (
 		evs               []event.Event
@@ -181,7 +195,10 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 		if ev == nil {
 			if len(evs) == 0 {
 				// Those still to come from memory need none.
-				evs = make([]event.Event, max(1, min(est-len(entries)-len(hits), evSlab)))
+				// Records smaller than the estimate's mean: 16 more
+				// at a time, not one by one.
+				n := max(est-len(entries)-len(hits), min(16, maxN-len(entries)))
+				evs = make([]event.Event, max(1, min(n, evSlab)))
 			}
 			ev = &evs[0]
 			evs = evs[1:]
@@ -233,7 +250,12 @@ func (w *WAL) readLocked(s *segment, maxN int) ([]Entry, error) {
 	w.mu.Lock()
 	w.reading = false
 	w.recent.dropBefore(s.seq, cur)
-	if s == w.active && cur == s.end {
+	if s == w.active && cur == end {
+		// Everything written to the file when this read began has been
+		// read: the reader is right behind the writers. (Not cur ==
+		// s.end: busy writers append during every read, so the reader
+		// would seldom see that, and at a steady rate over many
+		// connections it stayed paused for good.)
 		w.recent.caughtUp()
 	}
 	w.roff = cur

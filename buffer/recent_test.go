@@ -99,6 +99,37 @@ func TestRecentBeyondItsBounds(t *testing.T) {
 	}
 }
 
+// TestRecentResumesBehindBusyWriters: a reader that has read all that was
+// written to the file has caught up, even when more has been appended
+// (not yet written) meanwhile, as busy writers always have: events
+// appended after that are kept again.
+func TestRecentResumesBehindBusyWriters(t *testing.T) {
+	w := openT(t, Options{Dir: t.TempDir()})
+	n := recentMaxEvents + 500
+	in := events(0, n)
+	for i := 0; i < n; i += 100 {
+		appendT(t, w, in[i:min(i+100, n)]...)
+	}
+	commitT(t, w)
+	pending := events(n, n+10) // appended, not written to the file yet
+	appendT(t, w, pending...)
+	readN(t, w, n, 333) // up to the end of what is in the file
+	if w.recent.paused {
+		t.Fatal("still paused after reading everything in the file")
+	}
+	later := events(n+10, n+20)
+	appendT(t, w, later...)
+	for i, e := range readN(t, w, 20, 20) {
+		want := append(pending, later...)[i]
+		if d := sameInput(want, e.Event); d != "" {
+			t.Fatalf("entry %d: %s", i, d)
+		}
+		if fromMemory := e.Event == want; fromMemory != (i >= len(pending)) {
+			t.Errorf("entry %d read from memory %v", i, fromMemory)
+		}
+	}
+}
+
 // TestRecentNotForParsedEvents: an append of which one event carries more
 // than its record holds keeps the events before it; that one and the rest
 // of the append come from the file, so what a reader sees does not depend

@@ -547,3 +547,23 @@ func TestRecoveryOfCleanLog(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// estimateRecords sizes a Read by the records read so far, bounded by
+// max, and by the smallest record before the first.
+func TestEstimateRecords(t *testing.T) {
+	for _, c := range []struct {
+		span            int64
+		read, readBytes uint64
+		maxN, want      int
+	}{
+		{span: 1900, maxN: 1000, want: 1900*5/4/(recHeaderSize+minPayload) + 1}, // nothing read yet
+		{span: 1900, read: 10, readBytes: 1900, maxN: 1000, want: 13},           // records of 190 B
+		{span: 1 << 20, read: 10, readBytes: 1900, maxN: 1000, want: 1000},      // bounded by max
+		{span: 5, read: 10, readBytes: 1900, maxN: 1000, want: 1},               // at least one
+		{span: 1900, read: 10, readBytes: 10, maxN: 1000, want: 1900*5/4/(recHeaderSize+minPayload) + 1},
+	} {
+		if got := estimateRecords(c.span, c.read, c.readBytes, c.maxN); got != c.want {
+			t.Errorf("estimateRecords(%d, %d, %d, %d) = %d, want %d", c.span, c.read, c.readBytes, c.maxN, got, c.want)
+		}
+	}
+}
