@@ -50,11 +50,12 @@ func loadgenArgs(sc Scenario, port int, run string, count int64, rate float64, d
 	return append(args, "-count", strconv.FormatInt(count, 10))
 }
 
-// loadgen sends count messages of sc (UDP scenarios: at their rate, when
-// count is what that rate gives) and returns loadgen's report.
+// loadgen sends count messages of sc (fixed-rate scenarios: at their rate,
+// when count is what that rate gives; their warm-up is sent at once) and
+// returns loadgen's report.
 func (r *Runner) loadgen(sc Scenario, port int, runID string, count int64) (loadResult, error) {
 	var rate float64
-	if sc.Proto == "udp" && count == int64(sc.Rate*sc.Duration.Seconds()) {
+	if sc.Rate > 0 && count == sc.fixedCount() {
 		rate = sc.Rate
 	}
 	cmd := exec.Command(r.LoadgenBin, loadgenArgs(sc, port, runID, count, rate, sc.Duration)...)

@@ -30,12 +30,14 @@ import (
 
 // Scenario is one row group of the table.
 type Scenario struct {
-	Name     string
-	Proto    string
-	Conns    int
-	Format   string
-	Rate     float64       // UDP: messages per second
-	Duration time.Duration // UDP: for this long
+	Name   string
+	Proto  string
+	Conns  int
+	Format string
+	// Rate > 0: sent at this many messages per second for Duration (UDP
+	// and steady scenarios) instead of as fast as the shipper reads.
+	Rate     float64
+	Duration time.Duration
 	// Vary: varied content (loadgen -vary: a pool of distinct messages)
 	// instead of copies of one message that differ in their sequence number.
 	Vary bool
@@ -51,23 +53,34 @@ func (s Scenario) title(messages int64) string {
 		f += " varied (pool of distinct messages)"
 	}
 	if s.Proto == "udp" {
-		return fmt.Sprintf("UDP, %s, %.0f msgs/s for %s (%d messages)", f, s.Rate, s.Duration, int64(s.Rate*s.Duration.Seconds()))
+		return fmt.Sprintf("UDP, %s, %.0f msgs/s for %s (%d messages)", f, s.Rate, s.Duration, s.fixedCount())
 	}
 	c := "1 connection"
 	if s.Conns > 1 {
 		c = fmt.Sprintf("%d connections", s.Conns)
 	}
+	if s.Rate > 0 {
+		return fmt.Sprintf("TCP, %s, %s, steady %.0f msgs/s for %s (%d messages)", c, f, s.Rate, s.Duration, s.fixedCount())
+	}
 	return fmt.Sprintf("TCP, %s, %s, %d messages", c, f, messages)
 }
 
-// knownScenarios are tcp1-, tcp8- and udp- with each format, and the same
-// with "-varied" appended (tcp1-rfc3164-varied, ...): varied content.
-func knownScenarios(udpRate float64, udpDur time.Duration) map[string]Scenario {
+// fixedCount is the number of messages a fixed-rate scenario sends.
+func (s Scenario) fixedCount() int64 { return int64(s.Rate * s.Duration.Seconds()) }
+
+// knownScenarios are tcp1-, tcp8-, steady8- and udp- with each format, and
+// the same with "-varied" appended (tcp1-rfc3164-varied, ...): varied
+// content. tcp1- and tcp8- send as fast as the shipper reads (its
+// saturated cost); steady8- sends at steadyRate over 8 connections, the
+// load most sites run at, where batches are smaller and wake-ups more
+// frequent per message (its cost below saturation).
+func knownScenarios(udpRate float64, udpDur time.Duration, steadyRate float64, steadyDur time.Duration) map[string]Scenario {
 	m := map[string]Scenario{}
 	for _, f := range []string{"rfc3164", "rfc5424", "raw", "octet"} {
 		for _, s := range []Scenario{
 			{Name: "tcp1-" + f, Proto: "tcp", Conns: 1, Format: f},
 			{Name: "tcp8-" + f, Proto: "tcp", Conns: 8, Format: f},
+			{Name: "steady8-" + f, Proto: "tcp", Conns: 8, Format: f, Rate: steadyRate, Duration: steadyDur},
 			{Name: "udp-" + f, Proto: "udp", Conns: 1, Format: f, Rate: udpRate, Duration: udpDur},
 		} {
 			m[s.Name] = s
@@ -129,9 +142,11 @@ func main() {
 	messages := flag.Int64("messages", 1_000_000, "messages per TCP run")
 	warmup := flag.Int64("warmup", 2000, "messages sent (and awaited) before each measured run")
 	shippers := flag.String("shippers", "logshipper,rsyslog,syslog-ng", "comma-separated shippers")
-	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|udp- + rfc3164|rfc5424|raw|octet, optionally + -varied (varied content: loadgen -vary)")
+	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,steady8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|steady8-|udp- + rfc3164|rfc5424|raw|octet, optionally + -varied (varied content: loadgen -vary)")
 	udpRate := flag.Float64("udp-rate", 100_000, "UDP scenarios: messages per second")
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
+	steadyRate := flag.Float64("steady-rate", 100_000, "steady8- scenarios: messages per second (over the 8 connections together)")
+	steadyDur := flag.Duration("steady-duration", 10*time.Second, "steady8- scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
 	confDir := flag.String("peer-conf-dir", "", "directory of rsyslog.conf.in and syslog-ng.conf.in (default BENCH-DIR/peers)")
 	osURL := flag.String("opensearch", "", "run the OpenSearch comparison against this URL instead (see bench/os.sh)")
@@ -174,7 +189,7 @@ func main() {
 	case *osURL != "":
 		err = r.runOpenSearch(osNode{url: strings.TrimSuffix(*osURL, "/")}, *osPID, *osWorkers, *osBatch, outRoot, *cf.latest)
 	default:
-		known := knownScenarios(*udpRate, *udpDur)
+		known := knownScenarios(*udpRate, *udpDur, *steadyRate, *steadyDur)
 		for _, n := range splitList(*scen) {
 			s, ok := known[n]
 			if !ok {
@@ -224,8 +239,8 @@ func (r *Runner) runOne(sc Scenario, sh *shipper, round int) (res Result) {
 	res = Result{Scenario: sc.Name, Shipper: sh.name, Round: round, RunID: runID, LoadAvg: loadavg()}
 	defer func() { res.Finished = time.Now().UTC() }()
 	count := r.Messages
-	if sc.Proto == "udp" {
-		count = int64(sc.Rate * sc.Duration.Seconds())
+	if sc.Rate > 0 {
+		count = sc.fixedCount()
 	}
 	res.Messages = count
 	work, err := r.workDir("%03d-%s-%s-r%d", r.runSeq, sc.Name, sh.name, round)
@@ -328,7 +343,7 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 		if sc.Vary {
 			fmt.Fprintf(&b, "Varied content (loadgen -vary): %s.\n\n", r.variedNote(sc.Name))
 		}
-		udp := sc.Proto == "udp"
+		udp, fixed := sc.Proto == "udp", sc.Rate > 0
 		if udp {
 			fmt.Fprintf(&b, "| shipper | msgs/s | CPU-s per 1M | peak RSS MiB | lost | lost %% | dup | kernel rcvbuf drops | own drop counter | rounds ok |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		} else {
@@ -392,7 +407,7 @@ func (r *Runner) markdown(env []string, took time.Duration) string {
 					bestCPU, bestCPUName = a.cpu, name
 				}
 			}
-			if udp {
+			if fixed {
 				// The send rate is fixed: compare loss (above) and CPU only.
 				if bestCPU > 0 && ls.cpu > 0 {
 					fmt.Fprintf(&b, "\n%s vs the better peer: %.2fx the CPU per message of %s (msgs/s is the delivered rate at a fixed send rate; compare lost).\n",

@@ -10,8 +10,8 @@ import (
 // TestVariedScenarios: every scenario has a varied twin that passes -vary
 // to loadgen and says so in its title; the plain ones do not.
 func TestVariedScenarios(t *testing.T) {
-	known := knownScenarios(100000, 10*time.Second)
-	for _, name := range []string{"tcp1-rfc3164", "tcp1-rfc5424", "tcp1-raw", "tcp8-rfc3164", "udp-rfc3164", "tcp1-octet"} {
+	known := knownScenarios(100000, 10*time.Second, 50000, 4*time.Second)
+	for _, name := range []string{"tcp1-rfc3164", "tcp1-rfc5424", "tcp1-raw", "tcp8-rfc3164", "steady8-rfc3164", "udp-rfc3164", "tcp1-octet"} {
 		plain, ok := known[name]
 		if !ok || plain.Vary {
 			t.Fatalf("%s: %+v %v", name, plain, ok)
@@ -41,6 +41,23 @@ func TestVariedScenarios(t *testing.T) {
 	}
 	if got := known["tcp8-rfc3164-varied"].title(1000000); got != "TCP, 8 connections, rfc3164 varied (pool of distinct messages), 1000000 messages" {
 		t.Errorf("varied title: %q", got)
+	}
+}
+
+// A steady scenario is TCP over 8 connections at its fixed rate: loadgen
+// gets -rate and -duration for the run and a count for the warm-up, and
+// the title says what was sent.
+func TestSteadyScenario(t *testing.T) {
+	sc := knownScenarios(100000, 10*time.Second, 50000, 4*time.Second)["steady8-rfc3164"]
+	if sc.Proto != "tcp" || sc.Conns != 8 || sc.fixedCount() != 200000 {
+		t.Fatalf("steady8-rfc3164: %+v", sc)
+	}
+	if got := sc.title(1000000); got != "TCP, 8 connections, rfc3164, steady 50000 msgs/s for 4s (200000 messages)" {
+		t.Errorf("title: %q", got)
+	}
+	args := strings.Join(loadgenArgs(sc, 1234, "b1", sc.fixedCount(), sc.Rate, sc.Duration), " ")
+	if !strings.Contains(args, "-proto tcp -conns 8") || !strings.Contains(args, "-rate 50000 -duration 4s") || strings.Contains(args, "-count") {
+		t.Errorf("loadgen %s", args)
 	}
 }
 
