@@ -52,16 +52,17 @@
 //
 // Every connection, TCP or TLS, costs one goroutine and a framing buffer
 // that is 4 KiB while the connection is quiet, 32 KiB while its sender is
-// ahead, and the large size (max message size + 8 KiB, at least 64 KiB)
+// busy, and the large size (max message size + 8 KiB, at least 64 KiB)
 // only while a frame needs it (inputs/framing). In front of the disk
 // buffer a busy connection reads at the large size, 256 KiB for up to
-// maxDurableReaders connections (durableReadSize). The events framed from a
-// read wait outside the pipeline's bounds only in the few connections
+// maxDurableReaders connections (durableReadSize). The events framed from
+// a read wait outside the pipeline's bounds only in the few connections
 // inside the hand-off gate (handoff.go); the others wait with their bytes
-// unframed. Config.MaxConnections bounds the connections open at once (TCP and TLS together; one more is accepted and
-// reset at once, and counted as kind="max_connections"), so the memory the
-// inputs hold is bounded whatever senders do. Config.IdleTimeout closes a
-// connection that has sent nothing for that long (kind="idle_timeout").
+// unframed. Config.MaxConnections bounds the connections open at once
+// (TCP and TLS together; one more is accepted and reset at once, and
+// counted as kind="max_connections"), so the memory the inputs hold is
+// bounded whatever senders do. Config.IdleTimeout closes a connection
+// that has sent nothing for that long (kind="idle_timeout").
 //
 // A slowloris sender (one byte every few seconds, forever) is within the
 // rules: each byte is data, so the idle timeout does not close it. It holds
