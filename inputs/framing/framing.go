@@ -47,15 +47,15 @@
 // only for a frame that does not fit in 32 KiB (NewReaderLarge reads at the
 // large size whenever the sender is ahead). It goes back to 4 KiB when
 // everything read has been consumed and the reads since the buffer was
-// last empty brought less than 4 KiB, i.e. the sender has gone quiet. (Not whenever the sender has
-// caught up: one sending at a steady rate, say a burst every 10 ms, has
-// caught up at every read, and growing its buffer again at each of them
-// allocated 2 GB per million messages in front of the disk buffer.) So an
-// idle connection holds 4 KiB, a busy one
-// 32 KiB, one in the middle of a long message at most the large size,
-// whatever the input: a 100 MiB line without a newline is read through that
-// buffer, not into it. Measurements are in
-// inputs/syslog/README.md.
+// last empty brought less than 4 KiB, i.e. the sender has gone quiet.
+// (Not whenever the sender has caught up: one sending at a steady rate,
+// a burst every 10 ms, has caught up at every read, and starting each
+// read in 4 KiB again cost an allocation and a second read per burst, 2 GB
+// per million messages in front of the disk buffer.) So an idle connection
+// holds 4 KiB (32 KiB if it fell silent right after a larger burst), a busy
+// one 32 KiB, one in the middle of a long message at most the large size,
+// whatever the input: a 100 MiB line without a newline is read through
+// that buffer, not into it. Measurements are in inputs/syslog/README.md.
 package framing
 
 import (
@@ -359,10 +359,11 @@ func (r *Reader) grow(sizes ...int) {
 // fill reads once more into the buffer, first making room: it moves to the
 // next size up (busy, then large) when the pending bytes fill the buffer,
 // to the busy size when the sender is ahead of us, back to the small
-// buffer when nothing is pending and the sender has gone quiet, and otherwise moves unconsumed bytes to the start
-// if the free space at the end has become small. Callers only call it when
-// r.err is nil and more data is needed; then fewer than max+lookahead bytes
-// are pending, so the large buffer always has room.
+// buffer when nothing is pending and the sender has gone quiet, and
+// otherwise moves unconsumed bytes to the start if the free space at the
+// end has become small. Callers only call it when r.err is nil and more
+// data is needed; then fewer than max+lookahead bytes are pending, so the
+// large buffer always has room.
 func (r *Reader) fill() {
 	if r.r == r.w {
 		r.r, r.w = 0, 0

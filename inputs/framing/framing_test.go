@@ -214,8 +214,9 @@ func TestHugeLineKeepsMemoryBounded(t *testing.T) {
 
 // The buffer starts small, grows to the busy size when the sender is ahead
 // or a frame needs it, to the large size only for a frame that does not fit
-// the busy one, and goes back to small once a read brings less than the
-// small buffer holds, so an idle connection holds SmallBufferSize bytes.
+// the busy one, and goes back to small once the reads since it was last
+// empty brought less than the small buffer holds, so an idle connection
+// holds SmallBufferSize bytes.
 func TestBufferGrowsAndShrinks(t *testing.T) {
 	pr, pw := io.Pipe()
 	r := NewReader(pr, 0)
