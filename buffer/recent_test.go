@@ -54,11 +54,9 @@ func TestRememberableCoversEveryField(t *testing.T) {
 	}
 }
 
-// TestRecentBeyondItsBounds: a reader further behind than the events kept
-// in memory gets the rest from the file, in order and each once; nothing
-// more is kept until it has caught up, and then new appends are kept
-// again.
-func TestRecentBeyondItsBounds(t *testing.T) {
+// pastTheBound is a WAL with more events appended and committed than
+// recent keeps: keeping has paused.
+func pastTheBound(t *testing.T) (*WAL, []*event.Event) {
 	w := openT(t, Options{Dir: t.TempDir()})
 	n := recentMaxEvents + 500
 	in := events(0, n)
@@ -66,6 +64,16 @@ func TestRecentBeyondItsBounds(t *testing.T) {
 		appendT(t, w, in[i:min(i+100, n)]...)
 	}
 	commitT(t, w)
+	return w, in
+}
+
+// TestRecentBeyondItsBounds: a reader further behind than the events kept
+// in memory gets the rest from the file, in order and each once; nothing
+// more is kept until it has caught up, and then new appends are kept
+// again.
+func TestRecentBeyondItsBounds(t *testing.T) {
+	w, in := pastTheBound(t)
+	n := len(in)
 	got := readN(t, w, 100, 100)
 	// Still far behind: what is appended now is not kept.
 	late := events(n, n+10)
@@ -104,13 +112,8 @@ func TestRecentBeyondItsBounds(t *testing.T) {
 // (not yet written) meanwhile, as busy writers always have: events
 // appended after that are kept again.
 func TestRecentResumesBehindBusyWriters(t *testing.T) {
-	w := openT(t, Options{Dir: t.TempDir()})
-	n := recentMaxEvents + 500
-	in := events(0, n)
-	for i := 0; i < n; i += 100 {
-		appendT(t, w, in[i:min(i+100, n)]...)
-	}
-	commitT(t, w)
+	w, in := pastTheBound(t)
+	n := len(in)
 	pending := events(n, n+10) // appended, not written to the file yet
 	appendT(t, w, pending...)
 	readN(t, w, n, 333) // up to the end of what is in the file

@@ -269,28 +269,38 @@ func TestBufferGrowsAndShrinks(t *testing.T) {
 	}
 }
 
-// A sender that keeps the reader busy (every read fills the buffer) keeps
-// the busy buffer: no allocation per read.
-func TestBusyReaderKeepsBusyBuffer(t *testing.T) {
-	r := NewReader(&cycleReader{data: []byte("<13>busy sender\n")}, 0)
-	var before, after runtime.MemStats
-	for range 10 {
-		if _, _, err := r.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runtime.ReadMemStats(&before)
-	for range 100000 {
-		if _, _, err := r.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runtime.ReadMemStats(&after)
-	if len(r.buf) != BusyBufferSize {
-		t.Errorf("buffer %d bytes, want %d", len(r.buf), BusyBufferSize)
-	}
-	if n := after.Mallocs - before.Mallocs; n > 10 {
-		t.Errorf("%d allocations for 100000 frames", n)
+// A busy sender (every read fills the buffer) and a steady one (every
+// read brings a burst that does not fill it, and the reader consumes the
+// burst before the next read) both keep the busy buffer: no allocation per
+// read.
+func TestBusyAndSteadySendersKeepBusyBuffer(t *testing.T) {
+	steady := []byte("<13>steady sender\n")
+	for name, src := range map[string]io.Reader{
+		"busy": &cycleReader{data: []byte("<13>busy sender\n")},
+		// Whole frames per burst, so each is consumed before the next read.
+		"steady": &burstReader{cycleReader: cycleReader{data: steady}, burst: 455 * len(steady)},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := NewReader(src, 0)
+			next := func(n int) {
+				for range n {
+					if _, _, err := r.Next(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			next(1000)
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			next(100000)
+			runtime.ReadMemStats(&after)
+			if len(r.buf) != BusyBufferSize {
+				t.Errorf("buffer %d bytes, want %d", len(r.buf), BusyBufferSize)
+			}
+			if n := after.Mallocs - before.Mallocs; n > 10 {
+				t.Errorf("%d allocations for 100000 frames", n)
+			}
+		})
 	}
 }
 
@@ -416,34 +426,6 @@ func FuzzReader(f *testing.F) {
 }
 
 // cycleReader serves data over and over, as a busy connection would.
-// A sender at a steady rate (every read brings a burst that does not fill
-// the buffer, and the reader consumes it all before the next) keeps the
-// busy buffer too, instead of allocating it again at every read.
-func TestSteadySenderKeepsBusyBuffer(t *testing.T) {
-	msg := []byte("<13>steady sender\n")
-	// Whole frames per burst, so each is consumed before the next read.
-	r := NewReader(&burstReader{cycleReader: cycleReader{data: msg}, burst: 455 * len(msg)}, 0)
-	for range 1000 {
-		if _, _, err := r.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	for range 100000 {
-		if _, _, err := r.Next(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runtime.ReadMemStats(&after)
-	if len(r.buf) != BusyBufferSize {
-		t.Errorf("buffer %d bytes, want %d", len(r.buf), BusyBufferSize)
-	}
-	if n := after.Mallocs - before.Mallocs; n > 10 {
-		t.Errorf("%d allocations for 100000 frames", n)
-	}
-}
-
 // burstReader is a sender that writes burst bytes at a time: a Read
 // returns at most the rest of the current burst, so the reader has caught
 // up whenever it has taken a whole one.
