@@ -134,7 +134,9 @@ type Options struct {
 	// ErrFull while an append would go beyond it; an append into an empty
 	// log always succeeds, so no event is too big to ever fit. Disk usage
 	// can exceed it by up to one segment plus what was acknowledged out of
-	// order (segments are deleted whole). Default 1 GiB.
+	// order (segments are deleted whole), and by the zeros written ahead of
+	// the records (up to 1 MiB, under FsyncBatch and FsyncAlways).
+	// Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes: once the current segment file has reached this size, the
 	// next Append starts a new one. Default 32 MiB, at most 1 GiB.
@@ -268,7 +270,9 @@ type Recovery struct {
 	Bytes  int64
 	// TruncatedBytes were cut off the end of the last segment: records cut
 	// short or garbled by a crash while they were being written. They had
-	// not been committed, so no input had counted them as received.
+	// not been committed, so no input had counted them as received. Zeros
+	// after the last record are not counted: they are the zeros written
+	// ahead of the records, or blocks a crash left unwritten.
 	TruncatedBytes int64
 	// Corrupt counts damage found and skipped: a damaged ack file (the log
 	// is then read again from its start), a segment with a damaged header

@@ -333,6 +333,7 @@ func (w *WAL) restoreDirLocked() error {
 		}
 		w.retireLocked(s.f)
 		s.f = nf
+		s.zeroed, s.zeroFailed = 0, false // the copy ends at the last record
 		s.rewrite = false
 		w.markSyncedLocked(s, s.flushed)
 	}

@@ -34,6 +34,7 @@ func fuzzSeeds() map[string][]byte {
 		"short":       valid[:10],
 		"empty":       {},
 		"zeros":       make([]byte, 200),
+		"zero_tail":   append([]byte(string(valid)), make([]byte, 300)...),
 		"flipped":     func() []byte { b := []byte(string(valid)); b[segHeaderSize+20] ^= 1; return b }(),
 		"huge_length": append([]byte(string(valid[:segHeaderSize])), 0xff, 0xff, 0xff, 0x03, 0, 0, 0, 0, 1),
 		"garbage":     []byte(strings.Repeat("LSWS\x01garbage", 8)),
