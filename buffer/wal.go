@@ -63,7 +63,7 @@ type segment struct {
 	// FsyncNever and for segments found by Open).
 	synced int64
 	// zeroed is how far the file was extended with zeros ahead of the
-	// records (zeroAhead); zeroFailed: extending it failed, so its
+	// records (zeroAheadLocked); zeroFailed: extending it failed, so its
 	// records are appended to the end of the file as they come.
 	zeroed     int64
 	zeroFailed bool
