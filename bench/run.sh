@@ -12,7 +12,8 @@
 # SCENARIOS (tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,steady8-rfc3164,udp-rfc3164;
 # also tcpN-octet etc.; any of them + -varied: a pool of distinct messages;
 # tcp1-/tcp8- send as fast as the shipper reads, steady8- at STEADY_RATE over 8
-# connections), UDP_RATE (100000), UDP_DURATION (10s), STEADY_RATE (100000),
+# connections; steady<N>- over N, e.g. SCENARIOS=steady200-rfc3164 STEADY_RATE=2000
+# STEADY_DURATION=20s: 200 devices of 10 msgs/s each), UDP_RATE (100000), UDP_DURATION (10s), STEADY_RATE (100000),
 # STEADY_DURATION (10s), QUICK,
 # PEER_CONF_DIR (bench/peers: where rsyslog.conf.in and syslog-ng.conf.in are,
 # to try other peer settings), LOGSHIPPER_REF (build logshipper from this git

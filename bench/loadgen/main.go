@@ -274,9 +274,9 @@ func Run(o Options) (*Result, error) {
 	start := time.Now()
 	for i := range parts {
 		wg.Add(1)
-		go func(p part) {
+		go func(p part, phase float64) {
 			defer wg.Done()
-			sent, err := pace(p.s, p.buf, p.offs, p.count, msgLen, o.Rate/float64(n), o.Tick, start)
+			sent, err := pace(p.s, p.buf, p.offs, p.count, msgLen, o.Rate/float64(n), o.Tick, start, phase)
 			_ = p.s.close()
 			mu.Lock()
 			res.Sent += sent
@@ -292,7 +292,7 @@ func Run(o Options) (*Result, error) {
 				}
 			}
 			mu.Unlock()
-		}(parts[i])
+		}(parts[i], float64(i)/float64(len(parts)))
 	}
 	wg.Wait()
 	end := time.Now()
@@ -310,8 +310,10 @@ func Run(o Options) (*Result, error) {
 
 // pace sends count messages from buf (of msgLen bytes, or bounded by offs):
 // all at once when rate is 0, else in one batch per tick, as many as the
-// schedule is behind by.
-func pace(s sender, buf []byte, offs []int, count int64, msgLen int, rate float64, tick time.Duration, start time.Time) (int64, error) {
+// schedule is behind by. phase (0 to 1) shifts the schedule by that part
+// of one message's interval, so that connections sending a few messages a
+// second each do not all send in the same tick, as real devices do not.
+func pace(s sender, buf []byte, offs []int, count int64, msgLen int, rate float64, tick time.Duration, start time.Time, phase float64) (int64, error) {
 	if rate <= 0 {
 		// Large writes: few syscalls, little generator CPU.
 		const chunkMsgs = 4096
@@ -336,7 +338,7 @@ func pace(s sender, buf []byte, offs []int, count int64, msgLen int, rate float6
 	tk := time.NewTicker(tick)
 	defer tk.Stop()
 	for sent < count {
-		due := int64(rate * time.Since(start).Seconds())
+		due := int64(rate*time.Since(start).Seconds() + phase)
 		if due > count {
 			due = count
 		}

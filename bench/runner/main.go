@@ -23,6 +23,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,24 @@ func knownScenarios(udpRate float64, udpDur time.Duration, steadyRate float64, s
 	return m
 }
 
+// steadyScenario reads steady<N>-<format>[-varied] for any N connections
+// (steady8- is in knownScenarios): steady200-rfc3164 with -steady-rate
+// 2000 is 200 senders of 10 messages per second each, the many quiet
+// devices of a real site, where every read brings a message or two.
+func steadyScenario(name string, rate float64, dur time.Duration) (Scenario, bool) {
+	rest, ok := strings.CutPrefix(name, "steady")
+	digits, rest, ok2 := strings.Cut(rest, "-")
+	conns, err := strconv.Atoi(digits)
+	if !ok || !ok2 || err != nil || conns < 1 {
+		return Scenario{}, false
+	}
+	f, vary := strings.CutSuffix(rest, "-varied")
+	if !slices.Contains([]string{"rfc3164", "rfc5424", "raw", "octet"}, f) {
+		return Scenario{}, false
+	}
+	return Scenario{Name: name, Proto: "tcp", Conns: conns, Format: f, Rate: rate, Duration: dur, Vary: vary}, true
+}
+
 // Result is one shipper's run of one scenario round.
 type Result struct {
 	Scenario string `json:"scenario"`
@@ -142,10 +161,10 @@ func main() {
 	messages := flag.Int64("messages", 1_000_000, "messages per TCP run")
 	warmup := flag.Int64("warmup", 2000, "messages sent (and awaited) before each measured run")
 	shippers := flag.String("shippers", "logshipper,rsyslog,syslog-ng", "comma-separated shippers")
-	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,steady8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|steady8-|udp- + rfc3164|rfc5424|raw|octet, optionally + -varied (varied content: loadgen -vary)")
+	scen := flag.String("scenarios", "tcp1-rfc3164,tcp1-rfc5424,tcp1-raw,tcp8-rfc3164,steady8-rfc3164,udp-rfc3164", "comma-separated scenarios: tcp1-|tcp8-|steady8-|udp- + rfc3164|rfc5424|raw|octet, optionally + -varied (varied content: loadgen -vary); steady<N>- for N connections at -steady-rate")
 	udpRate := flag.Float64("udp-rate", 100_000, "UDP scenarios: messages per second")
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
-	steadyRate := flag.Float64("steady-rate", 100_000, "steady8- scenarios: messages per second (over the 8 connections together)")
+	steadyRate := flag.Float64("steady-rate", 100_000, "steady<N>- scenarios: messages per second (over the N connections together)")
 	steadyDur := flag.Duration("steady-duration", 10*time.Second, "steady8- scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
 	confDir := flag.String("peer-conf-dir", "", "directory of rsyslog.conf.in and syslog-ng.conf.in (default BENCH-DIR/peers)")
@@ -192,6 +211,9 @@ func main() {
 		known := knownScenarios(*udpRate, *udpDur, *steadyRate, *steadyDur)
 		for _, n := range splitList(*scen) {
 			s, ok := known[n]
+			if !ok {
+				s, ok = steadyScenario(n, *steadyRate, *steadyDur)
+			}
 			if !ok {
 				log.Fatalf("unknown scenario %q", n)
 			}

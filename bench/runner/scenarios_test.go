@@ -61,6 +61,23 @@ func TestSteadyScenario(t *testing.T) {
 	}
 }
 
+// steady<N>- is any number of connections at the steady rate; other
+// names are not scenarios.
+func TestSteadyScenarioConnections(t *testing.T) {
+	sc, ok := steadyScenario("steady200-rfc5424-varied", 2000, 20*time.Second)
+	if !ok || sc.Conns != 200 || sc.Format != "rfc5424" || !sc.Vary || sc.Proto != "tcp" || sc.fixedCount() != 40000 {
+		t.Fatalf("steady200-rfc5424-varied: %+v %v", sc, ok)
+	}
+	if got := sc.title(0); got != "TCP, 200 connections, rfc5424 varied (pool of distinct messages), steady 2000 msgs/s for 20s (40000 messages)" {
+		t.Errorf("title: %q", got)
+	}
+	for _, bad := range []string{"steady-rfc3164", "steady0-rfc3164", "steadyx-rfc3164", "steady8-json", "steady8", "tcp200-rfc3164"} {
+		if sc, ok := steadyScenario(bad, 2000, time.Second); ok {
+			t.Errorf("%q read as %+v", bad, sc)
+		}
+	}
+}
+
 // A curve point's message size and give-up time reach loadgen as flags;
 // a scenario without them passes neither.
 func TestScenarioSizeAndTimeout(t *testing.T) {
