@@ -69,6 +69,9 @@ func (s Scenario) title(messages int64) string {
 // fixedCount is the number of messages a fixed-rate scenario sends.
 func (s Scenario) fixedCount() int64 { return int64(s.Rate * s.Duration.Seconds()) }
 
+// loadFormats are the message formats of bench/loadgen a scenario names.
+var loadFormats = []string{"rfc3164", "rfc5424", "raw", "octet"}
+
 // knownScenarios are tcp1-, tcp8-, steady8- and udp- with each format, and
 // the same with "-varied" appended (tcp1-rfc3164-varied, ...): varied
 // content. tcp1- and tcp8- send as fast as the shipper reads (its
@@ -77,7 +80,7 @@ func (s Scenario) fixedCount() int64 { return int64(s.Rate * s.Duration.Seconds(
 // frequent per message (its cost below saturation).
 func knownScenarios(udpRate float64, udpDur time.Duration, steadyRate float64, steadyDur time.Duration) map[string]Scenario {
 	m := map[string]Scenario{}
-	for _, f := range []string{"rfc3164", "rfc5424", "raw", "octet"} {
+	for _, f := range loadFormats {
 		for _, s := range []Scenario{
 			{Name: "tcp1-" + f, Proto: "tcp", Conns: 1, Format: f},
 			{Name: "tcp8-" + f, Proto: "tcp", Conns: 8, Format: f},
@@ -105,7 +108,7 @@ func steadyScenario(name string, rate float64, dur time.Duration) (Scenario, boo
 		return Scenario{}, false
 	}
 	f, vary := strings.CutSuffix(rest, "-varied")
-	if !slices.Contains([]string{"rfc3164", "rfc5424", "raw", "octet"}, f) {
+	if !slices.Contains(loadFormats, f) {
 		return Scenario{}, false
 	}
 	return Scenario{Name: name, Proto: "tcp", Conns: conns, Format: f, Rate: rate, Duration: dur, Vary: vary}, true
@@ -165,7 +168,7 @@ func main() {
 	udpRate := flag.Float64("udp-rate", 100_000, "UDP scenarios: messages per second")
 	udpDur := flag.Duration("udp-duration", 10*time.Second, "UDP scenarios: duration")
 	steadyRate := flag.Float64("steady-rate", 100_000, "steady<N>- scenarios: messages per second (over the N connections together)")
-	steadyDur := flag.Duration("steady-duration", 10*time.Second, "steady8- scenarios: duration")
+	steadyDur := flag.Duration("steady-duration", 10*time.Second, "steady<N>- scenarios: duration")
 	stall := flag.Duration("stall", 20*time.Second, "TCP: give up waiting when the sink got nothing new for this long (the rest counts as lost)")
 	confDir := flag.String("peer-conf-dir", "", "directory of rsyslog.conf.in and syslog-ng.conf.in (default BENCH-DIR/peers)")
 	osURL := flag.String("opensearch", "", "run the OpenSearch comparison against this URL instead (see bench/os.sh)")
