@@ -57,6 +57,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strconv"
+	"time"
 
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/internal/diskio"
@@ -118,6 +119,8 @@ const (
 	// Transport plus 19 bytes of framing); logshipper's max_message_size is
 	// at most 16 MiB.
 	MaxEventBytes = 64 << 20
+	// DefaultCommitDelay is Options.CommitDelay when zero.
+	DefaultCommitDelay = 2 * time.Millisecond
 	// maxGroupBytes bounds one Append call, for the same reason as
 	// MaxSegmentBytes.
 	maxGroupBytes = 1 << 30
@@ -143,6 +146,10 @@ type Options struct {
 	SegmentBytes int64
 	// Fsync is the durability policy; the zero value is FsyncBatch.
 	Fsync FsyncPolicy
+	// CommitDelay is how long CommitSoon's fsync waits for other commits
+	// to share it: a power loss can take a quiet connection's last events
+	// that much after they were read. Default 2 ms.
+	CommitDelay time.Duration
 
 	// OnFault, if set, is called when the WAL's disk starts failing (with a
 	// *FaultError), when the failure changes, and with nil when the WAL has
@@ -163,7 +170,8 @@ type Options struct {
 // Options.MaxBytes until something is acknowledged.
 var ErrFull = errors.New("buffer: full")
 
-// ErrClosed is returned by Append, TryAppend and Commit after Close.
+// ErrClosed is returned by Append, TryAppend, Commit and WaitCommitted after
+// Close.
 var ErrClosed = errors.New("buffer: closed")
 
 // FaultError is a failure of the buffer's disk: TryAppend returns it while

@@ -181,6 +181,12 @@ func (m *Memory) TryAppend(evs ...*event.Event) error {
 // Commit returns at once: nothing in memory gets more durable.
 func (m *Memory) Commit(context.Context) error { return nil }
 
+// CommitSoon does nothing, as Commit.
+func (m *Memory) CommitSoon() Mark { return 0 }
+
+// WaitCommitted returns at once, as Commit.
+func (m *Memory) WaitCommitted(context.Context, Mark) error { return nil }
+
 // Read returns between 1 and max events in the order they were appended,
 // waiting for the first. After Close it returns what is left, then io.EOF.
 // Only one goroutine reads.

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/logshipper/logshipper/internal/diskio"
 )
@@ -153,8 +154,11 @@ type WAL struct {
 	pendBytes int64  // bytes held in memory in pend buffers
 	syncing   bool   // a group commit leader is in fsync
 	syncDone  chan struct{}
-	dirDirty  bool // a segment file was created since the last directory fsync
-	reading   bool // a reader does file I/O without the lock
+	// CommitSoon's fsync: commitTimer runs delayedCommit once armed.
+	commitTimer *time.Timer
+	commitArmed bool
+	dirDirty    bool // a segment file was created since the last directory fsync
+	reading     bool // a reader does file I/O without the lock
 	// retired files are closed once no reader or fsync can be using them.
 	retired []diskio.File
 	// undeleted are delivered segment files whose deletion failed; the
@@ -255,6 +259,9 @@ func Open(opts Options) (*WAL, error) {
 	}
 	if opts.SegmentBytes == 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	if opts.CommitDelay <= 0 {
+		opts.CommitDelay = DefaultCommitDelay
 	}
 	fsys := opts.FS
 	if fsys == nil {
@@ -1018,6 +1025,9 @@ func (w *WAL) Close() error {
 	}
 	w.closed = true
 	close(w.stopCh)
+	if w.commitTimer != nil {
+		w.commitTimer.Stop()
+	}
 	w.mu.Unlock()
 	<-w.monitorDone
 

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/metrics"
 )
@@ -35,6 +36,16 @@ type Sink interface {
 	// socket, so that what it has read counts as received only once it is
 	// safe. Without a disk buffer it returns at once.
 	Commit(ctx context.Context) error
+	// CommitSoon is Commit without the wait: every event put so far is
+	// made durable soon (the disk buffer writes it now and fsyncs it
+	// within buffer.Options.CommitDelay). WaitCommitted returns once the
+	// events put before the mark are durable, making them so at once if
+	// they are not yet. A TCP input calls CommitSoon before it waits for
+	// more data and WaitCommitted when the data has come, before it hands
+	// over more: quiet connections share fsyncs, busy ones still wait for
+	// the disk between hand-overs. Without a disk buffer both return at once.
+	CommitSoon() buffer.Mark
+	WaitCommitted(ctx context.Context, m buffer.Mark) error
 }
 
 // BatchSink is what an input that acknowledges upstream (a Kafka offset

@@ -202,6 +202,10 @@ type Buffer interface {
 	TryAppend(evs ...*event.Event) error
 	// Commit returns once what was appended is durable (a no-op in memory).
 	Commit(ctx context.Context) error
+	// CommitSoon has what was appended made durable soon, without
+	// waiting; WaitCommitted waits for it (no-ops in memory).
+	CommitSoon() buffer.Mark
+	WaitCommitted(ctx context.Context, m buffer.Mark) error
 	// Read returns the next events in order, waiting for the first;
 	// io.EOF once closed and read to the end.
 	Read(ctx context.Context, max int) ([]buffer.Entry, error)
@@ -410,6 +414,17 @@ func (p *Pipeline) Durable() bool { return p.durable }
 // on disk.
 func (p *Pipeline) Commit(ctx context.Context) error {
 	return p.buf.Commit(ctx)
+}
+
+// CommitSoon implements Sink: what was put so far is made durable soon
+// (with the disk buffer: written to its files now, fsynced within a few
+// milliseconds together with other connections' events), without waiting.
+func (p *Pipeline) CommitSoon() buffer.Mark { return p.buf.CommitSoon() }
+
+// WaitCommitted implements Sink: it returns once what was put before m is
+// durable, making it so now if it is not yet.
+func (p *Pipeline) WaitCommitted(ctx context.Context, m buffer.Mark) error {
+	return p.buf.WaitCommitted(ctx, m)
 }
 
 // Close stops taking events, flushes what is queued and waits until every

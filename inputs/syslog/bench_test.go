@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/internal/testes"
 )
@@ -34,6 +35,10 @@ func (s *countSink) TryPut(evs ...*event.Event) (int, error) {
 }
 
 func (s *countSink) Commit(context.Context) error { return nil }
+
+func (s *countSink) CommitSoon() buffer.Mark { return 0 }
+
+func (s *countSink) WaitCommitted(context.Context, buffer.Mark) error { return nil }
 
 const benchBody = "<134>1 2024-05-01T12:34:56.789Z web-01 nginx 4242 ACCESS - 10.0.0.1 GET /api/v1/items?page=3 HTTP/1.1 200 5123 0.012 \"Mozilla/5.0\""
 

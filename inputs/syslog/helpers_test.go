@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/rs/zerolog"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/event"
 	"github.com/logshipper/logshipper/pipeline"
 )
@@ -40,7 +41,9 @@ type sink struct {
 	tryPut     func(*event.Event) bool // overrides TryPut's answer when set
 	putCalls   int
 	tryPutSeen int
-	commits    int
+	commits    int   // Commit and CommitSoon calls
+	waited     int   // the highest mark WaitCommitted was called with
+	waitedAt   []int // waited when each event was put
 }
 
 func newSink() *sink {
@@ -50,6 +53,7 @@ func newSink() *sink {
 func (s *sink) add(ev *event.Event) {
 	s.mu.Lock()
 	s.events = append(s.events, ev)
+	s.waitedAt = append(s.waitedAt, s.waited)
 	s.mu.Unlock()
 	s.poke()
 }
@@ -102,8 +106,26 @@ func (s *sink) TryPut(evs ...*event.Event) (int, error) {
 func (s *sink) Commit(context.Context) error {
 	s.mu.Lock()
 	s.commits++
+	s.waited = len(s.events)
 	s.mu.Unlock()
 	s.poke()
+	return nil
+}
+
+// CommitSoon's mark is the number of events put so far.
+func (s *sink) CommitSoon() buffer.Mark {
+	s.mu.Lock()
+	s.commits++
+	m := len(s.events)
+	s.mu.Unlock()
+	s.poke()
+	return buffer.Mark(m)
+}
+
+func (s *sink) WaitCommitted(_ context.Context, m buffer.Mark) error {
+	s.mu.Lock()
+	s.waited = max(s.waited, int(m))
+	s.mu.Unlock()
 	return nil
 }
 
@@ -313,6 +335,10 @@ func (s *countingSink) TryPut(evs ...*event.Event) (int, error) {
 }
 
 func (s *countingSink) Commit(context.Context) error { return nil }
+
+func (s *countingSink) CommitSoon() buffer.Mark { return 0 }
+
+func (s *countingSink) WaitCommitted(context.Context, buffer.Mark) error { return nil }
 
 func (s *countingSink) waitN(t testing.TB, n int64) {
 	t.Helper()

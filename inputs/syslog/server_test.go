@@ -532,21 +532,22 @@ func TestCommitsAfterAFullHandOff(t *testing.T) {
 	sk.waitCommits(t, 1) // the reader asks for it before its next read
 }
 
-// Before reading more from a connection, the input asks the sink to make
-// what it put durable.
+// Before it waits for more from a connection, the input asks the sink to
+// make what it put durable (CommitSoon), and it hands over the next read's
+// events only once that is done (WaitCommitted).
 func TestCommitsBeforeReadingMore(t *testing.T) {
 	sk := newSink()
 	_, tcp, _ := start(t, testConfig(nil), sk)
 	c := dialTCP(t, tcp)
 	write(t, c, "<13>one\n")
 	sk.waitN(t, 1)
-	write(t, c, "<13>two\n") // the read that brings "two" must follow a commit of "one"
+	sk.waitCommits(t, 1) // asked for before the read that waits for "two"
+	write(t, c, "<13>two\n")
 	sk.waitN(t, 2)
 	sk.mu.Lock()
-	commits := sk.commits
-	sk.mu.Unlock()
-	if commits < 1 {
-		t.Fatalf("%d commits after two separate reads, want at least 1", commits)
+	defer sk.mu.Unlock()
+	if sk.waitedAt[0] != 0 || sk.waitedAt[1] != 1 {
+		t.Fatalf("events durable when each was put: %v, want [0 1] (\"one\" durable before \"two\" is handed over)", sk.waitedAt)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/logshipper/logshipper/buffer"
 	"github.com/logshipper/logshipper/inputs/framing"
+	"github.com/logshipper/logshipper/pipeline"
 )
 
 // Accept back-off: out of file descriptors is the usual cause, and it
@@ -131,7 +133,7 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 			s.dropAtShutdown(ip, len(evs), err)
 		}
 	}
-	cr := &commitReader{r: src, handOver: handOver, commit: func() error { return s.sink.Commit(s.putCtx) }, now: s.cfg.Now, h: &h,
+	cr := &commitReader{r: src, handOver: handOver, sink: s.sink, now: s.cfg.Now, h: &h,
 		gate: s.handOffs, ctx: s.putCtx}
 	defer cr.close()
 	var fr *framing.Reader
@@ -181,33 +183,55 @@ func (s *Server) serveConn(c *net.TCPConn, transport string) {
 
 // commitReader hands the events framed so far to the sink before each
 // read from the socket, and has the sink make them durable: with a disk
-// buffer, what logshipper has read from a connection is on disk before it
-// reads (and so acknowledges at the TCP level) any more. Reads that find
-// the framing buffer empty are the natural batch boundary, so one hand-off
-// and one fsync cover everything one read brought. It also stamps the
-// read's receive time on h, and holds a place in the server's handOffGate
-// from a read that brought bytes until their events are handed over.
+// buffer, the events of a read are on disk before the events of the next
+// read are handed over. Before it waits for data it asks for that without
+// waiting (CommitSoon: written now, fsynced within a few milliseconds
+// together with other connections' events), and once data has come it
+// waits until they are (WaitCommitted, which fsyncs at once if they are
+// not yet). So a quiet connection's message does not cost an fsync of its
+// own, and a busy connection is still held to the disk's pace, its read
+// overlapping the fsync. Reads that find the framing buffer empty are the
+// natural batch boundary, so one hand-off and one fsync cover everything
+// one read brought. It also stamps the read's receive time on h, and holds
+// a place in the server's handOffGate from a read that brought bytes
+// until their events are handed over.
 type commitReader struct {
 	r        io.Reader
 	handOver func()
-	commit   func() error
+	sink     pipeline.Sink
 	now      func() time.Time
 	h        *handOff
-	dirty    bool // events were put since the last commit
+	dirty    bool        // events were put since the last commit
+	mark     buffer.Mark // the commit asked for before the read
+	marked   bool
+	err      error // a wait that failed after a read: given at the next one
 
 	gate   *handOffGate
-	ctx    context.Context // what entering the gate gives up on
+	ctx    context.Context // what entering the gate and waiting give up on
 	inGate bool
 }
 
 func (c *commitReader) Read(p []byte) (int, error) {
-	err := c.flush()
-	c.leave()
-	if err != nil {
-		return 0, err
+	if c.err != nil {
+		return 0, c.err
 	}
+	c.handOverEvents()
+	if c.dirty {
+		c.dirty = false
+		c.mark, c.marked = c.sink.CommitSoon(), true
+	}
+	c.leave()
 	n, err := c.r.Read(p)
 	c.h.now = c.now()
+	if c.marked {
+		c.marked = false
+		if werr := c.sink.WaitCommitted(c.ctx, c.mark); werr != nil {
+			// Shutdown (its deadline, or the buffer closed): what this
+			// read brought is still framed and handed over (and counted
+			// if the sink refuses it); the next read ends the connection.
+			c.err = werr
+		}
+	}
 	if n > 0 {
 		c.inGate = c.gate.enter(c.ctx)
 	}
@@ -223,7 +247,10 @@ func (c *commitReader) leave() {
 
 // close hands over and commits what is left, and gives up its place.
 func (c *commitReader) close() {
-	_ = c.flush()
+	c.handOverEvents()
+	if c.dirty {
+		_ = c.sink.Commit(c.ctx)
+	}
 	c.leave()
 }
 
@@ -234,15 +261,6 @@ func (c *commitReader) handOverEvents() {
 		c.handOver()
 		c.dirty = true
 	}
-}
-
-func (c *commitReader) flush() error {
-	c.handOverEvents()
-	if !c.dirty {
-		return nil
-	}
-	c.dirty = false
-	return c.commit()
 }
 
 func (s *Server) connEnded(c *net.TCPConn, transport, ip string, frames uint64, err error) {
