@@ -15,7 +15,10 @@
 //     one Append call are contiguous.
 //   - Durability: once Commit has returned, the events appended before it
 //     survive a process crash (every policy) and a kernel crash or power loss
-//     (FsyncBatch, FsyncAlways), on a disk that honours fsync.
+//     (FsyncBatch, FsyncAlways), on a disk that honours fsync. CommitSoon
+//     is a Commit that does not wait: the events survive a process crash
+//     once it has returned, and a power loss once its fsync, within
+//     Options.CommitDelay, has run; WaitCommitted waits for that.
 //   - At-least-once, and exactly the unacknowledged: after a restart, Read
 //     returns every record not yet acknowledged, and only those: every Ack
 //     writes the watermark and the runs acknowledged out of order beyond it

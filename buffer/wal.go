@@ -835,8 +835,9 @@ func (w *WAL) writePendLocked(s *segment) error {
 // zeroWindow is how far ahead of its records a segment file is filled
 // with zeros, so that a commit's fsync writes data into blocks the file
 // already has instead of growing it: growing the file makes every fsync
-// commit the file system's journal too (its size and new blocks). On ext4
-// (Linux 6.18, this project's test machine) a commit cost 160-200 µs
+// write its metadata too (its size and new blocks: a journal commit on a
+// journalling file system, the inode and block map without one). On ext4
+// (Linux 6.18, without a journal on this project's test machine) a commit cost 160-200 µs
 // appending and 90-120 µs writing into zeros, the zeros included
 // (bench/profiles/disk.md); windows of 256 KiB and 4 MiB measured no
 // better, 2 MiB worse. PostgreSQL fills its WAL segments with zeros for
