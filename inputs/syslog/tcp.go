@@ -201,9 +201,7 @@ type commitReader struct {
 	sink     pipeline.Sink
 	now      func() time.Time
 	h        *handOff
-	dirty    bool        // events were put since the last commit
-	mark     buffer.Mark // the commit asked for before the read
-	marked   bool
+	dirty    bool  // events were put since the last commit
 	err      error // a wait that failed after a read: given at the next one
 
 	gate   *handOffGate
@@ -216,16 +214,17 @@ func (c *commitReader) Read(p []byte) (int, error) {
 		return 0, c.err
 	}
 	c.handOverEvents()
-	if c.dirty {
+	var mark buffer.Mark
+	committing := c.dirty
+	if committing {
 		c.dirty = false
-		c.mark, c.marked = c.sink.CommitSoon(), true
+		mark = c.sink.CommitSoon()
 	}
 	c.leave()
 	n, err := c.r.Read(p)
 	c.h.now = c.now()
-	if c.marked {
-		c.marked = false
-		if werr := c.sink.WaitCommitted(c.ctx, c.mark); werr != nil {
+	if committing {
+		if werr := c.sink.WaitCommitted(c.ctx, mark); werr != nil {
 			// Shutdown (its deadline, or the buffer closed): what this
 			// read brought is still framed and handed over (and counted
 			// if the sink refuses it); the next read ends the connection.
