@@ -32,9 +32,9 @@ type Sink interface {
 	// only move the loss into the kernel.
 	TryPut(evs ...*event.Event) (int, error)
 	// Commit returns once every event put so far is durable (disk buffer,
-	// per its fsync policy). An input calls it before reading more from a
-	// socket, so that what it has read counts as received only once it is
-	// safe. Without a disk buffer it returns at once.
+	// per its fsync policy), so that what an input has read counts as
+	// received only once it is safe. Without a disk buffer it returns at
+	// once.
 	Commit(ctx context.Context) error
 	// CommitSoon is Commit without the wait: every event put so far is
 	// made durable soon (the disk buffer writes it now and fsyncs it

@@ -181,7 +181,7 @@ var Settings = []Setting{
 	{"buffer.type", "memory", "memory, or disk: a write-ahead log that keeps events through crashes, restarts and outages"},
 	{"buffer.path", "data/buffer", "directory of the disk buffer"},
 	{"buffer.max_bytes", 1 << 30, "disk buffer size limit; when full, TCP senders wait and UDP datagrams are dropped (reason buffer_full)"},
-	{"buffer.fsync", "batch", "disk buffer durability: batch (fsync before reading more from a connection), always, or never (OS decides)"},
+	{"buffer.fsync", "batch", "disk buffer durability: batch (fsync before taking in more from a connection, within 2 ms if it sends nothing more), always, or never (OS decides)"},
 	{"dead_letter.path", "data/dead-letter.ndjson", "file of events Elasticsearch rejected for good (JSON lines)"},
 	{"http.listen", ":9600", "address of /healthz, /readyz and /metrics"},
 	{"log.level", "info", "debug, info, warn or error"},
