@@ -837,9 +837,9 @@ func (w *WAL) writePendLocked(s *segment) error {
 // already has instead of growing it: growing the file makes every fsync
 // write its metadata too (its size and new blocks: a journal commit on a
 // journalling file system, the inode and block map without one). On ext4
-// (Linux 6.18, without a journal on this project's test machine) a commit cost 160-200 µs
-// appending and 90-120 µs writing into zeros, the zeros included
-// (bench/profiles/disk.md); windows of 256 KiB and 4 MiB measured no
+// (Linux 6.18, without a journal on this project's test machine) a commit
+// cost 160-200 µs appending and 90-120 µs writing into zeros, the zeros
+// included (bench/profiles/disk.md); windows of 256 KiB and 4 MiB measured no
 // better, 2 MiB worse. PostgreSQL fills its WAL segments with zeros for
 // the same reason.
 const zeroWindow = 1 << 20

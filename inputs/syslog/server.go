@@ -513,12 +513,12 @@ func udpWaitFor(granted int) time.Duration {
 const udpMaxWait = time.Millisecond
 
 // durableReadSize is a busy connection's framing buffer in front of the
-// disk buffer. A busy connection's every read there waits for the commit
-// (an fsync) of the read before it, so a read of 256 KiB instead of 72 KiB costs a quarter of the
-// fsyncs: measured on one connection, 1.6-1.95 instead of 2.2-2.3 CPU-s
-// per million messages and 480-550k instead of 400-440k msgs/s
-// (bench/profiles/disk.md). In memory mode larger reads gained nothing
-// measurable, so there the buffer stays small.
+// disk buffer. Every read of a busy connection there waits for the commit
+// (an fsync) of the read before it, so a read of 256 KiB instead of 72 KiB
+// costs a quarter of the fsyncs: measured on one connection, 1.6-1.95
+// instead of 2.2-2.3 CPU-s per million messages and 480-550k instead of
+// 400-440k msgs/s (bench/profiles/disk.md). In memory mode larger reads
+// gained nothing measurable, so there the buffer stays small.
 const durableReadSize = 256 << 10
 
 // maxDurableReaders bounds the connections that read durableReadSize at a
