@@ -32,29 +32,12 @@ STOP_WAIT=20
 CLEAN=0
 EXTRA=()
 
-say() { echo "[kafka.sh] $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
-need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed: $2)"; }
+SERVER_SCRIPT=kafka.sh
+# shellcheck source=server-options.sh
+source "$HERE/server-options.sh"
 
 parse_args() {
-	while [ $# -gt 0 ]; do
-		case "$1" in
-		--port) [ $# -ge 2 ] || die "--port needs a value"; PORT="$2"; shift 2 ;;
-		--port=*) PORT="${1#*=}"; shift ;;
-		--data) [ $# -ge 2 ] || die "--data needs a value"; DATA="$2"; shift 2 ;;
-		--data=*) DATA="${1#*=}"; shift ;;
-		--timeout) [ $# -ge 2 ] || die "--timeout needs a value"; TIMEOUT="$2"; shift 2 ;;
-		--timeout=*) TIMEOUT="${1#*=}"; shift ;;
-		--clean) CLEAN=1; shift ;;
-		-h | --help) usage; exit 0 ;;
-		*=*) EXTRA+=("$1"); shift ;;
-		*) die "unknown argument: $1 (server settings must be key=value)" ;;
-		esac
-	done
-	[ -n "$PORT" ] || die "needs --port N"
-	[[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -gt 0 ] && [ "$PORT" -lt 65536 ] || die "bad port: $PORT"
-	[[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "bad timeout: $TIMEOUT"
+	parse_server_options "$@"
 	DATA="$(realpath -m "${DATA:-/tmp/logshipper-kafka-$PORT}")"
 	PIDFILE="$DATA/kafka.pid"
 	LOGFILE="$DATA/server.log"

@@ -31,37 +31,17 @@ STAMP="$TARGET/.testenv-build-stamp"
 CLEAN=0
 EXTRA=()
 
-say() { echo "[$NODE_SCRIPT] $*" >&2; }
-die() { say "ERROR: $*"; exit 1; }
-
-# usage: the calling script's header comment.
-usage() {
-  awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$0"
-}
+SERVER_SCRIPT=$NODE_SCRIPT
+# shellcheck source=server-options.sh
+source "$HERE/server-options.sh"
 
 parse_args() {
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      --port) [ $# -ge 2 ] || die "--port needs a value"; PORT="$2"; shift 2 ;;
-      --port=*) PORT="${1#*=}"; shift ;;
-      --data) [ $# -ge 2 ] || die "--data needs a value"; DATA="$2"; shift 2 ;;
-      --data=*) DATA="${1#*=}"; shift ;;
-      --timeout) [ $# -ge 2 ] || die "--timeout needs a value"; TIMEOUT="$2"; shift 2 ;;
-      --timeout=*) TIMEOUT="${1#*=}"; shift ;;
-      --clean) CLEAN=1; shift ;;
-      -h|--help) usage; exit 0 ;;
-      *=*) EXTRA+=("$1"); shift ;;
-      *) die "unknown argument: $1 (settings must be key=value)" ;;
-    esac
-  done
-  [[ "$PORT" =~ ^[0-9]+$ ]] || die "bad port: $PORT"
+  parse_server_options "$@"
   if [ -z "$DATA" ]; then DATA="$HERE/.data/$NODE_DATA_PREFIX$PORT"; fi
   DATA="$(realpath -m "$DATA")"
   PIDFILE="$DATA/node.pid"
   LOGFILE="$DATA/node.log"
 }
-
-need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed: $2)"; }
 
 # JAVA: the java binary for the node; with NODE_JAVA_HOME it is that JDK's,
 # also exported as JAVA_HOME for mvn (a 3.x build needs javac 21+ to read
