@@ -32,7 +32,6 @@ STOP_WAIT=20
 CLEAN=0
 EXTRA=()
 
-SERVER_SCRIPT=kafka.sh
 # shellcheck source=server-options.sh
 source "$HERE/server-options.sh"
 

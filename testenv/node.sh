@@ -31,7 +31,6 @@ STAMP="$TARGET/.testenv-build-stamp"
 CLEAN=0
 EXTRA=()
 
-SERVER_SCRIPT=$NODE_SCRIPT
 # shellcheck source=server-options.sh
 source "$HERE/server-options.sh"
 

@@ -1,10 +1,10 @@
 # shellcheck shell=bash
 # What the testenv server scripts share (kafka.sh, and node.sh for
 # opensearch.sh and the elasticsearch*.sh): their messages, their usage text
-# and the options their start, stop and status commands take. Sourced; the
-# caller sets SERVER_SCRIPT (its name in messages) first.
+# and the options their start, stop and status commands take. Sourced;
+# messages and the usage text are the running script's ($0).
 
-say() { echo "[$SERVER_SCRIPT] $*" >&2; }
+say() { echo "[${0##*/}] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 need() { command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed (needed: $2)"; }
 
