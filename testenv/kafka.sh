@@ -174,20 +174,6 @@ EOF
 	fi
 }
 
-fail_start() {
-	say "ERROR: $1"
-	say "---- last 50 lines of $LOGFILE ----"
-	tail -n 50 "$LOGFILE" >&2 || true
-	say "-----------------------------------"
-	local pid
-	pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	rm -f "$PIDFILE"
-	exit 1
-}
-
 cmd_start() {
 	local pid
 	if pid="$(live_pid)" || pid="$(port_pid)"; then
@@ -265,19 +251,7 @@ cmd_stop() {
 		rm -f "$PIDFILE"
 		return 0
 	fi
-	say "stopping pid $pid (SIGTERM)"
-	kill -TERM "$pid" 2>/dev/null || true
-	local i
-	for i in $(seq 1 $((STOP_WAIT * 10))); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		say "pid $pid still alive after ${STOP_WAIT}s, sending SIGKILL"
-		kill -KILL "$pid" 2>/dev/null || true
-		for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
-	fi
+	stop_pid "$pid" "$STOP_WAIT"
 	rm -f "$PIDFILE"
 	say "stopped"
 }

@@ -111,19 +111,6 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-fail_start() {
-  say "ERROR: $1"
-  say "---- last 50 lines of $LOGFILE ----"
-  tail -n 50 "$LOGFILE" >&2 || true
-  say "-----------------------------------"
-  local pid; pid="$(cat "$PIDFILE" 2>/dev/null || true)"
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$PIDFILE"
-  exit 1
-}
-
 cmd_start() {
   need curl "health checks"
   if pid="$(live_pid)"; then
@@ -198,19 +185,7 @@ cmd_stop() {
     say "no node running for $DATA (port $PORT)"
     return 0
   fi
-  say "stopping pid $pid (SIGTERM)"
-  kill -TERM "$pid" 2>/dev/null || true
-  local i
-  for i in $(seq 1 300); do   # 30 s
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    say "pid $pid still alive after 30s, sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$pid" 2>/dev/null && die "could not kill pid $pid"
-  fi
+  stop_pid "$pid" 30
   rm -f "$PIDFILE"
   say "stopped"
 }

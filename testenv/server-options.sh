@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # What the testenv server scripts share (kafka.sh, and node.sh for
-# opensearch.sh and the elasticsearch*.sh): their messages, their usage text
-# and the options their start, stop and status commands take. Sourced;
-# messages and the usage text are the running script's ($0).
+# opensearch.sh and the elasticsearch*.sh): their messages, their usage text,
+# the options their start, stop and status commands take, and how a server
+# is stopped. Sourced; messages and the usage text are the running script's
+# ($0).
 
 say() { echo "[${0##*/}] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
@@ -35,4 +36,36 @@ parse_server_options() {
 	[ -n "$PORT" ] || die "needs --port N"
 	[[ "$PORT" =~ ^[0-9]+$ ]] && [ "$PORT" -gt 0 ] && [ "$PORT" -lt 65536 ] || die "bad port: $PORT"
 	[[ "$TIMEOUT" =~ ^[0-9]+$ ]] || die "bad timeout: $TIMEOUT (seconds)"
+}
+
+# stop_pid PID SECONDS: SIGTERM, up to SECONDS for the process to exit, then
+# SIGKILL (and up to 5 s more); an error if it is still there.
+stop_pid() {
+	local pid="$1" wait="$2" i
+	say "stopping pid $pid (SIGTERM)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for i in $(seq 1 $((wait * 10))); do
+		kill -0 "$pid" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	say "pid $pid still alive after ${wait}s, sending SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+	for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+	die "could not kill pid $pid"
+}
+
+# fail_start MESSAGE: a start that went wrong: the message, the server's last
+# log lines (LOGFILE), the process (PIDFILE) killed; exits 1.
+fail_start() {
+	say "ERROR: $1"
+	say "---- last 50 lines of $LOGFILE ----"
+	tail -n 50 "$LOGFILE" >&2 || true
+	say "-----------------------------------"
+	local pid
+	pid="$(cat "$PIDFILE" 2>/dev/null || true)"
+	if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	rm -f "$PIDFILE"
+	exit 1
 }
