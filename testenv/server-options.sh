@@ -1,9 +1,9 @@
 # shellcheck shell=bash
 # What the testenv server scripts share (kafka.sh, and node.sh for
 # opensearch.sh and the elasticsearch*.sh): their messages, their usage text,
-# the options their start, stop and status commands take, and how a server
-# is stopped. Sourced; messages and the usage text are the running script's
-# ($0).
+# the options their start, stop and status commands take, how a server is
+# stopped and how a failed start is reported. Sourced; messages and the usage
+# text are the running script's ($0).
 
 say() { echo "[${0##*/}] $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
